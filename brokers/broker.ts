@@ -1,0 +1,262 @@
+/**
+ * The contract between the core and an OS authentication broker plugin (WAM, macOS Enterprise SSO, the
+ * Linux identity broker). A plugin is a module exporting {@linkcode BrokerPluginModule.createBroker};
+ * the {@linkcode Broker} it returns answers token requests. Token failures are returned as
+ * {@linkcode BrokerError}s, never thrown: a plugin throws only for programmer errors.
+ *
+ * @example A plugin module
+ * ```ts ignore
+ * import { BrokerUnavailableError, type BrokerPluginContext, type Broker } from "./broker.ts";
+ *
+ * export async function createBroker(context: BrokerPluginContext): Promise<Broker> {
+ *   const session = await connectToBroker(); // your transport
+ *   if (!session) throw new BrokerUnavailableError("no identity broker on the session bus");
+ *   return new MyBroker(session, context.logger);
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { MsalError } from "../core/errors.ts";
+import type { LogWriter } from "../core/log.ts";
+import type { IdTokenClaims } from "../core/results.ts";
+import type { Platform, Runtime } from "../core/platform.ts";
+
+/**
+ * Stands for "this is a console app, use the console (or desktop) window as the parent of the broker's
+ * UI". Pass it as `parentWindowHandle`; the plugin maps it to a real handle.
+ */
+export const CONSOLE_WINDOW_HANDLE: unique symbol = Symbol("CONSOLE_WINDOW_HANDLE");
+
+/**
+ * The window the broker's UI is parented to: a native handle (HWND / NSView pointer as bytes or a
+ * number, an X11 window id) or {@linkcode CONSOLE_WINDOW_HANDLE}.
+ */
+export type WindowHandle = Uint8Array | bigint | number | typeof CONSOLE_WINDOW_HANDLE;
+
+/**
+ * An account as the broker knows it. The core reads only these fields; the plugin may carry anything
+ * else it needs, and gets the object back unchanged in later calls.
+ */
+export interface BrokerAccount {
+  /** The broker's own account id; the core stores it as the account's `local_account_id`. */
+  readonly id: string;
+  /** The sign-in name, e.g. `user@contoso.com`. */
+  readonly username?: string;
+  /** `<uid>.<utid>`, when the broker knows it. */
+  readonly homeAccountId?: string;
+  /** The authority host, e.g. `login.microsoftonline.com`. */
+  readonly environment?: string;
+  /** The tenant id. */
+  readonly realm?: string;
+  /** Plugin-private data. */
+  readonly [extra: string]: unknown;
+}
+
+/** What every broker call carries. */
+export interface BrokerCallOptions {
+  /** Correlates this call with the identity provider's logs. */
+  correlationId: string;
+  /** Aborted when the caller gives up or the call times out; the plugin should stop promptly. */
+  signal: AbortSignal;
+}
+
+/** A request for the accounts the broker knows for an app. */
+export interface BrokerAccountsRequest extends BrokerCallOptions {
+  /** The app's client id. */
+  clientId: string;
+}
+
+/** A request to look up one account by its broker id. */
+export interface BrokerReadAccountRequest extends BrokerAccountsRequest {
+  /** The broker account id ({@linkcode BrokerAccount.id}). */
+  accountId: string;
+}
+
+/** Proof-of-possession parameters (Signed HTTP Request). */
+export interface BrokerPopParameters {
+  /** The HTTP method of the resource request, upper case. */
+  method: string;
+  /** The URL of the resource request. */
+  url: string;
+  /** The nonce from the resource server. */
+  nonce: string;
+}
+
+/** What every token request carries. */
+export interface BrokerTokenRequest extends BrokerCallOptions {
+  /** The app's client id. */
+  clientId: string;
+  /** `https://<host>/<tenant>`, e.g. `https://login.microsoftonline.com/common`. */
+  authority: string;
+  /** The scopes as the app asked for them, NOT decorated with `openid profile offline_access`. */
+  scopes: string[];
+  /** A claims request as JSON (client capabilities merged with any claims challenge). */
+  claims?: string;
+  /** The redirect URI the broker uses ({@linkcode Broker.redirectUri}). */
+  redirectUri: string;
+  /** Extra string parameters passed to the broker as is, e.g. `max_age`, `validateAuthority: "no"`. */
+  extraParameters?: Record<string, string>;
+  /** Requests a proof-of-possession token; only when {@linkcode Broker.supportsPop}. */
+  pop?: BrokerPopParameters;
+  /** Requests an SSH certificate instead of an access token; only when {@linkcode Broker.supportsSshCert}. */
+  tokenType?: "ssh-cert";
+  /** The id of the key in `reqCnf`, for SSH certificates. */
+  keyId?: string;
+  /** The public key as a JWK string, for SSH certificates. */
+  reqCnf?: string;
+}
+
+/** A silent token request for an account the broker knows. */
+export interface BrokerSilentRequest extends BrokerTokenRequest {
+  /** The account, as the broker returned it. */
+  account: BrokerAccount;
+}
+
+/** `prompt` values a broker may honour. */
+export type BrokerPrompt = "select_account" | "login" | "consent" | "create";
+
+/** An interactive token request: the broker may show its UI. */
+export interface BrokerInteractiveRequest extends BrokerTokenRequest {
+  /** The parent window of the broker's UI. */
+  windowHandle: WindowHandle;
+  /** Asks the broker to show its account picker (`select_account`) or a fresh sign-in. */
+  prompt?: BrokerPrompt;
+  /** Pre-fills the sign-in name. */
+  loginHint?: string;
+}
+
+/** A request to sign an account out of this app in the broker. */
+export interface BrokerSignOutRequest extends BrokerCallOptions {
+  /** The app's client id. */
+  clientId: string;
+  /** The account, as the broker returned it. */
+  account: BrokerAccount;
+}
+
+/** A token the broker issued. */
+export interface BrokerTokenResponse {
+  /** Discriminates success from {@linkcode BrokerError}. */
+  ok: true;
+  /** The access token (for PoP: the signed HTTP request; for `ssh-cert`: the certificate). */
+  accessToken: string;
+  /** When the access token expires, epoch seconds. */
+  expiresOn: number;
+  /** The raw ID token. */
+  idToken?: string;
+  /** The ID token's claims, when the broker decoded them. */
+  idTokenClaims?: IdTokenClaims;
+  /** base64url JSON `{uid, utid}`. */
+  clientInfo?: string;
+  /** The account the token belongs to. */
+  account: BrokerAccount;
+  /** The scopes actually granted. */
+  grantedScopes?: string[];
+  /** `"Bearer"` unless `"pop"` or `"ssh-cert"`. */
+  tokenType?: string;
+}
+
+/**
+ * The broker declined or failed. `status` is the broker's status name without a prefix, e.g.
+ * `"AccountUnusable"`, `"InteractionRequired"`, `"UserCanceled"`, `"ApiContractViolation"`.
+ */
+export interface BrokerError {
+  /** Discriminates failure from {@linkcode BrokerTokenResponse}. */
+  ok: false;
+  /** The broker's status name. */
+  status: string;
+  /** The broker's numeric error code. */
+  errorCode: number;
+  /** The broker's tag: where in the broker the error arose. */
+  tag: number | string;
+  /** Human-readable detail, often including an `AADSTS` code. */
+  context: string;
+}
+
+/** The outcome of a token request. */
+export type BrokerTokenResult = BrokerTokenResponse | BrokerError;
+
+/** Names the broker behind a plugin, for logs and `brokerStatus()`. */
+export interface BrokerDescription {
+  /** e.g. `"WAM"`, `"linux-broker"`. */
+  name: string;
+  /** The version of the broker or of the library that talks to it. */
+  version?: string;
+}
+
+/** An initialised OS broker. Every method answers within the request's `signal`. */
+export interface Broker {
+  /** Which broker this is. */
+  readonly description: BrokerDescription;
+  /** Whether proof-of-possession tokens are supported. */
+  readonly supportsPop?: boolean;
+  /** Whether SSH certificates are supported. */
+  readonly supportsSshCert?: boolean;
+  /** The redirect URI the app must register for this broker. */
+  redirectUri(clientId: string): string;
+  /** The accounts the broker knows for this app, or why it could not list them. */
+  getAccounts(request: BrokerAccountsRequest): Promise<BrokerAccount[] | BrokerError>;
+  /**
+   * Looks one account up by its broker id; `undefined` when unknown or unreadable. Optional: without
+   * it the core searches {@linkcode Broker.getAccounts}.
+   */
+  readAccount?(request: BrokerReadAccountRequest): Promise<BrokerAccount | undefined>;
+  /** A token for a known account, without UI. */
+  acquireTokenSilent(request: BrokerSilentRequest): Promise<BrokerTokenResult>;
+  /**
+   * A token for the OS's default account, without UI (MSAL Python's `_signin_silently`); an error
+   * result when the broker has no default account.
+   */
+  signInSilently(request: BrokerTokenRequest): Promise<BrokerTokenResult>;
+  /** A token after the broker's UI. */
+  acquireTokenInteractive(request: BrokerInteractiveRequest): Promise<BrokerTokenResult>;
+  /** Signs the account out of this app; `undefined` on success. */
+  signOut(request: BrokerSignOutRequest): Promise<BrokerError | undefined>;
+  /** Releases connections and native resources; the broker is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** What a plugin's {@linkcode BrokerPluginModule.createBroker} receives. */
+export interface BrokerPluginContext {
+  /** The app's client id. */
+  clientId: string;
+  /** The platform the plugin was chosen for. */
+  platform: Platform;
+  /** The JavaScript runtime. */
+  runtime: Runtime;
+  /** Where the plugin logs; it honours the app's PII setting. */
+  logger: LogWriter;
+}
+
+/** What `import()` of a plugin module yields. */
+export interface BrokerPluginModule {
+  /**
+   * Connects to the broker. Throws {@linkcode BrokerUnavailableError} when the broker cannot be used on
+   * this device (not installed, no session bus, OS too old): the app then falls back to browser flows.
+   */
+  createBroker(context: BrokerPluginContext): Promise<Broker>;
+}
+
+/** How to load a plugin: its name, the npm package it needs, and a function importing it. */
+export interface BrokerPluginDescriptor {
+  /** The plugin's name, for `brokerStatus()` and logs. */
+  name: string;
+  /** The npm package the plugin imports (e.g. `"dbus-next"`); a missing one is a hard error. */
+  dependency?: string;
+  /** Imports the plugin module. */
+  load: () => Promise<BrokerPluginModule>;
+}
+
+/** The broker cannot be used on this device; the app falls back to non-broker flows. */
+export class BrokerUnavailableError extends MsalError {
+  /** Creates the error; `reason` says why, e.g. "no D-Bus session bus". */
+  constructor(reason: string, options?: ErrorOptions) {
+    super("broker_unavailable", reason, options);
+  }
+}
+
+/** Whether `result` is a {@linkcode BrokerError}. */
+export function isBrokerError(result: unknown): result is BrokerError {
+  return typeof result === "object" && result !== null && (result as BrokerError).ok === false;
+}

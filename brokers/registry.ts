@@ -1,0 +1,246 @@
+/**
+ * Chooses and loads the OS broker plugin for an app: opt-in flag + platform -> plugin, imported on
+ * demand. The four broker fallback rules live here, in this order:
+ *
+ * 1. Authorities the broker does not support (ADFS, B2C, CIAM, OIDC, dSTS) bypass it silently.
+ * 2. Opted in, but the plugin's npm dependency is missing: throw {@linkcode BrokerDependencyError} with
+ *    the install command for the current runtime.
+ * 3. The plugin loads but the broker cannot initialise: fall back to non-broker flows, with one warning
+ *    and the reason in the returned status.
+ * 4. (Token failures once the broker runs are returned as error results: see `flows/brokered.ts`.)
+ *
+ * @module
+ */
+
+import type { AuthorityType } from "../core/authority.ts";
+import { BrokerDependencyError } from "../core/errors.ts";
+import type { LogWriter } from "../core/log.ts";
+import { installCommand, type Platform, type Runtime } from "../core/platform.ts";
+import {
+  type Broker,
+  type BrokerPluginContext,
+  type BrokerPluginDescriptor,
+  type BrokerPluginModule,
+  BrokerUnavailableError,
+} from "./broker.ts";
+
+/** The per-platform opt-in flags, as `PublicClientApplication` takes them. */
+export interface BrokerOptIn {
+  /** Use WAM on Windows 10+. */
+  enableBrokerOnWindows?: boolean;
+  /** Use WAM on the Windows host from WSL. */
+  enableBrokerOnWsl?: boolean;
+  /** Use Enterprise SSO (Company Portal) on macOS. */
+  enableBrokerOnMac?: boolean;
+  /** Use the Linux identity broker; like MSAL Python, this also enables the broker on WSL. */
+  enableBrokerOnLinux?: boolean;
+}
+
+/** An initialised broker (used as is) or a descriptor of a plugin to load. */
+export type BrokerPluginSource = Broker | BrokerPluginDescriptor;
+
+/** Whether the broker is on, and if not, why. */
+export interface BrokerStatus {
+  /** Whether token requests go through the broker. */
+  enabled: boolean;
+  /** The detected platform. */
+  platform: Platform;
+  /** The plugin in use, or the one that failed to load. */
+  plugin?: string;
+  /** Why the broker is off. */
+  reason?: string;
+}
+
+/** What {@linkcode loadBroker} needs to decide. */
+export interface LoadBrokerOptions {
+  /** The app's opt-in flags. */
+  optIn: BrokerOptIn;
+  /** The detected platform. */
+  platform: Platform;
+  /** The detected runtime (for the install command of a missing dependency). */
+  runtime: Runtime;
+  /** The kind of the app's authority; only `"AAD"` can use the broker. */
+  authorityType: AuthorityType;
+  /** The app's client id. */
+  clientId: string;
+  /** Where the fallback warning goes. */
+  logger: LogWriter;
+  /** Replaces the built-in plugin of a platform (tests, custom brokers). */
+  plugins?: Partial<Record<Platform, BrokerPluginSource>>;
+}
+
+/** The broker to use, if any, and the status `brokerStatus()` reports. */
+export interface LoadBrokerResult {
+  /** The initialised broker, when enabled. */
+  broker?: Broker;
+  /** Whether the broker is on, and why not. */
+  status: BrokerStatus;
+}
+
+const FLAG_APPLIES: Record<Platform, (optIn: BrokerOptIn) => boolean> = {
+  windows: (o) => o.enableBrokerOnWindows === true,
+  mac: (o) => o.enableBrokerOnMac === true,
+  linux: (o) => o.enableBrokerOnLinux === true,
+  wsl: (o) => o.enableBrokerOnWsl === true || o.enableBrokerOnLinux === true,
+};
+
+/**
+ * A descriptor that imports the plugin module at `moduleUrl`. If that module itself does not exist, the
+ * load fails with {@linkcode BrokerUnavailableError} "the <platform> broker plugin is not available in
+ * this version" (rule 3), so nobody is told to install a package that would not help; a missing
+ * `dependency` still fails with module-not-found (rule 2).
+ *
+ * @example
+ * ```ts ignore
+ * const plugin = brokerPluginFromModule("linux", "my-broker", new URL("./my_broker.ts", import.meta.url).href, "dbus-next");
+ * await loadBroker({ ...options, plugins: { linux: plugin } });
+ * ```
+ */
+export function brokerPluginFromModule(
+  platform: Platform,
+  name: string,
+  moduleUrl: string,
+  dependency?: string,
+): BrokerPluginDescriptor {
+  const file = new URL(moduleUrl).pathname.split("/").pop() ?? moduleUrl;
+  return {
+    name,
+    ...(dependency ? { dependency } : {}),
+    load: async () => {
+      try {
+        return await import(moduleUrl) as BrokerPluginModule;
+      } catch (error) {
+        if (isMissingModule(error, file) && !(dependency && namesPackage(error, dependency))) {
+          throw new BrokerUnavailableError(
+            `the ${platform} broker plugin is not available in this version`,
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+// Resolved next to this file with this file's own extension, so the same code finds `linux.ts` from
+// source and `linux.js` from a build. The specifier is computed on purpose: the plugin modules are
+// optional, and a static specifier would make type checking and bundling require them.
+function builtinPlugin(platform: Platform, file: string, dependency: string): BrokerPluginDescriptor {
+  const extension = new URL(import.meta.url).pathname.match(/\.[cm]?[jt]s$/)?.[0] ?? ".js";
+  return brokerPluginFromModule(
+    platform,
+    file,
+    new URL(`./${file}${extension}`, import.meta.url).href,
+    dependency,
+  );
+}
+
+const BUILTIN_PLUGINS: Record<Platform, () => BrokerPluginDescriptor> = {
+  windows: () => builtinPlugin("windows", "msalruntime", "@azure/msal-node-runtime"),
+  wsl: () => builtinPlugin("wsl", "msalruntime", "@azure/msal-node-runtime"),
+  mac: () => builtinPlugin("mac", "msalruntime", "@azure/msal-node-runtime"),
+  linux: () => builtinPlugin("linux", "linux", "dbus-next"),
+};
+
+/**
+ * Decides whether the app uses the OS broker and, if so, loads and initialises its plugin.
+ *
+ * Resolves `{enabled: false, reason}` when not opted in on this platform, for authorities the broker
+ * does not support (rule 1, no import, no log), and when the broker cannot initialise (rule 3, one
+ * warning). Rejects only with {@linkcode BrokerDependencyError} (rule 2).
+ *
+ * @throws {BrokerDependencyError} when the plugin's npm dependency is not installed.
+ * @example
+ * ```ts ignore
+ * const { broker, status } = await loadBroker({
+ *   optIn: { enableBrokerOnLinux: true }, platform: detectPlatform(), runtime: detectRuntime(),
+ *   authorityType: "AAD", clientId, logger: new LogWriter(),
+ * });
+ * if (!broker) console.log("browser flows:", status.reason);
+ * ```
+ */
+export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBrokerResult> {
+  const { platform, authorityType, logger } = options;
+  const off = (reason: string, plugin?: string): LoadBrokerResult => ({
+    status: { enabled: false, platform, ...(plugin ? { plugin } : {}), reason },
+  });
+
+  if (!FLAG_APPLIES[platform](options.optIn)) return off(`not opted in on ${platform}`);
+  // Rule 1.
+  if (authorityType !== "AAD") return off(`authority ${authorityType} is not supported by the broker`);
+
+  const source = options.plugins?.[platform] ?? BUILTIN_PLUGINS[platform]();
+  if (!isDescriptor(source)) {
+    return { broker: source, status: { enabled: true, platform, plugin: source.description.name } };
+  }
+
+  const context: BrokerPluginContext = {
+    clientId: options.clientId,
+    platform,
+    runtime: options.runtime,
+    logger,
+  };
+  try {
+    const module = await source.load();
+    if (typeof module?.createBroker !== "function") {
+      throw new BrokerUnavailableError(`the broker plugin "${source.name}" does not export createBroker`);
+    }
+    const broker = await module.createBroker(context);
+    logger.verbose(`Broker enabled: ${broker.description.name} on ${platform}`);
+    return { broker, status: { enabled: true, platform, plugin: source.name } };
+  } catch (error) {
+    // Rule 2: only the plugin's own dependency counts; anything else missing would not be fixed by
+    // installing something.
+    if (source.dependency && isModuleNotFound(error) && namesPackage(error, source.dependency)) {
+      throw new BrokerDependencyError(installCommand(source.dependency, options.runtime), { cause: error });
+    }
+    // Rule 3.
+    const reason = error instanceof BrokerUnavailableError
+      ? error.message
+      : `the broker plugin "${source.name}" failed to initialise: ${messageOf(error)}`;
+    logger.warning(`Broker is unavailable on this platform (${reason}). We will fallback to non-broker.`);
+    return off(reason, source.name);
+  }
+}
+
+function isDescriptor(source: BrokerPluginSource): source is BrokerPluginDescriptor {
+  return typeof (source as BrokerPluginDescriptor).load === "function";
+}
+
+function messageOf(error: unknown): string {
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
+  return String(error);
+}
+
+const MODULE_NOT_FOUND_TEXT =
+  /Cannot find (?:package|module)|Could not find|not a dependency|not prefixed with|Module not found|does not exist/i;
+
+/**
+ * Whether `error` is a module-not-found from `import()`. Node and Bun set `code: "ERR_MODULE_NOT_FOUND"`
+ * ("Cannot find package 'x' imported from ..."); Deno sets the same code with its own wording ("Import
+ * "x" not a dependency and not in import map", "Could not find a matching package for 'npm:x'", "Module
+ * not found "file:///...""), and older versions only the wording.
+ */
+function isModuleNotFound(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ||
+    MODULE_NOT_FOUND_TEXT.test(messageOf(error));
+}
+
+/** Whether the error message quotes the package, as `'pkg'`, `"pkg/sub"` or `'npm:pkg@^1.2'`. */
+function namesPackage(error: unknown, pkg: string): boolean {
+  const name = pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const quoted = new RegExp(`['"\`](?:npm:)?${name}(?:@[^'"\`/\\s]*)?(?:/[^'"\`\\s]*)?['"\`]`);
+  return quoted.test(messageOf(error));
+}
+
+/**
+ * Whether the module that could not be found is `file` itself ("Cannot find module '/x/linux.ts'",
+ * Deno: "Module not found "file:///x/linux.ts""), not something `file` imports.
+ */
+function isMissingModule(error: unknown, file: string): boolean {
+  const name = file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const missing = new RegExp(`(?:Cannot find module|Module not found) ['"][^'"]*[/\\\\]${name}['"]`);
+  return isModuleNotFound(error) && missing.test(messageOf(error));
+}

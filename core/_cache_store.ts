@@ -1,0 +1,147 @@
+/**
+ * The in-memory store behind `TokenCache`: each section is a key -> entry map (entries are the parsed
+ * JSON objects, so unknown fields survive) plus an index by value, so lookups never scan the whole
+ * cache nor parse keys. Private to `core/cache.ts`.
+ *
+ * @module
+ */
+
+import {
+  type AnyEntry,
+  type CacheSection,
+  indexValue,
+  parseTopLevel,
+  SECTIONS,
+  validateSection,
+} from "./_cache_schema.ts";
+
+/** One section: entries by key, in insertion order, and the same entries bucketed by indexed value. */
+export class SectionStore {
+  /** Which section this is. */
+  readonly section: CacheSection;
+  readonly #entries = new Map<string, AnyEntry>();
+  readonly #index = new Map<string, Map<string, AnyEntry>>();
+
+  /** Creates an empty section. */
+  constructor(section: CacheSection) {
+    this.section = section;
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry stored under `key`. */
+  get(key: string): AnyEntry | undefined {
+    return this.#entries.get(key);
+  }
+
+  /** All entries with their keys. */
+  entries(): IterableIterator<[string, AnyEntry]> {
+    return this.#entries.entries();
+  }
+
+  /** All entries. */
+  values(): IterableIterator<AnyEntry> {
+    return this.#entries.values();
+  }
+
+  /** Entries whose indexed field (home account, or client id for app metadata) is `value` (any case). */
+  bucket(value: string): ReadonlyMap<string, AnyEntry> {
+    return this.#index.get(value.toLowerCase()) ?? EMPTY;
+  }
+
+  /** Stores `entry` under `key` (in place if the key exists) and returns what was there. */
+  set(key: string, entry: AnyEntry): AnyEntry | undefined {
+    const previous = this.#entries.get(key);
+    if (previous) this.#unindex(key, previous);
+    this.#entries.set(key, entry);
+    const value = indexValue(this.section, entry);
+    let bucket = this.#index.get(value);
+    if (!bucket) this.#index.set(value, bucket = new Map());
+    bucket.set(key, entry);
+    return previous;
+  }
+
+  /** Removes the entry under `key` and returns it. */
+  delete(key: string): AnyEntry | undefined {
+    const previous = this.#entries.get(key);
+    if (!previous) return undefined;
+    this.#entries.delete(key);
+    this.#unindex(key, previous);
+    return previous;
+  }
+
+  /** The section as a plain JSON object. */
+  toJSON(): Record<string, AnyEntry> {
+    return Object.fromEntries(this.#entries);
+  }
+
+  #unindex(key: string, entry: AnyEntry): void {
+    const value = indexValue(this.section, entry);
+    const bucket = this.#index.get(value);
+    if (!bucket) return;
+    bucket.delete(key);
+    if (bucket.size === 0) this.#index.delete(value);
+  }
+}
+
+const EMPTY: ReadonlyMap<string, AnyEntry> = new Map();
+const KNOWN: ReadonlySet<string> = new Set(SECTIONS);
+
+/** A whole cache: the five sections plus any unknown top-level sections, in their original order. */
+export class CacheState {
+  /** The five known sections. */
+  readonly sections: Readonly<Record<CacheSection, SectionStore>>;
+  /** Top-level names in serialization order; unknown ones map to their raw JSON value in `unknown`. */
+  readonly #order: string[];
+  readonly #unknown: Map<string, unknown>;
+
+  private constructor(order: string[], unknown: Map<string, unknown>) {
+    this.sections = {
+      AccessToken: new SectionStore("AccessToken"),
+      RefreshToken: new SectionStore("RefreshToken"),
+      IdToken: new SectionStore("IdToken"),
+      Account: new SectionStore("Account"),
+      AppMetadata: new SectionStore("AppMetadata"),
+    };
+    this.#order = order;
+    this.#unknown = unknown;
+  }
+
+  /** An empty cache. */
+  static empty(): CacheState {
+    return new CacheState([...SECTIONS], new Map());
+  }
+
+  /** Parses and validates a serialized cache; throws `InvalidInputError` without side effects. */
+  static parse(serialized: string): CacheState {
+    const top = parseTopLevel(serialized);
+    const order = Object.keys(top);
+    const unknown = new Map<string, unknown>();
+    const sections: Partial<Record<CacheSection, Record<string, AnyEntry>>> = {};
+    for (const name of order) {
+      if (KNOWN.has(name)) sections[name as CacheSection] = validateSection(name as CacheSection, top[name]);
+      else unknown.set(name, top[name]);
+    }
+    for (const name of SECTIONS) if (!(name in top)) order.push(name);
+    const state = new CacheState(order, unknown);
+    for (const name of SECTIONS) {
+      const entries = sections[name];
+      if (!entries) continue;
+      const store = state.sections[name];
+      for (const key in entries) store.set(key, entries[key]);
+    }
+    return state;
+  }
+
+  /** Serializes like MSAL Python (`json.dumps(cache, indent=4)`). */
+  serialize(): string {
+    const out = Object.fromEntries(this.#order.map((name) => [
+      name,
+      KNOWN.has(name) ? this.sections[name as CacheSection].toJSON() : this.#unknown.get(name),
+    ]));
+    return JSON.stringify(out, null, 4);
+  }
+}

@@ -1,0 +1,548 @@
+/**
+ * `PublicClientApplication`: the one object an app talks to. It owns the token cache, the HTTP client
+ * and the broker, resolves the authority once, and decides per call whether the broker or one of the
+ * OAuth flows answers.
+ *
+ * @module
+ */
+
+import { CONSOLE_WINDOW_HANDLE, type WindowHandle } from "../brokers/broker.ts";
+import {
+  type BrokerOptIn,
+  type BrokerPluginSource,
+  type BrokerStatus,
+  loadBroker,
+  type LoadBrokerResult,
+} from "../brokers/registry.ts";
+import {
+  acquireTokenInteractiveViaBroker,
+  acquireTokenSilentViaBroker,
+  type BrokeredContext,
+  listBrokerAccounts,
+  signOutViaBroker,
+} from "../flows/brokered.ts";
+import {
+  acquireTokenByDeviceFlow,
+  type DeviceFlow,
+  initiateDeviceFlow as startDeviceFlow,
+} from "../flows/device_code.ts";
+import { type FlowContext, redeem, toAccount } from "../flows/grant.ts";
+import {
+  acquireTokenByAuthCodeFlow,
+  type AuthCodeFlow,
+  type AuthCodeFlowOptions,
+  type AuthorizationResponse,
+  buildAuthorizationUrl,
+  initiateAuthCodeFlow,
+  type InteractiveOptions,
+  runBrowserFlow,
+} from "../flows/interactive.ts";
+import { redeemRefreshToken, refreshSilently } from "../flows/refresh.ts";
+import { type ParsedAuthority, parseAuthority, type ResolvedAuthority, resolveAuthority } from "./authority.ts";
+import { type AccessTokenEntry, TokenCache } from "./cache.ts";
+import { ConfigurationError, NetworkError } from "./errors.ts";
+import { HttpClient } from "./http.ts";
+import { decodeIdToken } from "./jwt.ts";
+import { type Logger, LogWriter } from "./log.ts";
+import { detectPlatform, detectRuntime, type Platform } from "./platform.ts";
+import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "./results.ts";
+import { mergeClaims, validateScopes } from "./scopes.ts";
+
+/** Options of {@linkcode PublicClientApplication}. */
+export interface PublicClientApplicationOptions extends BrokerOptIn {
+  /** Default `https://login.microsoftonline.com/common`. */
+  authority?: string;
+  /** A generic OpenID Connect issuer; the broker is never used with it. Excludes `authority`. */
+  oidcAuthority?: string;
+  /** `false` trusts an unknown authority host without instance discovery. Default `true`. */
+  validateAuthority?: boolean;
+  /** `false` turns instance discovery off; a string is a custom discovery endpoint. Default `true`. */
+  instanceDiscovery?: boolean | string;
+  /** The token cache; default a new in-memory one. */
+  tokenCache?: TokenCache;
+  /** The fetch for every request to the identity provider; default the global one. */
+  fetch?: typeof fetch;
+  /** Where the library logs; it never prints. PII is off unless the logger turns it on. */
+  logger?: Logger;
+  /** Client capabilities, e.g. `["CP1"]`, sent as `xms_cc` claims. */
+  clientCapabilities?: string[];
+  /** Broker plugins per platform, instead of the built-in ones (tests, custom brokers). */
+  brokers?: Partial<Record<Platform, BrokerPluginSource>>;
+  /** Overrides platform detection (tests). */
+  platform?: Platform;
+  /** Broker call timeouts in ms: one number for both, or per kind. Defaults: 30 s silent, 10 min interactive. */
+  brokerTimeoutMs?: number | { silent?: number; interactive?: number };
+  /** Timeout of each HTTP request in ms. Default 30 s. */
+  httpTimeoutMs?: number;
+}
+
+/** Options of `acquireTokenSilent`. */
+export interface SilentOptions {
+  /** The account, as `getAccounts` returned it. */
+  account: Account | null | undefined;
+  /** Skip the cached access token and ask for a new one. */
+  forceRefresh?: boolean;
+  /** A claims challenge from a resource (also skips the cached access token). */
+  claimsChallenge?: string;
+  /** Correlation id for the requests. */
+  correlationId?: string;
+  /** Cancels the call. */
+  signal?: AbortSignal;
+}
+
+/** Options of `acquireTokenInteractive`. */
+export interface AcquireTokenInteractiveOptions extends InteractiveOptions {
+  /** Required when a broker is on: your window's handle, or `CONSOLE_WINDOW_HANDLE` for console apps. */
+  parentWindowHandle?: WindowHandle;
+}
+
+/** Options of the device-code and refresh-token flows. */
+export interface FlowOptions {
+  /** A claims challenge. */
+  claimsChallenge?: string;
+  /** Cancels the call. */
+  signal?: AbortSignal;
+}
+
+const EXPIRY_MARGIN_SECONDS = 300;
+const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
+const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
+const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
+
+/**
+ * A public-client application: sign-in for desktop, CLI and script apps, with the OS broker when the
+ * app opts in, and the browser, device-code and cached flows otherwise.
+ *
+ * @example
+ * ```ts
+ * const app = new PublicClientApplication("my-client-id", { enableBrokerOnLinux: true });
+ * const [account] = await app.getAccounts();
+ * const result = (account && await app.acquireTokenSilent(["User.Read"], { account })) ??
+ *   await app.acquireTokenInteractive(["User.Read"], { parentWindowHandle: app.CONSOLE_WINDOW_HANDLE });
+ * if ("access_token" in result) console.log("signed in");
+ * ```
+ */
+export class PublicClientApplication {
+  /** Pass as `parentWindowHandle` from a console app. */
+  static readonly CONSOLE_WINDOW_HANDLE: typeof CONSOLE_WINDOW_HANDLE = CONSOLE_WINDOW_HANDLE;
+  /** The same sentinel, on the instance. */
+  readonly CONSOLE_WINDOW_HANDLE: typeof CONSOLE_WINDOW_HANDLE = CONSOLE_WINDOW_HANDLE;
+
+  /** The app's client id. */
+  readonly clientId: string;
+  /** The app's token cache. */
+  readonly tokenCache: TokenCache;
+
+  readonly #options: PublicClientApplicationOptions;
+  readonly #parsed: ParsedAuthority;
+  readonly #http: HttpClient;
+  readonly #logger: LogWriter;
+  readonly #platform: Platform;
+  readonly #broker: Promise<LoadBrokerResult>;
+  #resolved?: Promise<ResolvedAuthority>;
+  readonly #inFlight = new Map<string, Promise<AuthResult | null>>();
+  readonly #claimsByIdToken = new WeakMap<object, IdTokenClaims | null>();
+
+  /**
+   * Creates the app and starts loading the broker plugin at once. A missing broker dependency makes
+   * every call reject; use {@linkcode PublicClientApplication.create} to get that error here instead.
+   *
+   * @throws {ConfigurationError} for a bad authority or conflicting options.
+   */
+  constructor(clientId: string, options: PublicClientApplicationOptions = {}) {
+    if (!clientId || typeof clientId !== "string") throw new ConfigurationError("clientId is required");
+    if (options.authority && options.oidcAuthority) {
+      throw new ConfigurationError("You can not provide both authority and oidcAuthority");
+    }
+    this.clientId = clientId;
+    this.#options = options;
+    this.#logger = new LogWriter(options.logger);
+    this.#parsed = options.oidcAuthority
+      ? parseAuthority(options.oidcAuthority, { oidc: true })
+      : parseAuthority(options.authority ?? "https://login.microsoftonline.com/common");
+    this.#platform = options.platform ?? detectPlatform();
+    this.#http = new HttpClient({
+      fetch: options.fetch,
+      timeoutMs: options.httpTimeoutMs,
+      headers: { "x-client-os": this.#platform },
+    });
+    this.tokenCache = options.tokenCache ?? new TokenCache();
+    this.#broker = loadBroker({
+      optIn: options,
+      platform: this.#platform,
+      runtime: detectRuntime(),
+      authorityType: this.#parsed.type,
+      clientId,
+      logger: this.#logger,
+      plugins: options.brokers,
+    });
+    // The rejection (rule 2) is delivered by every call; never as an unhandled rejection.
+    this.#broker.catch(() => {});
+  }
+
+  /**
+   * Creates the app and waits for the broker plugin to load.
+   *
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   */
+  static async create(
+    clientId: string,
+    options: PublicClientApplicationOptions = {},
+  ): Promise<PublicClientApplication> {
+    const app = new PublicClientApplication(clientId, options);
+    await app.#broker;
+    return app;
+  }
+
+  /** Whether the broker is in use, and if not, why. */
+  async brokerStatus(): Promise<BrokerStatus> {
+    return (await this.#broker).status;
+  }
+
+  /**
+   * The signed-in accounts, one per home account: the cache's, merged with the broker's when a broker
+   * is in use.
+   */
+  async getAccounts(options: { username?: string; signal?: AbortSignal } = {}): Promise<Account[]> {
+    const { broker } = await this.#broker;
+    const authority = await this.#authority();
+    const wanted = options.username?.toLowerCase();
+    const entries = await this.tokenCache.access(() =>
+      this.tokenCache.getAccounts({ environments: [...authority.environments] })
+    );
+    const grouped = new Map<string, Account>();
+    for (const entry of entries) {
+      if (!GROUPABLE_AUTHORITY_TYPES.has(entry.authority_type)) continue;
+      if (wanted !== undefined && entry.username?.toLowerCase() !== wanted) continue;
+      grouped.set(entry.home_account_id, { ...grouped.get(entry.home_account_id), ...toAccount(entry) });
+    }
+    if (broker) {
+      const fromBroker = await listBrokerAccounts(this.#brokered(broker, authority), { signal: options.signal });
+      for (const account of fromBroker) {
+        if (wanted !== undefined && account.username.toLowerCase() !== wanted) continue;
+        if (!grouped.has(account.home_account_id)) grouped.set(account.home_account_id, account);
+      }
+    }
+    if (wanted !== undefined && grouped.size === 0) {
+      this.#logger.verbose(
+        "No account matched the username. Accounts are found by the preferred_username claim, which the " +
+          "identity provider includes when the app asks for the profile scope (the library does).",
+      );
+    }
+    return [...grouped.values()];
+  }
+
+  /** A token without user interaction, or `null` when that is not possible (errors are hidden). */
+  async acquireTokenSilent(scopes: string[], options: SilentOptions): Promise<TokenResult | null> {
+    const result = await this.acquireTokenSilentWithError(scopes, options);
+    return result && "access_token" in result ? result as TokenResult : null;
+  }
+
+  /**
+   * A token without user interaction: a cached access token, the broker, or a refresh token. `null`
+   * when there was nothing to try; the error when the attempts failed.
+   * Identical concurrent calls share one network request.
+   */
+  async acquireTokenSilentWithError(scopes: string[], options: SilentOptions): Promise<AuthResult | null> {
+    const wanted = validateScopes(scopes);
+    if (!options.account) return null;
+    const key = JSON.stringify([
+      options.account.home_account_id,
+      [...wanted].sort(),
+      !!options.forceRefresh,
+      options.claimsChallenge ?? "",
+    ]);
+    const pending = this.#inFlight.get(key);
+    if (pending) return await pending;
+    const attempt = this.#silent(wanted, options.account, options).finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, attempt);
+    return await attempt;
+  }
+
+  async #silent(scopes: string[], account: Account, options: SilentOptions): Promise<AuthResult | null> {
+    const { broker } = await this.#broker;
+    const authority = await this.#authority();
+    const context = this.#flowContext(authority);
+    let aging: TokenResult | undefined;
+    if (!options.forceRefresh && !options.claimsChallenge) {
+      const cached = await this.#cachedAccessToken(authority, account, scopes);
+      if (cached && (cached.refresh_on === undefined || cached.refresh_on > Date.now() / 1000)) return cached;
+      aging = cached;
+    }
+    const claims = mergeClaims(this.#options.clientCapabilities, options.claimsChallenge);
+    try {
+      if (broker && BROKER_ACCOUNT_SOURCES.has(account.account_source)) {
+        const viaBroker = await acquireTokenSilentViaBroker(this.#brokered(broker, authority), scopes, account, {
+          claimsChallenge: options.claimsChallenge,
+          correlationId: options.correlationId,
+          signal: options.signal,
+        });
+        if (viaBroker && (account.account_source === "broker" || "access_token" in viaBroker)) return viaBroker;
+      }
+      const refreshed = await refreshSilently(context, account, scopes, {
+        claims,
+        correlationId: options.correlationId,
+        signal: options.signal,
+      });
+      if (refreshed && "access_token" in refreshed) return refreshed;
+      return aging ?? refreshed;
+    } catch (error) {
+      if (aging && error instanceof NetworkError) return aging;
+      throw error;
+    }
+  }
+
+  async #cachedAccessToken(
+    authority: ResolvedAuthority,
+    account: Account,
+    scopes: string[],
+  ): Promise<TokenResult | undefined> {
+    const realms = MULTI_TENANT.has(authority.realm.toLowerCase())
+      ? [...new Set([authority.realm, account.realm])]
+      : [authority.realm];
+    const now = Date.now() / 1000;
+    const { cache, clientId } = { cache: this.tokenCache, clientId: this.clientId };
+    const found = await cache.access(() => {
+      for (const realm of realms) {
+        const entry = cache.findAccessToken({
+          clientId,
+          homeAccountId: account.home_account_id,
+          environments: [...authority.environments],
+          realm,
+          scopes,
+        });
+        if (entry && Number(entry.expires_on) - now > EXPIRY_MARGIN_SECONDS) {
+          const idToken = cache.findIdToken({
+            clientId,
+            homeAccountId: account.home_account_id,
+            environments: [...authority.environments],
+            realm: entry.realm,
+          });
+          return { entry, idToken };
+        }
+      }
+      return undefined;
+    });
+    if (!found) return undefined;
+    return this.#cacheResult(found.entry, found.idToken, account, now);
+  }
+
+  #cacheResult(
+    entry: AccessTokenEntry,
+    idToken: { secret: string } | undefined,
+    account: Account,
+    now: number,
+  ): TokenResult {
+    const result: TokenResult = {
+      access_token: entry.secret,
+      token_type: entry.token_type ?? "Bearer",
+      expires_in: Math.floor(Number(entry.expires_on) - now),
+      token_source: "cache",
+      account,
+    };
+    if (entry.refresh_on !== undefined) result.refresh_on = Number(entry.refresh_on);
+    const claims = idToken && this.#idTokenClaims(idToken);
+    if (claims) result.id_token_claims = claims;
+    return result;
+  }
+
+  #idTokenClaims(idToken: { secret: string }): IdTokenClaims | undefined {
+    let claims = this.#claimsByIdToken.get(idToken);
+    if (claims === undefined) {
+      try {
+        claims = decodeIdToken(idToken.secret);
+      } catch {
+        claims = null;
+      }
+      this.#claimsByIdToken.set(idToken, claims);
+    }
+    return claims ?? undefined;
+  }
+
+  /** Redeems a refresh token from elsewhere (migration). Never uses the broker. */
+  async acquireTokenByRefreshToken(
+    refreshToken: string,
+    scopes: string[],
+    options: FlowOptions = {},
+  ): Promise<AuthResult> {
+    const wanted = validateScopes(scopes);
+    await this.#broker;
+    const context = this.#flowContext(await this.#authority());
+    return await redeemRefreshToken(context, refreshToken, wanted, {
+      claims: mergeClaims(this.#options.clientCapabilities, options.claimsChallenge),
+      signal: options.signal,
+    });
+  }
+
+  /** Starts a device-code flow; show `flow.message` to the user. Never uses the broker. */
+  async initiateDeviceFlow(scopes: string[], options: FlowOptions = {}): Promise<DeviceFlow | ErrorResult> {
+    const wanted = validateScopes(scopes);
+    await this.#broker;
+    return await startDeviceFlow(this.#flowContext(await this.#authority()), wanted, {
+      claims: mergeClaims(this.#options.clientCapabilities, options.claimsChallenge),
+      signal: options.signal,
+    });
+  }
+
+  /** Waits for the user to finish the device-code flow. Abort with `options.signal`. */
+  async acquireTokenByDeviceFlow(flow: DeviceFlow, options: FlowOptions = {}): Promise<AuthResult> {
+    await this.#broker;
+    return await acquireTokenByDeviceFlow(this.#flowContext(await this.#authority()), flow, {
+      claims: mergeClaims(this.#options.clientCapabilities, options.claimsChallenge),
+      signal: options.signal,
+    });
+  }
+
+  /** Resource-owner password flow (deprecated by Microsoft; no MFA). Never uses the broker on Linux/WSL. */
+  async acquireTokenByUsernamePassword(
+    username: string,
+    password: string,
+    scopes: string[],
+    options: FlowOptions = {},
+  ): Promise<AuthResult> {
+    const wanted = validateScopes(scopes);
+    await this.#broker;
+    const context = this.#flowContext(await this.#authority());
+    const form: Record<string, string> = { grant_type: "password", username, password };
+    const claims = mergeClaims(this.#options.clientCapabilities, options.claimsChallenge);
+    if (claims) form.claims = claims;
+    return await redeem(context, form, {
+      scopes: wanted,
+      accountSource: "password",
+      username,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Signs the user in interactively: through the broker when one is in use, else through the system
+   * browser and a loopback redirect.
+   *
+   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing.
+   */
+  async acquireTokenInteractive(
+    scopes: string[],
+    options: AcquireTokenInteractiveOptions = {},
+  ): Promise<AuthResult> {
+    const wanted = validateScopes(scopes);
+    const { broker } = await this.#broker;
+    const authority = await this.#authority();
+    if (broker) {
+      if (options.parentWindowHandle === undefined || options.parentWindowHandle === null) {
+        throw new ConfigurationError(
+          "parentWindowHandle is required when you opted into using broker. You need to provide the " +
+            "window handle of your GUI application, or use PublicClientApplication.CONSOLE_WINDOW_HANDLE " +
+            "when and only when your application is a console app.",
+        );
+      }
+      return await acquireTokenInteractiveViaBroker(this.#brokered(broker, authority), wanted, {
+        ...options,
+        parentWindowHandle: options.parentWindowHandle,
+      });
+    }
+    return await runBrowserFlow(this.#flowContext(authority), wanted, {
+      ...options,
+      clientCapabilities: this.#options.clientCapabilities,
+    });
+  }
+
+  /** The URL that starts a sign-in in a browser, for apps that handle the redirect themselves. */
+  async getAuthorizationRequestUrl(scopes: string[], options: AuthCodeFlowOptions): Promise<string> {
+    const wanted = validateScopes(scopes);
+    await this.#broker;
+    return buildAuthorizationUrl(this.#flowContext(await this.#authority()), wanted, {
+      ...options,
+      clientCapabilities: this.#options.clientCapabilities,
+    });
+  }
+
+  /** Starts an authorization-code flow with PKCE; send the user to `flow.auth_uri`. */
+  async initiateAuthCodeFlow(scopes: string[], options: AuthCodeFlowOptions): Promise<AuthCodeFlow> {
+    const wanted = validateScopes(scopes);
+    await this.#broker;
+    return await initiateAuthCodeFlow(this.#flowContext(await this.#authority()), wanted, {
+      ...options,
+      clientCapabilities: this.#options.clientCapabilities,
+    });
+  }
+
+  /**
+   * Finishes an authorization-code flow with the redirect's parameters.
+   *
+   * @throws {ConfigurationError} `state mismatch` when the response is not for this flow.
+   */
+  async acquireTokenByAuthCodeFlow(
+    flow: AuthCodeFlow,
+    response: AuthorizationResponse,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<AuthResult> {
+    await this.#broker;
+    return await acquireTokenByAuthCodeFlow(this.#flowContext(await this.#authority()), flow, response, options);
+  }
+
+  /** Signs the account out: from the broker for broker accounts, then from the local cache. */
+  async removeAccount(account: Account, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const { broker } = await this.#broker;
+    const authority = await this.#authority();
+    if (broker && account.account_source === "broker") {
+      await signOutViaBroker(this.#brokered(broker, authority), account, options);
+    }
+    await this.tokenCache.access(() =>
+      this.tokenCache.removeAccount({
+        homeAccountId: account.home_account_id,
+        environments: [...authority.environments],
+        clientId: this.clientId,
+      })
+    );
+  }
+
+  /** Releases the broker connection, if any. */
+  async close(): Promise<void> {
+    const loaded = await this.#broker.catch(() => undefined);
+    await loaded?.broker?.close();
+  }
+
+  #authority(): Promise<ResolvedAuthority> {
+    this.#resolved ??= resolveAuthority(this.#parsed, {
+      instanceDiscovery: this.#options.instanceDiscovery,
+      validateAuthority: this.#options.validateAuthority,
+      getJson: (url) => this.#http.getJson(url),
+    }).catch((error) => {
+      this.#resolved = undefined; // try again on the next call
+      throw error;
+    });
+    return this.#resolved;
+  }
+
+  #flowContext(authority: ResolvedAuthority): FlowContext {
+    return {
+      clientId: this.clientId,
+      authority,
+      http: this.#http,
+      cache: this.tokenCache,
+      logger: this.#logger,
+    };
+  }
+
+  #brokered(broker: NonNullable<LoadBrokerResult["broker"]>, authority: ResolvedAuthority): BrokeredContext {
+    const timeout = this.#options.brokerTimeoutMs;
+    return {
+      broker,
+      clientId: this.clientId,
+      logger: this.#logger,
+      cache: this.tokenCache,
+      authority: {
+        url: `https://${authority.host}/${authority.realm}`,
+        environment: authority.environment,
+        environments: [...authority.environments],
+        tenant: authority.realm,
+        knownToDeveloper: authority.knownToDeveloper,
+      },
+      timeouts: {
+        silentMs: (typeof timeout === "number" ? timeout : timeout?.silent) ?? 30_000,
+        interactiveMs: (typeof timeout === "number" ? timeout : timeout?.interactive) ?? 600_000,
+      },
+      clientCapabilities: this.#options.clientCapabilities,
+    };
+  }
+}

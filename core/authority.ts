@@ -1,0 +1,267 @@
+/**
+ * Parses and classifies authorities the way MSAL Python does (Entra ID, ADFS, B2C, CIAM, generic
+ * OIDC, dSTS), and resolves their metadata through instance and tenant discovery, each fetched once.
+ *
+ * @module
+ */
+
+import { AuthorityError, ConfigurationError } from "./errors.ts";
+
+/** The kind of authority; everything but `"AAD"` bypasses the broker. */
+export type AuthorityType = "AAD" | "ADFS" | "B2C" | "CIAM" | "OIDC" | "DSTS";
+
+/** An authority URL taken apart. */
+export interface ParsedAuthority {
+  /** The authority as configured, without a trailing slash, e.g. `https://login.microsoftonline.com/common`. */
+  readonly url: string;
+  /** `protocol//host[:port]`. */
+  readonly origin: string;
+  /** `host[:port]`, lower-case: the cache's `environment` unless discovery prefers another alias. */
+  readonly host: string;
+  /** The tenant path segment (`common`, a GUID, a domain, `adfs`), or `""` for OIDC authorities. */
+  readonly tenant: string;
+  /** The classification that drives the broker bypass. */
+  readonly type: AuthorityType;
+}
+
+/** Hosts of Microsoft's public and sovereign clouds; MSAL trusts them without instance discovery. */
+export const WELL_KNOWN_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
+  "login.microsoftonline.com",
+  "login.windows.net",
+  "login.microsoft.com",
+  "sts.windows.net",
+  "login.chinacloudapi.cn",
+  "login.partner.microsoftonline.cn",
+  "login.microsoftonline.de",
+  "login.microsoftonline.us",
+  "login.usgovcloudapi.net",
+  "login-us.microsoftonline.com",
+]);
+
+const B2C_HOST_SUFFIXES = [".b2clogin.com", ".b2clogin.cn", ".b2clogin.us", ".b2clogin.de"];
+const LOOPBACK_HOSTNAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** Whether `hostname` is a loopback host, where plain `http` is allowed. */
+export function isLoopbackHostname(hostname: string): boolean {
+  return LOOPBACK_HOSTNAMES.has(hostname.toLowerCase());
+}
+
+function parseHttpsUrl(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch (cause) {
+    throw new ConfigurationError(`${what} is not a valid URL: ${value}`, { cause });
+  }
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHostname(url.hostname));
+  if (!secure) {
+    throw new ConfigurationError(
+      `${what} must use https (plain http is allowed only for 127.0.0.1, localhost and [::1]): ${value}`,
+    );
+  }
+  return url;
+}
+
+/**
+ * Parses and classifies an authority URL.
+ *
+ * @param authority e.g. `https://login.microsoftonline.com/contoso.onmicrosoft.com`
+ * @param options.oidc true when the URL came from the `oidcAuthority` option
+ * @throws {ConfigurationError} for a non-URL, a non-https non-loopback URL, or a missing tenant.
+ * @example
+ * ```ts
+ * parseAuthority("https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin").type; // "B2C"
+ * ```
+ */
+export function parseAuthority(authority: string, options: { oidc?: boolean } = {}): ParsedAuthority {
+  const url = parseHttpsUrl(authority, options.oidc ? "oidcAuthority" : "authority");
+  const segments = url.pathname.split("/").filter(Boolean);
+  const host = url.host.toLowerCase();
+  const base = `${url.protocol}//${host}`;
+  const withPath = segments.length ? `${base}/${segments.join("/")}` : base;
+
+  if (options.oidc) return { url: withPath, origin: base, host, tenant: "", type: "OIDC" };
+  if (segments[0]?.toLowerCase() === "dstsv2") {
+    return { url: withPath, origin: base, host, tenant: segments[1] ?? "", type: "DSTS" };
+  }
+  if (host.endsWith(".ciamlogin.com")) {
+    // MSAL Python: "https://contoso.ciamlogin.com/" means tenant "contoso.onmicrosoft.com".
+    const tenant = segments[0] ?? `${url.hostname.split(".")[0]}.onmicrosoft.com`;
+    return { url: `${base}/${tenant}`, origin: base, host, tenant, type: "CIAM" };
+  }
+  if (B2C_HOST_SUFFIXES.some((suffix) => url.hostname.toLowerCase().endsWith(suffix))) {
+    const tenant = segments[0]?.toLowerCase() === "tfp" ? segments[1] : segments[0];
+    if (!tenant) throw new ConfigurationError(`The B2C authority has no tenant: ${authority}`);
+    return { url: withPath, origin: base, host, tenant, type: "B2C" };
+  }
+  if (!segments[0]) {
+    throw new ConfigurationError(
+      `The authority has no tenant: ${authority}. Use e.g. ${base}/common or ${base}/<tenant id>.`,
+    );
+  }
+  if (segments.length === 2 && segments[1].toLowerCase().startsWith("b2c_")) {
+    return { url: withPath, origin: base, host, tenant: segments[0], type: "B2C" };
+  }
+  if (segments[0].toLowerCase() === "adfs") {
+    return { url: `${base}/adfs`, origin: base, host, tenant: "adfs", type: "ADFS" };
+  }
+  return { url: `${base}/${segments[0]}`, origin: base, host, tenant: segments[0], type: "AAD" };
+}
+
+/** The endpoints an app needs, from the authority's OpenID configuration. */
+export interface AuthorityEndpoints {
+  /** The OIDC issuer. */
+  readonly issuer: string;
+  /** Where the browser goes to sign in. */
+  readonly authorizationEndpoint: string;
+  /** Where codes, refresh tokens and device codes are redeemed. */
+  readonly tokenEndpoint: string;
+  /** Where device codes are requested, when the authority supports the device flow. */
+  readonly deviceAuthorizationEndpoint?: string;
+  /** Where the browser signs out, when known. */
+  readonly endSessionEndpoint?: string;
+}
+
+/** A parsed authority plus its discovered metadata: what every token request needs. */
+export interface ResolvedAuthority extends ParsedAuthority, AuthorityEndpoints {
+  /** The `environment` written into the cache (instance discovery's `preferred_cache`, else the host). */
+  readonly environment: string;
+  /** Every alias of the host, the environment first: cache entries under any of them belong to this app. */
+  readonly environments: readonly string[];
+  /** The tenant as the token endpoint names it: the cache `realm` when the ID token has no `tid`. */
+  readonly realm: string;
+  /** True when the developer vouched for the authority (`validateAuthority: false` or no instance discovery). */
+  readonly knownToDeveloper: boolean;
+}
+
+/** How to discover an authority's metadata. */
+export interface DiscoveryOptions {
+  /** `false` skips instance discovery; a string is a custom instance-discovery endpoint. Default `true`. */
+  instanceDiscovery?: boolean | string;
+  /** `false` trusts an unknown host without asking instance discovery. Default `true`. */
+  validateAuthority?: boolean;
+  /** Fetches JSON; throws on transport failure. */
+  getJson: (url: string) => Promise<{ status: number; body: unknown }>;
+}
+
+interface InstanceMetadata {
+  preferred_cache?: string;
+  preferred_network?: string;
+  aliases?: string[];
+}
+
+function instanceDiscoveryUrl(parsed: ParsedAuthority, custom: string | undefined): string {
+  const origin = custom
+    ? undefined
+    : WELL_KNOWN_AUTHORITY_HOSTS.has(parsed.host) || isLoopbackHostname(new URL(parsed.origin).hostname)
+    ? parsed.origin
+    : "https://login.microsoftonline.com";
+  const endpoint = custom ?? `${origin}/common/discovery/instance`;
+  const url = new URL(endpoint);
+  url.searchParams.set("api-version", "1.1");
+  url.searchParams.set("authorization_endpoint", `${parsed.origin}/common/oauth2/authorize`);
+  return url.href;
+}
+
+function asObject(body: unknown, what: string): Record<string, unknown> {
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new AuthorityError(`${what} did not answer with a JSON object`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, field: string, what: string): string | undefined {
+  const value = body[field];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw new AuthorityError(`${what} has a non-string "${field}"`);
+  return value;
+}
+
+function requiredString(body: Record<string, unknown>, field: string, what: string): string {
+  const value = optionalString(body, field, what);
+  if (!value) throw new AuthorityError(`${what} has no "${field}"`);
+  return value;
+}
+
+async function discoverInstance(
+  parsed: ParsedAuthority,
+  options: DiscoveryOptions,
+): Promise<{ metadata?: InstanceMetadata; tenantDiscoveryEndpoint?: string }> {
+  const custom = typeof options.instanceDiscovery === "string" ? options.instanceDiscovery : undefined;
+  const url = instanceDiscoveryUrl(parsed, custom);
+  const { status, body } = await options.getJson(url);
+  const json = asObject(body, "Instance discovery");
+  if (json.error === "invalid_instance") {
+    throw new AuthorityError(
+      `invalid_instance: The authority you provided, ${parsed.url}, is not whitelisted. ` +
+        "If it is indeed your legit customized domain name, you can turn off this check by passing in " +
+        "instanceDiscovery: false",
+    );
+  }
+  if (status >= 400) throw new AuthorityError(`Instance discovery failed with HTTP ${status}`);
+  const entries = Array.isArray(json.metadata) ? json.metadata as InstanceMetadata[] : [];
+  const metadata = entries.find((entry) =>
+    Array.isArray(entry?.aliases) && entry.aliases.some((alias) => alias.toLowerCase() === parsed.host)
+  );
+  return {
+    metadata,
+    tenantDiscoveryEndpoint: optionalString(json, "tenant_discovery_endpoint", "Instance discovery"),
+  };
+}
+
+function openIdConfigurationUrl(parsed: ParsedAuthority): string {
+  return parsed.type === "ADFS" || parsed.type === "OIDC" || parsed.type === "DSTS"
+    ? `${parsed.url}/.well-known/openid-configuration`
+    : `${parsed.url}/v2.0/.well-known/openid-configuration`;
+}
+
+/** The tenant segment of a token endpoint (`.../{tenant}/oauth2/v2.0/token`), as MSAL's cache realm. */
+function realmOf(tokenEndpoint: string, fallback: string): string {
+  const segments = new URL(tokenEndpoint).pathname.split("/").filter(Boolean);
+  const index = segments.findIndex((segment) => segment.toLowerCase() === "oauth2");
+  return index > 0 ? segments[index - 1] : fallback;
+}
+
+/**
+ * Resolves an authority's metadata: instance discovery (Entra ID only, unless turned off), then the
+ * OpenID configuration.
+ *
+ * @throws {AuthorityError} when discovery fails or its answers are malformed.
+ */
+export async function resolveAuthority(
+  parsed: ParsedAuthority,
+  options: DiscoveryOptions,
+): Promise<ResolvedAuthority> {
+  const knownToDeveloper = options.instanceDiscovery === false || options.validateAuthority === false;
+  let instance: Awaited<ReturnType<typeof discoverInstance>> = {};
+  if (parsed.type === "AAD" && !knownToDeveloper) instance = await discoverInstance(parsed, options);
+
+  const configUrl = instance.tenantDiscoveryEndpoint && !WELL_KNOWN_AUTHORITY_HOSTS.has(parsed.host)
+    ? instance.tenantDiscoveryEndpoint
+    : openIdConfigurationUrl(parsed);
+  const { status, body } = await options.getJson(configUrl);
+  if (status >= 400) {
+    throw new AuthorityError(`Tenant discovery at ${configUrl} failed with HTTP ${status}`);
+  }
+  const what = "The OpenID configuration";
+  const config = asObject(body, what);
+  const tokenEndpoint = requiredString(config, "token_endpoint", what);
+  const authorizationEndpoint = requiredString(config, "authorization_endpoint", what);
+  for (const endpoint of [tokenEndpoint, authorizationEndpoint]) parseHttpsUrl(endpoint, "An endpoint");
+
+  const aliases = (instance.metadata?.aliases ?? []).map((alias) => alias.toLowerCase());
+  const environment = instance.metadata?.preferred_cache?.toLowerCase() ?? parsed.host;
+  const environments = [...new Set([environment, parsed.host, ...aliases])];
+  return {
+    ...parsed,
+    issuer: optionalString(config, "issuer", what) ?? parsed.url,
+    authorizationEndpoint,
+    tokenEndpoint,
+    deviceAuthorizationEndpoint: optionalString(config, "device_authorization_endpoint", what),
+    endSessionEndpoint: optionalString(config, "end_session_endpoint", what),
+    environment,
+    environments,
+    realm: realmOf(tokenEndpoint, parsed.tenant),
+    knownToDeveloper,
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * Exception classes for developer errors: bad configuration, a missing broker dependency, bad input.
+ * Protocol failures (the identity provider or the broker said no) are never thrown; they are returned
+ * as {@linkcode ErrorResult}s.
+ *
+ * @module
+ */
+
+/** Base class of every exception this library throws; `code` is stable and machine-readable. */
+export class MsalError extends Error {
+  /** A stable, machine-readable code, e.g. `"invalid_config"`. */
+  readonly code: string;
+
+  /** Creates an error with a stable `code` and a human-readable message. */
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** The app was configured or called in a way MSAL does not allow (MSAL Python raises `ValueError`). */
+export class ConfigurationError extends MsalError {
+  /** Creates a configuration error with MSAL Python's wording where it has one. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("invalid_config", message, options);
+  }
+}
+
+/** Input that should be well-formed was not: a corrupt cache, malformed JSON from a server or broker. */
+export class InvalidInputError extends MsalError {
+  /** Creates an error describing what was malformed and where it came from. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("invalid_input", message, options);
+  }
+}
+
+/** The app opted into a broker on this platform, but the broker plugin's dependency is not installed. */
+export class BrokerDependencyError extends MsalError {
+  /** The exact command that installs the missing dependency, e.g. `npm install dbus-next`. */
+  readonly installCommand: string;
+
+  /** Creates the error; its message is `You need to install dependency by: <installCommand>`. */
+  constructor(installCommand: string, options?: ErrorOptions) {
+    super("broker_dependency_missing", `You need to install dependency by: ${installCommand}`, options);
+    this.installCommand = installCommand;
+  }
+}
+
+/** The broker refused the request because the app has not registered the broker's redirect URI. */
+export class RedirectUriError extends MsalError {
+  /** The redirect URI to register for this app. */
+  readonly redirectUri: string;
+
+  /** Creates the error naming the exact URI to register. */
+  constructor(redirectUri: string, detail?: string, options?: ErrorOptions) {
+    super(
+      "redirect_uri_not_registered",
+      `The broker needs the current app to register this redirect_uri: ${redirectUri}` +
+        (detail ? `\n${detail}` : ""),
+      options,
+    );
+    this.redirectUri = redirectUri;
+  }
+}
+
+/** The user did not complete an interactive flow within the allowed time. */
+export class TimeoutError extends MsalError {
+  /** Creates a timeout error, e.g. "User did not complete the flow in time". */
+  constructor(message: string, options?: ErrorOptions) {
+    super("timeout", message, options);
+  }
+}
+
+/** The caller's `AbortSignal` ended the operation. */
+export class AbortError extends MsalError {
+  /** Creates an abort error; `cause` is the signal's reason. */
+  constructor(message = "The operation was aborted", options?: ErrorOptions) {
+    super("aborted", message, options);
+  }
+}
+
+/** The loopback listener could not listen on the requested port. */
+export class PortInUseError extends MsalError {
+  /** The port that was requested. */
+  readonly port: number;
+
+  /** Creates the error with MSAL Python's wording. */
+  constructor(port: number, options?: ErrorOptions) {
+    super("port_in_use", `Can't listen on port ${port}. You may try port 0.`, options);
+    this.port = port;
+  }
+}
+
+/** The system browser could not be opened; the message includes the URL to open by hand. */
+export class BrowserLaunchError extends MsalError {
+  /** The URL the user should open themselves. */
+  readonly url: string;
+
+  /** Creates the error naming the URL to open by hand. */
+  constructor(url: string, options?: ErrorOptions) {
+    super("browser_unavailable", `Could not open a browser. Open this URL to sign in: ${url}`, options);
+    this.url = url;
+  }
+}
+
+/** A returned ID token failed validation (nonce mismatch, too old for `maxAge`, malformed). */
+export class IdTokenError extends MsalError {
+  /** Creates the error describing which check failed. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("invalid_id_token", message, options);
+  }
+}
+
+/** The authority's metadata could not be fetched or made no sense (instance or tenant discovery). */
+export class AuthorityError extends MsalError {
+  /** Creates the error; `cause` holds the underlying failure. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("authority_discovery_failed", message, options);
+  }
+}
+
+/** The network failed: no answer, a reset connection, or a timeout on a request to the identity provider. */
+export class NetworkError extends MsalError {
+  /** Creates the error; `cause` holds the transport failure. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("network_error", message, options);
+  }
+}

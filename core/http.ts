@@ -1,0 +1,259 @@
+/**
+ * The client for the identity provider's endpoints: JSON GETs for discovery and form POSTs for
+ * tokens, over an injected `fetch`, with per-request correlation ids, timeouts, one `Retry-After`
+ * retry, and MSAL Python's throttling of identical failing requests.
+ *
+ * @module
+ */
+
+import { AbortError, NetworkError } from "./errors.ts";
+import type { ErrorResult } from "./results.ts";
+
+/** The library's name and version as sent in `x-client-sku` / `x-client-ver`. */
+export const CLIENT_SKU = "authbroker.msal";
+/** The library version. */
+export const CLIENT_VERSION = "0.1.0";
+
+/** Options of {@linkcode HttpClient}. */
+export interface HttpClientOptions {
+  /** The fetch to use; default the global one. */
+  fetch?: typeof fetch;
+  /** Per-request timeout in milliseconds; default 30,000. */
+  timeoutMs?: number;
+  /** Longest `Retry-After` (seconds) worth waiting for before the single retry; default 60. */
+  maxRetryAfterSeconds?: number;
+  /** How long (seconds) an identical request that failed with `invalid_grant`/`interaction_required` is throttled; default 60. */
+  throttleSeconds?: number;
+  /** Extra headers on every request, e.g. `x-client-os`. */
+  headers?: Record<string, string>;
+  /** Clock in epoch milliseconds, for tests. */
+  now?: () => number;
+}
+
+/** Per-request options. */
+export interface RequestOptions {
+  /** Cancels the request. */
+  signal?: AbortSignal;
+  /** Sent as `client-request-id`; a random UUID when omitted. */
+  correlationId?: string;
+  /** Extra headers for this request, e.g. `X-AnchorMailbox`. */
+  headers?: Record<string, string>;
+}
+
+/** A successful token-endpoint answer: the raw JSON plus the correlation id used. */
+export interface TokenResponse {
+  /** The server's JSON. */
+  readonly body: Record<string, unknown>;
+  /** The correlation id of the request. */
+  readonly correlationId: string;
+}
+
+const RETRYABLE = (status: number) => status === 429 || status >= 500;
+const UI_REQUIRED_ERRORS = new Set(["invalid_grant", "interaction_required"]);
+
+/** Talks to the identity provider. One instance per app, so throttling spans the app's requests. */
+export class HttpClient {
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #maxRetryAfterSeconds: number;
+  readonly #throttleSeconds: number;
+  readonly #headers: Record<string, string>;
+  readonly #now: () => number;
+  readonly #throttled = new Map<string, { until: number; result: ErrorResult }>();
+
+  /** Creates a client. */
+  constructor(options: HttpClientOptions = {}) {
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxRetryAfterSeconds = options.maxRetryAfterSeconds ?? 60;
+    this.#throttleSeconds = options.throttleSeconds ?? 60;
+    this.#headers = { "x-client-sku": CLIENT_SKU, "x-client-ver": CLIENT_VERSION, ...options.headers };
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * GETs a JSON document (discovery). Resolves with the status and parsed body.
+   *
+   * @throws {NetworkError} on transport failure or a body that is not JSON.
+   */
+  async getJson(url: string, options: RequestOptions = {}): Promise<{ status: number; body: unknown }> {
+    const response = await this.#send(url, { method: "GET" }, options);
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) };
+    } catch (cause) {
+      throw new NetworkError(`${url} answered HTTP ${response.status} with a body that is not JSON`, { cause });
+    }
+  }
+
+  /**
+   * POSTs a form to a token-style endpoint. Protocol failures come back as an {@linkcode ErrorResult}
+   * (with `http_status` when the server sent an error page rather than OAuth JSON); only transport
+   * failures and aborts throw.
+   *
+   * @throws {NetworkError} when the server cannot be reached or the request times out.
+   * @throws {AbortError} when `options.signal` aborts.
+   */
+  async postForm(
+    url: string,
+    form: Record<string, string>,
+    options: RequestOptions = {},
+  ): Promise<TokenResponse | ErrorResult> {
+    const correlationId = options.correlationId ?? crypto.randomUUID();
+    const body = { ...form, client_info: "1" };
+    const throttleKeys = this.#throttleKeys(url, body);
+    const throttled = this.#throttledResult(throttleKeys);
+    if (throttled) return { ...throttled, correlation_id: correlationId };
+
+    let attempt = await this.#postOnce(url, body, { ...options, correlationId });
+    if ("error" in attempt && attempt.retryAfterSeconds !== undefined) {
+      await sleep(attempt.retryAfterSeconds * 1000, options.signal);
+      attempt = await this.#postOnce(url, body, { ...options, correlationId });
+    }
+    if ("error" in attempt) {
+      this.#throttle(throttleKeys, attempt);
+      return attempt.result;
+    }
+    return { body: attempt.body, correlationId };
+  }
+
+  async #postOnce(
+    url: string,
+    form: Record<string, string>,
+    options: RequestOptions & { correlationId: string },
+  ): Promise<
+    { body: Record<string, unknown> } | {
+      error: true;
+      result: ErrorResult;
+      status: number;
+      retryAfterSeconds?: number;
+      throttleSeconds?: number;
+    }
+  > {
+    const response = await this.#send(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8" },
+      body: new URLSearchParams(form).toString(),
+    }, options);
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const isObject = !!json && typeof json === "object" && !Array.isArray(json);
+    if (response.ok && isObject && !("error" in (json as object))) {
+      return { body: json as Record<string, unknown> };
+    }
+    const retryAfter = parseRetryAfter(response.headers.get("retry-after"), this.#now());
+    const result: ErrorResult = isObject && typeof (json as ErrorResult).error === "string"
+      ? { ...(json as ErrorResult) }
+      : {
+        error: response.ok ? "invalid_response" : "http_error",
+        error_description: response.ok
+          ? `The server answered HTTP ${response.status} with a body that is not a token response`
+          : `The server answered HTTP ${response.status} ${response.statusText}`.trim(),
+        http_status: response.status,
+      };
+    result.correlation_id ??= options.correlationId;
+    if (!response.ok) result.http_status ??= response.status;
+    const retryable = RETRYABLE(response.status) || retryAfter !== undefined;
+    return {
+      error: true,
+      result,
+      status: response.status,
+      retryAfterSeconds: retryable && retryAfter !== undefined && retryAfter <= this.#maxRetryAfterSeconds
+        ? retryAfter
+        : RETRYABLE(response.status) && response.status !== 429 && retryAfter === undefined
+        ? 0
+        : undefined,
+      throttleSeconds: retryable
+        ? retryAfter ?? 60
+        : response.status === 400 && UI_REQUIRED_ERRORS.has(result.error)
+        ? this.#throttleSeconds
+        : 0,
+    };
+  }
+
+  async #send(url: string, init: RequestInit, options: RequestOptions): Promise<Response> {
+    if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const headers = {
+      ...this.#headers,
+      ...(init.headers as Record<string, string> | undefined),
+      ...options.headers,
+      "client-request-id": options.correlationId ?? crypto.randomUUID(),
+      "return-client-request-id": "true",
+      "x-ms-lib-capability": "retry-after, h429",
+    };
+    try {
+      return await this.#fetch(url, { ...init, headers, signal });
+    } catch (cause) {
+      if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+      if (timeout.aborted) {
+        throw new NetworkError(`${new URL(url).origin} did not answer within ${this.#timeoutMs} ms`, { cause });
+      }
+      throw new NetworkError(`Could not reach ${new URL(url).origin}: ${(cause as Error)?.message}`, { cause });
+    }
+  }
+
+  // MSAL Python's ThrottledHttpClient keys: 429/5xx per (url, client, scope, "account"); UI-required
+  // errors per identical request.
+  #throttleKeys(url: string, form: Record<string, string>): { retryKey: string; uiKey: string } {
+    const account = form.refresh_token ?? form.code ?? form.username ?? "";
+    const sorted = Object.keys(form).sort().map((key) => `${key}=${form[key]}`).join("&");
+    return {
+      retryKey: `POST ${url} client_id=${form.client_id} scope=${form.scope} account=${account}`,
+      uiKey: `POST ${url} ${sorted}`,
+    };
+  }
+
+  #throttledResult(keys: { retryKey: string; uiKey: string }): ErrorResult | undefined {
+    const now = this.#now();
+    for (const key of [keys.retryKey, keys.uiKey]) {
+      const entry = this.#throttled.get(key);
+      if (!entry) continue;
+      if (entry.until > now) return entry.result;
+      this.#throttled.delete(key);
+    }
+    return undefined;
+  }
+
+  #throttle(
+    keys: { retryKey: string; uiKey: string },
+    attempt: { result: ErrorResult; status: number; throttleSeconds?: number },
+  ): void {
+    if (!attempt.throttleSeconds) return;
+    const key = RETRYABLE(attempt.status) || attempt.status !== 400 ? keys.retryKey : keys.uiKey;
+    this.#throttled.set(key, { until: this.#now() + attempt.throttleSeconds * 1000, result: attempt.result });
+  }
+}
+
+function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+/**
+ * Waits `ms` milliseconds, or rejects with {@linkcode AbortError} as soon as `signal` aborts.
+ * The timer never keeps a process alive past an abort.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbortError(undefined, { cause: signal?.reason }));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

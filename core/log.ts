@@ -1,0 +1,75 @@
+/**
+ * The logger interface the library writes to, and helpers that keep personal data out of logs unless
+ * the app turns PII logging on. The library itself never writes to stdout or stderr.
+ *
+ * @module
+ */
+
+/** Log levels, most to least severe. */
+export type LogLevel = "error" | "warning" | "info" | "verbose";
+
+/** What the app injects to receive the library's log lines. Every method is optional. */
+export interface Logger {
+  /** Receives a failure the app should know about. */
+  error?(message: string): void;
+  /** Receives a degradation, such as a broker fallback. */
+  warning?(message: string): void;
+  /** Receives normal progress. */
+  info?(message: string): void;
+  /** Receives detailed diagnostics. */
+  verbose?(message: string): void;
+  /** When true, messages may contain personal data (usernames, account ids); off by default. */
+  piiLoggingEnabled?: boolean;
+}
+
+/** A logger that drops everything: the default. */
+export const silentLogger: Logger = {};
+
+/** The library's internal logger: formats messages and scrubs PII unless the app allowed it. */
+export class LogWriter {
+  readonly #logger: Logger;
+
+  /** Wraps the app's logger (or the silent one). */
+  constructor(logger: Logger = silentLogger) {
+    this.#logger = logger;
+  }
+
+  /** Whether messages may include personal data. */
+  get piiEnabled(): boolean {
+    return this.#logger.piiLoggingEnabled === true;
+  }
+
+  /** Returns `value` if PII logging is on, else a placeholder. */
+  pii(value: unknown): string {
+    return this.piiEnabled ? String(value) : "(pii)";
+  }
+
+  /** Logs at `level`, prefixed with the library's name. */
+  log(level: LogLevel, message: string): void {
+    try {
+      this.#logger[level]?.(`[@authbroker/msal] ${message}`);
+    } catch {
+      // A throwing logger must never break token acquisition.
+    }
+  }
+
+  /** Logs an error. */
+  error(message: string): void {
+    this.log("error", message);
+  }
+
+  /** Logs a warning. */
+  warning(message: string): void {
+    this.log("warning", message);
+  }
+
+  /** Logs progress. */
+  info(message: string): void {
+    this.log("info", message);
+  }
+
+  /** Logs diagnostics. */
+  verbose(message: string): void {
+    this.log("verbose", message);
+  }
+}

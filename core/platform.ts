@@ -1,0 +1,144 @@
+/**
+ * Which JavaScript runtime (Deno, Bun, Node) and which operating system (Windows, macOS, Linux, WSL) the
+ * library runs on. This is the only module that sniffs the runtime; everything else asks it.
+ *
+ * @example
+ * ```ts
+ * import { detectPlatform, detectRuntime, installCommand } from "./platform.ts";
+ *
+ * detectPlatform(); // "linux", "wsl", "mac" or "windows"
+ * detectRuntime(); // "deno", "bun" or "node"
+ * installCommand("dbus-next"); // e.g. "deno add npm:dbus-next" under Deno
+ * ```
+ *
+ * @module
+ */
+
+import * as os from "node:os";
+import { readFileSync } from "node:fs";
+
+/** The operating system, as the broker opt-in flags see it. WSL is Linux under a Windows host. */
+export type Platform = "windows" | "mac" | "linux" | "wsl";
+
+/** The JavaScript runtime executing the library. */
+export type Runtime = "deno" | "bun" | "node";
+
+/** Where {@linkcode detectPlatform} gets its facts; inject one in tests. */
+export interface PlatformProbe {
+  /** The OS as Node's `os.platform()` names it: `"win32"`, `"darwin"`, `"linux"`, ... */
+  platform(): string;
+  /** The kernel release (`os.release()`), or `undefined` when it cannot be read. */
+  release(): string | undefined;
+  /** The text of `/proc/version`, or `undefined` when it cannot be read. */
+  procVersion(): string | undefined;
+  /** An environment variable, or `undefined` when unset or not readable. */
+  env(name: string): string | undefined;
+}
+
+interface DenoPermissions {
+  permissions?: {
+    querySync?(descriptor: Record<string, string>): { state: string };
+  };
+}
+
+/**
+ * Under Deno, reading the kernel release, a file or an environment variable needs a permission, and
+ * touching one that is not granted may prompt the user; a library must never do that, so it asks first.
+ */
+function denoAllows(descriptor: Record<string, string>): boolean {
+  const deno = (globalThis as unknown as { Deno?: DenoPermissions }).Deno;
+  if (!deno) return true;
+  try {
+    return deno.permissions?.querySync?.(descriptor).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+function readEnv(name: string): string | undefined {
+  if (!denoAllows({ name: "env", variable: name })) return undefined;
+  try {
+    const process = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+    return process?.env?.[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The probe of the machine the library is running on. */
+export const systemProbe: PlatformProbe = {
+  platform: () => os.platform(),
+  release: () => {
+    if (!denoAllows({ name: "sys", kind: "osRelease" })) return undefined;
+    try {
+      return os.release();
+    } catch {
+      return undefined;
+    }
+  },
+  procVersion: () => {
+    if (!denoAllows({ name: "read", path: "/proc/version" })) return undefined;
+    try {
+      return readFileSync("/proc/version", "utf8");
+    } catch {
+      return undefined;
+    }
+  },
+  env: readEnv,
+};
+
+/**
+ * Detects the operating system. WSL is Linux whose kernel release or `/proc/version` mentions
+ * "microsoft" (WSL1 `4.4.0-19041-Microsoft`, WSL2 `5.15.90.1-microsoft-standard-WSL2`), or where
+ * `WSL_DISTRO_NAME` is set. Other Unix-like systems report `"linux"`.
+ *
+ * @param probe where to read the facts from; the running machine by default.
+ * @example
+ * ```ts
+ * if (detectPlatform() === "wsl") console.log("WAM on the Windows host can be used");
+ * ```
+ */
+export function detectPlatform(probe: PlatformProbe = systemProbe): Platform {
+  const platform = probe.platform();
+  if (platform === "win32") return "windows";
+  if (platform === "darwin") return "mac";
+  if (platform !== "linux") return "linux";
+  const mentionsMicrosoft = (text: string | undefined): boolean => /microsoft/i.test(text ?? "");
+  if (mentionsMicrosoft(probe.release()) || mentionsMicrosoft(probe.procVersion())) return "wsl";
+  return probe.env("WSL_DISTRO_NAME") ? "wsl" : "linux";
+}
+
+/**
+ * Detects the JavaScript runtime: `"deno"`, `"bun"`, or `"node"` for Node and anything Node-like.
+ *
+ * @example
+ * ```ts
+ * detectRuntime(); // "bun" when run with `bun run`
+ * ```
+ */
+export function detectRuntime(): Runtime {
+  if ("Deno" in globalThis) return "deno";
+  if ("Bun" in globalThis) return "bun";
+  return "node";
+}
+
+/**
+ * The command that installs the npm package `pkg` for an app on `runtime`: `deno add npm:<pkg>`,
+ * `bun add <pkg>`, or for Node `npm install <pkg>` (`pnpm add` / `yarn add` when the app was started
+ * by that package manager).
+ *
+ * @param pkg the npm package name, e.g. `"dbus-next"`.
+ * @param runtime the runtime to install for; the current one by default.
+ * @example
+ * ```ts
+ * installCommand("dbus-next", "deno"); // "deno add npm:dbus-next"
+ * ```
+ */
+export function installCommand(pkg: string, runtime: Runtime = detectRuntime()): string {
+  if (runtime === "deno") return `deno add npm:${pkg}`;
+  if (runtime === "bun") return `bun add ${pkg}`;
+  const userAgent = readEnv("npm_config_user_agent") ?? "";
+  if (userAgent.startsWith("pnpm/")) return `pnpm add ${pkg}`;
+  if (userAgent.startsWith("yarn/")) return `yarn add ${pkg}`;
+  return `npm install ${pkg}`;
+}

@@ -1,0 +1,56 @@
+/**
+ * Scope validation and decoration as MSAL Python does it: the OIDC scopes are reserved for the
+ * library, which adds them on the wire.
+ *
+ * @module
+ */
+
+import { ConfigurationError } from "./errors.ts";
+
+/** Scopes MSAL adds itself; apps may not ask for them. */
+export const RESERVED_SCOPES: readonly string[] = ["openid", "profile", "offline_access"];
+
+const pythonList = (items: readonly string[]) => `[${items.map((item) => `'${item}'`).join(", ")}]`;
+
+/**
+ * Checks the app's scopes: an array of strings with no reserved scope.
+ *
+ * @throws {ConfigurationError} with MSAL Python's wording.
+ */
+export function validateScopes(scopes: unknown): string[] {
+  if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== "string")) {
+    throw new ConfigurationError("The input scopes should be an array of strings, e.g. [\"User.Read\"]");
+  }
+  if (scopes.some((scope) => RESERVED_SCOPES.includes(scope))) {
+    throw new ConfigurationError(
+      "You cannot use any scope value that is reserved.\n" +
+        `Your input: ${pythonList(scopes)}\n` +
+        `The reserved list: ${pythonList(RESERVED_SCOPES)}`,
+    );
+  }
+  return [...new Set(scopes as string[])];
+}
+
+/** The scopes sent on the wire: the app's plus `openid profile offline_access`. */
+export function decorateScopes(scopes: readonly string[]): string {
+  return [...new Set([...scopes, ...RESERVED_SCOPES])].join(" ");
+}
+
+/** MSAL Python's claims merge: client capabilities go under `access_token.xms_cc.values`. */
+export function mergeClaims(capabilities?: readonly string[], claimsChallenge?: string): string | undefined {
+  if (!capabilities?.length) return claimsChallenge || undefined;
+  let claims: Record<string, unknown> = {};
+  if (claimsChallenge) {
+    try {
+      const parsed = JSON.parse(claimsChallenge);
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) claims = parsed;
+      else throw new Error("not an object");
+    } catch (cause) {
+      throw new ConfigurationError("claimsChallenge must be a JSON object", { cause });
+    }
+  }
+  const accessToken = (claims.access_token && typeof claims.access_token === "object")
+    ? claims.access_token as Record<string, unknown>
+    : {};
+  return JSON.stringify({ ...claims, access_token: { ...accessToken, xms_cc: { values: [...capabilities] } } });
+}

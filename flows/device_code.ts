@@ -1,0 +1,134 @@
+/**
+ * The device-code flow (RFC 8628) as MSAL Python runs it: request a code, then poll the token
+ * endpoint at the server's interval, slowing down when asked, until the user signs in, the code
+ * expires, or the app cancels.
+ *
+ * @module
+ */
+
+import { ConfigurationError } from "../core/errors.ts";
+import { sleep } from "../core/http.ts";
+import type { AuthResult, ErrorResult } from "../core/results.ts";
+import { classifyError } from "../core/results.ts";
+import { decorateScopes } from "../core/scopes.ts";
+import { type FlowContext, redeem } from "./grant.ts";
+
+/** The account source MSAL Python records for device-code sign-ins (so the broker is bypassed later). */
+export const DEVICE_CODE_ACCOUNT_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
+
+/** A started device flow: show `message` to the user, then pass the flow to `acquireTokenByDeviceFlow`. */
+export interface DeviceFlow {
+  /** The code the user types. */
+  user_code: string;
+  /** The secret the app polls with. */
+  device_code: string;
+  /** Where the user goes. */
+  verification_uri: string;
+  /** The server's instructions for the user, ready to show. */
+  message: string;
+  /** Seconds between polls. */
+  interval: number;
+  /** Seconds the code lives. */
+  expires_in: number;
+  /** Epoch seconds when the code expires. */
+  expires_at: number;
+  /** The scopes the flow was started for. */
+  scopes: string[];
+  /** The correlation id shared by the flow's requests. */
+  correlation_id: string;
+  /** Any other field the server returned. */
+  [field: string]: unknown;
+}
+
+/** Options of {@linkcode initiateDeviceFlow}. */
+export interface InitiateDeviceFlowOptions {
+  /** Claims to request (merged challenge and capabilities). */
+  claims?: string;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+}
+
+/** Asks the authority for a device code. Returns the flow, or the server's error. */
+export async function initiateDeviceFlow(
+  context: FlowContext,
+  scopes: readonly string[],
+  options: InitiateDeviceFlowOptions = {},
+): Promise<DeviceFlow | ErrorResult> {
+  const endpoint = context.authority.deviceAuthorizationEndpoint;
+  if (!endpoint) throw new ConfigurationError("You need to provide device authorization endpoint");
+  const correlationId = crypto.randomUUID();
+  const form: Record<string, string> = { client_id: context.clientId, scope: decorateScopes(scopes) };
+  if (options.claims) form.claims = options.claims;
+  const answer = await context.http.postForm(endpoint, form, { correlationId, signal: options.signal });
+  if ("error" in answer) return classifyError(answer as ErrorResult);
+  const body = answer.body;
+  for (const field of ["user_code", "device_code", "verification_uri"]) {
+    if (typeof body[field] !== "string") {
+      return {
+        error: "invalid_response",
+        error_description: `The device authorization answer has no "${field}"`,
+        correlation_id: correlationId,
+      };
+    }
+  }
+  const interval = Number.isFinite(Number(body.interval)) ? Number(body.interval) : 5;
+  const expiresIn = Number.isFinite(Number(body.expires_in)) ? Number(body.expires_in) : 1800;
+  return {
+    ...body,
+    user_code: body.user_code as string,
+    device_code: body.device_code as string,
+    verification_uri: body.verification_uri as string,
+    message: typeof body.message === "string"
+      ? body.message
+      : `To sign in, open ${body.verification_uri} and enter the code ${body.user_code}`,
+    interval,
+    expires_in: expiresIn,
+    expires_at: Math.floor(Date.now() / 1000) + expiresIn,
+    scopes: [...scopes],
+    correlation_id: correlationId,
+  };
+}
+
+/** Options of {@linkcode acquireTokenByDeviceFlow}. */
+export interface DeviceFlowPollOptions {
+  /** Claims to request. */
+  claims?: string;
+  /** Cancels the wait; the promise rejects with `AbortError`. */
+  signal?: AbortSignal;
+}
+
+const SLOW_DOWN_SECONDS = 5;
+
+/** Polls until the user signs in (a token result), the server refuses, or the code expires. */
+export async function acquireTokenByDeviceFlow(
+  context: FlowContext,
+  flow: DeviceFlow,
+  options: DeviceFlowPollOptions = {},
+): Promise<AuthResult> {
+  let interval = flow.interval;
+  const form: Record<string, string> = {
+    grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+    device_code: flow.device_code,
+  };
+  if (options.claims) form.claims = options.claims;
+  while (true) {
+    const result = await redeem(context, form, {
+      scopes: flow.scopes,
+      accountSource: DEVICE_CODE_ACCOUNT_SOURCE,
+      correlationId: flow.correlation_id,
+      signal: options.signal,
+    });
+    if (!("error" in result)) return result;
+    if (result.error === "slow_down") interval += SLOW_DOWN_SECONDS;
+    else if (result.error !== "authorization_pending") return result;
+    const now = Date.now() / 1000;
+    if (now + interval >= flow.expires_at) {
+      return {
+        error: "expired_token",
+        error_description: "The device code expired before the user signed in. Start a new device flow.",
+        correlation_id: flow.correlation_id,
+      };
+    }
+    await sleep(interval * 1000, options.signal);
+  }
+}

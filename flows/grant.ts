@@ -1,0 +1,156 @@
+/**
+ * Redeems a grant at the token endpoint and turns the answer into a result: the shared last step of
+ * the device-code, refresh-token, authorization-code and password flows.
+ *
+ * @module
+ */
+
+import type { ResolvedAuthority } from "../core/authority.ts";
+import type { AccountEntry, TokenCache } from "../core/cache.ts";
+import { IdTokenError } from "../core/errors.ts";
+import { decodeIdToken } from "../core/jwt.ts";
+import type { HttpClient } from "../core/http.ts";
+import type { LogWriter } from "../core/log.ts";
+import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
+import { classifyError } from "../core/results.ts";
+import { decorateScopes } from "../core/scopes.ts";
+
+/** What every flow needs from the app. */
+export interface FlowContext {
+  /** The app's client id. */
+  readonly clientId: string;
+  /** The resolved authority. */
+  readonly authority: ResolvedAuthority;
+  /** The app's HTTP client. */
+  readonly http: HttpClient;
+  /** The app's token cache. */
+  readonly cache: TokenCache;
+  /** The app's logger. */
+  readonly logger: LogWriter;
+}
+
+/** How to redeem and record a grant. */
+export interface RedeemOptions {
+  /** The app's scopes (undecorated); the wire gets `openid profile offline_access` added. */
+  scopes: readonly string[];
+  /** Written on the cache's Account entry, e.g. `"authorization_code"`. */
+  accountSource?: string;
+  /** Silent refreshes must not resurrect a removed account. */
+  skipAccountCreation?: boolean;
+  /** Username to record when the ID token has none (password flow). */
+  username?: string;
+  /** The nonce the ID token must carry (interactive flows). */
+  expectedNonce?: string;
+  /** With `maxAge`, the ID token's `auth_time` must be at most this old (seconds). */
+  maxAge?: number;
+  /** Correlation id for the request. */
+  correlationId?: string;
+  /** Cancels the request. */
+  signal?: AbortSignal;
+  /** Extra headers, e.g. `X-AnchorMailbox`. */
+  headers?: Record<string, string>;
+}
+
+/** Converts a cache Account entry to the public {@linkcode Account} shape. */
+export function toAccount(entry: AccountEntry): Account {
+  const account: Account = {
+    home_account_id: entry.home_account_id,
+    environment: entry.environment,
+    username: entry.username,
+    realm: entry.realm,
+    local_account_id: entry.local_account_id,
+    authority_type: entry.authority_type,
+  };
+  if (entry.account_source !== undefined) account.account_source = entry.account_source;
+  if (entry.name !== undefined) account.name = entry.name;
+  return account;
+}
+
+/** `X-AnchorMailbox: Oid:<uid>@<utid>` for a home account id, as MSAL sends with refreshes. */
+export function anchorMailbox(homeAccountId: string): Record<string, string> {
+  const [uid, utid] = homeAccountId.split(".");
+  return uid && utid ? { "X-AnchorMailbox": `Oid:${uid}@${utid}` } : {};
+}
+
+const AUTH_TIME_SKEW_SECONDS = 120;
+
+function checkIdToken(claims: IdTokenClaims, options: RedeemOptions, now: number): void {
+  if (options.expectedNonce !== undefined && claims.nonce !== options.expectedNonce) {
+    throw new IdTokenError(
+      `The ID token's nonce does not match the one this app sent (expected a nonce, got ${
+        claims.nonce === undefined ? "none" : "another"
+      }). The response may have been replayed.`,
+    );
+  }
+  if (options.maxAge !== undefined) {
+    if (typeof claims.auth_time !== "number") {
+      throw new IdTokenError("maxAge was requested but the ID token has no auth_time claim");
+    }
+    if (now > claims.auth_time + options.maxAge + AUTH_TIME_SKEW_SECONDS) {
+      throw new IdTokenError(
+        `The user last signed in ${now - claims.auth_time} seconds ago, longer than maxAge=${options.maxAge}`,
+      );
+    }
+  }
+}
+
+/**
+ * POSTs `form` (plus `client_id` and decorated `scope`) to the token endpoint; on success caches the
+ * tokens and returns a {@linkcode TokenResult} with `token_source: "identity_provider"`.
+ */
+export async function redeem(
+  context: FlowContext,
+  form: Record<string, string>,
+  options: RedeemOptions,
+): Promise<AuthResult> {
+  const answer = await context.http.postForm(context.authority.tokenEndpoint, {
+    client_id: context.clientId,
+    scope: decorateScopes(options.scopes),
+    ...form,
+  }, { correlationId: options.correlationId, signal: options.signal, headers: options.headers });
+  if ("error" in answer) return classifyError(answer as ErrorResult);
+  return await recordTokenResponse(context, answer.body, options);
+}
+
+/** Caches a successful token response and builds the result the app sees. */
+export async function recordTokenResponse(
+  context: FlowContext,
+  response: Record<string, unknown>,
+  options: RedeemOptions,
+): Promise<TokenResult | ErrorResult> {
+  if (typeof response.access_token !== "string") {
+    return {
+      error: "invalid_response",
+      error_description: "The token endpoint's answer has no access_token",
+    };
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof response.id_token === "string") checkIdToken(decodeIdToken(response.id_token), options, now);
+  const added = await context.cache.access(() =>
+    context.cache.addTokenResponse({
+      clientId: context.clientId,
+      environment: context.authority.environment,
+      realm: context.authority.realm,
+      scopes: [...options.scopes],
+      response,
+      accountSource: options.accountSource,
+      username: options.username,
+      skipAccountCreation: options.skipAccountCreation,
+      now,
+    })
+  );
+  const { refresh_in: refreshIn, ...rest } = response;
+  const result: TokenResult = {
+    ...rest,
+    access_token: response.access_token,
+    token_type: typeof response.token_type === "string" ? response.token_type : "Bearer",
+    expires_in: Number(response.expires_in ?? 600),
+    token_source: "identity_provider",
+  };
+  if (typeof refreshIn === "number" || typeof refreshIn === "string") {
+    result.refresh_on = now + Number(refreshIn);
+  }
+  if (added.idTokenClaims) result.id_token_claims = added.idTokenClaims;
+  if (added.account) result.account = toAccount(added.account);
+  return result;
+}

@@ -1,0 +1,245 @@
+/**
+ * The authorization-code flow with PKCE: building the authorize URL, redeeming the code, and the
+ * whole interactive sign-in through the system browser and a loopback redirect listener.
+ *
+ * @module
+ */
+
+import { BrowserLaunchError, ConfigurationError, MsalError } from "../core/errors.ts";
+import type { AuthResult, ErrorResult } from "../core/results.ts";
+import { decorateScopes, mergeClaims } from "../core/scopes.ts";
+import { decodeClientInfo } from "../core/jwt.ts";
+import { openSystemBrowser } from "./browser.ts";
+import { type FlowContext, redeem } from "./grant.ts";
+import { type AuthorizationResponse, startLoopbackListener } from "./loopback.ts";
+import { createPkce, randomToken } from "./pkce.ts";
+
+export type { AuthorizationResponse } from "./loopback.ts";
+
+/** The account source MSAL Python records for authorization-code sign-ins. */
+export const AUTH_CODE_ACCOUNT_SOURCE = "authorization_code";
+
+/** `prompt` values of the authorization request. */
+export type Prompt = "none" | "login" | "consent" | "select_account" | "create";
+
+/** What shapes the authorization request. */
+export interface AuthorizationRequestOptions {
+  /** Forces a behaviour of the sign-in page. */
+  prompt?: Prompt;
+  /** Pre-fills the username (also sent as `X-AnchorMailbox`). */
+  loginHint?: string;
+  /** Skips home-realm discovery, e.g. `"contoso.com"` or `"consumers"`. */
+  domainHint?: string;
+  /** A claims challenge from a resource. */
+  claimsChallenge?: string;
+  /** The longest time (seconds) since the user last signed in; older sessions must sign in again. */
+  maxAge?: number;
+  /** More scopes to consent to now, for later silent calls. */
+  extraScopesToConsent?: string[];
+  /** `form_post` (POST to the redirect URI) or `query`. */
+  responseMode?: "form_post" | "query";
+}
+
+/** Options of `initiateAuthCodeFlow` and `getAuthorizationRequestUrl`. */
+export interface AuthCodeFlowOptions extends AuthorizationRequestOptions {
+  /** Where the identity provider sends the user back. */
+  redirectUri: string;
+  /** Your own `state`; random when omitted. */
+  state?: string;
+  /** Your own `nonce`; random when omitted. */
+  nonce?: string;
+}
+
+/** A started authorization-code flow; keep it until the redirect arrives. */
+export interface AuthCodeFlow {
+  /** Send the user here. */
+  auth_uri: string;
+  /** The `state` the response must carry. */
+  state: string;
+  /** The `nonce` the ID token must carry. */
+  nonce: string;
+  /** The PKCE verifier. */
+  code_verifier: string;
+  /** The redirect URI of the request. */
+  redirect_uri: string;
+  /** The scopes asked for (undecorated). */
+  scope: string[];
+  /** The claims sent, if any. */
+  claims?: string;
+  /** `maxAge` of the request, for the `auth_time` check. */
+  max_age?: number;
+}
+
+/** Options of the interactive browser sign-in. */
+export interface InteractiveOptions extends AuthorizationRequestOptions {
+  /** Loopback port; 0 (default) picks a free one. */
+  port?: number;
+  /** Seconds to wait for the user; default forever. */
+  timeout?: number;
+  /** Cancels the sign-in. */
+  signal?: AbortSignal;
+  /** The page the browser shows after a successful sign-in. */
+  successTemplate?: string;
+  /** The page the browser shows after a failed sign-in (`$error`, `$error_description` are replaced). */
+  errorTemplate?: string;
+  /** Opens the URL yourself instead of the system browser. */
+  openBrowser?: (url: string) => void | Promise<void>;
+  /** Called right before the UI appears, e.g. to print the URL. */
+  onBeforeLaunchingUi?: (info: { ui: "browser" | "broker"; url?: string }) => void;
+}
+
+type WithCapabilities<T> = T & { clientCapabilities?: string[] };
+
+/** Builds the authorize URL with the given state, nonce and PKCE challenge. */
+export function buildAuthorizationUrl(
+  context: FlowContext,
+  scopes: readonly string[],
+  options: WithCapabilities<AuthCodeFlowOptions> & { codeChallenge?: string },
+): string {
+  const url = new URL(context.authority.authorizationEndpoint);
+  const params = url.searchParams;
+  params.set("client_id", context.clientId);
+  params.set("response_type", "code");
+  params.set("redirect_uri", options.redirectUri);
+  params.set("scope", decorateScopes([...scopes, ...(options.extraScopesToConsent ?? [])]));
+  params.set("state", options.state ?? randomToken());
+  if (options.nonce) params.set("nonce", options.nonce);
+  if (options.codeChallenge) {
+    params.set("code_challenge", options.codeChallenge);
+    params.set("code_challenge_method", "S256");
+  }
+  if (options.responseMode) params.set("response_mode", options.responseMode);
+  if (options.prompt) params.set("prompt", options.prompt);
+  if (options.loginHint) {
+    params.set("login_hint", options.loginHint);
+    params.set("X-AnchorMailbox", `UPN:${options.loginHint}`);
+  }
+  if (options.domainHint) params.set("domain_hint", options.domainHint);
+  if (options.maxAge !== undefined) params.set("max_age", String(options.maxAge));
+  const claims = mergeClaims(options.clientCapabilities, options.claimsChallenge);
+  if (claims) params.set("claims", claims);
+  return url.href;
+}
+
+/** Starts a flow: fresh PKCE, state and nonce, and the URL to send the user to. */
+export async function initiateAuthCodeFlow(
+  context: FlowContext,
+  scopes: readonly string[],
+  options: WithCapabilities<AuthCodeFlowOptions>,
+): Promise<AuthCodeFlow> {
+  const pkce = await createPkce();
+  const state = options.state ?? randomToken();
+  const nonce = options.nonce ?? randomToken();
+  const claims = mergeClaims(options.clientCapabilities, options.claimsChallenge);
+  const flow: AuthCodeFlow = {
+    auth_uri: buildAuthorizationUrl(context, scopes, {
+      ...options,
+      state,
+      nonce,
+      codeChallenge: pkce.challenge,
+    }),
+    state,
+    nonce,
+    code_verifier: pkce.verifier,
+    redirect_uri: options.redirectUri,
+    scope: [...scopes],
+  };
+  if (claims) flow.claims = claims;
+  if (options.maxAge !== undefined) flow.max_age = options.maxAge;
+  return flow;
+}
+
+function anchorFromClientInfo(clientInfo: string | undefined): Record<string, string> | undefined {
+  if (!clientInfo) return undefined;
+  try {
+    const { uid, utid } = decodeClientInfo(clientInfo);
+    return { "X-AnchorMailbox": `Oid:${uid}@${utid}` };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Redeems the code in `response` for tokens.
+ *
+ * @throws {ConfigurationError} `state mismatch` when the response does not belong to `flow`.
+ */
+export async function acquireTokenByAuthCodeFlow(
+  context: FlowContext,
+  flow: AuthCodeFlow,
+  response: AuthorizationResponse,
+  options: { signal?: AbortSignal } = {},
+): Promise<AuthResult> {
+  if (response.state !== flow.state) {
+    throw new ConfigurationError(`state mismatch: ${flow.state} vs ${response.state}`);
+  }
+  if (response.error) {
+    const result: ErrorResult = { error: response.error };
+    if (response.error_description) result.error_description = response.error_description;
+    if (response.error_uri) result.error_uri = response.error_uri;
+    return result;
+  }
+  if (!response.code) {
+    return { error: "invalid_response", error_description: "The authorization response has no code" };
+  }
+  const form: Record<string, string> = {
+    grant_type: "authorization_code",
+    code: response.code,
+    redirect_uri: flow.redirect_uri,
+    code_verifier: flow.code_verifier,
+  };
+  if (flow.claims) form.claims = flow.claims;
+  return await redeem(context, form, {
+    scopes: flow.scope,
+    accountSource: AUTH_CODE_ACCOUNT_SOURCE,
+    expectedNonce: flow.nonce,
+    maxAge: flow.max_age,
+    signal: options.signal,
+    headers: anchorFromClientInfo(response.client_info),
+  });
+}
+
+/**
+ * Signs the user in through the system browser: listens on a loopback port first, opens the browser,
+ * waits for the redirect, and redeems the code.
+ *
+ * @throws {BrowserLaunchError} when no browser could be opened (the message has the URL).
+ * @throws {TimeoutError} when `timeout` passes; {@linkcode AbortError} when `signal` aborts.
+ */
+export async function runBrowserFlow(
+  context: FlowContext,
+  scopes: readonly string[],
+  options: WithCapabilities<InteractiveOptions>,
+): Promise<AuthResult> {
+  const listener = await startLoopbackListener({
+    port: options.port,
+    responseMode: options.responseMode ?? "form_post",
+    successTemplate: options.successTemplate,
+    errorTemplate: options.errorTemplate,
+    logger: context.logger,
+  });
+  try {
+    const flow = await initiateAuthCodeFlow(context, scopes, {
+      ...options,
+      redirectUri: listener.redirectUri,
+      responseMode: options.responseMode ?? "form_post",
+    });
+    const waiting = listener.waitForResponse({
+      state: flow.state,
+      timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
+      signal: options.signal,
+    });
+    waiting.catch(() => {}); // observed below; a failed launch must not leave it unhandled
+    options.onBeforeLaunchingUi?.({ ui: "browser", url: flow.auth_uri });
+    try {
+      if (options.openBrowser) await options.openBrowser(flow.auth_uri);
+      else await openSystemBrowser(flow.auth_uri, { logger: context.logger });
+    } catch (cause) {
+      throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause });
+    }
+    const response = await waiting;
+    return await acquireTokenByAuthCodeFlow(context, flow, response, { signal: options.signal });
+  } finally {
+    await listener.close();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Microsoft Entra ID (and OpenID Connect) sign-in for Deno, Bun and Node public-client apps, with
+ * single sign-on through the operating system's authentication broker and MSAL Python's fallbacks
+ * to the browser, device-code and cached flows.
+ *
+ * @example
+ * ```ts
+ * import { PublicClientApplication } from "@authbroker/msal";
+ *
+ * const app = await PublicClientApplication.create("your-client-id", {
+ *   authority: "https://login.microsoftonline.com/common",
+ *   enableBrokerOnLinux: true,
+ *   enableBrokerOnWindows: true,
+ * });
+ * const [account] = await app.getAccounts();
+ * const result = (account && await app.acquireTokenSilent(["User.Read"], { account })) ??
+ *   await app.acquireTokenInteractive(["User.Read"], { parentWindowHandle: app.CONSOLE_WINDOW_HANDLE });
+ * if ("access_token" in result) console.log("Signed in as", result.id_token_claims?.preferred_username);
+ * else console.error(result.error, result.error_description);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AcquireTokenInteractiveOptions,
+  type FlowOptions,
+  PublicClientApplication,
+  type PublicClientApplicationOptions,
+  type SilentOptions,
+} from "./core/application.ts";
+export {
+  type AccessTokenEntry,
+  type AccountEntry,
+  type AppMetadataEntry,
+  type CachePlugin,
+  type CachePluginContext,
+  type IdTokenEntry,
+  type RefreshTokenEntry,
+  TokenCache,
+  type TokenCacheOptions,
+} from "./core/cache.ts";
+export {
+  AbortError,
+  AuthorityError,
+  BrokerDependencyError,
+  BrowserLaunchError,
+  ConfigurationError,
+  IdTokenError,
+  InvalidInputError,
+  MsalError,
+  NetworkError,
+  PortInUseError,
+  RedirectUriError,
+  TimeoutError,
+} from "./core/errors.ts";
+export type { Logger, LogLevel } from "./core/log.ts";
+export type { AuthorityType } from "./core/authority.ts";
+export type { Platform, Runtime } from "./core/platform.ts";
+export {
+  type Account,
+  type AuthResult,
+  type ErrorResult,
+  type IdTokenClaims,
+  isErrorResult,
+  isTokenResult,
+  type TokenResult,
+  type TokenSource,
+} from "./core/results.ts";
+export type { DeviceFlow } from "./flows/device_code.ts";
+export type {
+  AuthCodeFlow,
+  AuthCodeFlowOptions,
+  AuthorizationResponse,
+  InteractiveOptions,
+  Prompt,
+} from "./flows/interactive.ts";
+export {
+  type Broker,
+  type BrokerAccount,
+  type BrokerError,
+  type BrokerPluginContext,
+  type BrokerPluginDescriptor,
+  type BrokerPluginModule,
+  type BrokerTokenResponse,
+  BrokerUnavailableError,
+  CONSOLE_WINDOW_HANDLE,
+  type WindowHandle,
+} from "./brokers/broker.ts";
+export type { BrokerOptIn, BrokerPluginSource, BrokerStatus } from "./brokers/registry.ts";

@@ -1,0 +1,28 @@
+// Imports the built npm package (dist/) under plain Node and signs a user in against the fake
+// authority: proves the published JavaScript works without TypeScript tooling.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { PublicClientApplication } from "../dist/mod.js";
+import { FakeAuthority } from "../dist/testing/mod.js";
+
+describe("dist/ under plain Node", () => {
+  it("runs the device-code flow, then serves a token from the cache", async () => {
+    const idp = await FakeAuthority.start({ deviceCodeInterval: 0 });
+    try {
+      const app = new PublicClientApplication("11111111-2222-3333-4444-555555555555", {
+        authority: idp.authority("organizations"),
+      });
+      const flow = await app.initiateDeviceFlow(["User.Read"]);
+      assert.ok("user_code" in flow, JSON.stringify(flow));
+      idp.approveDeviceCode(flow.user_code, "alice@contoso.com");
+      const signedIn = await app.acquireTokenByDeviceFlow(flow);
+      assert.ok("access_token" in signedIn, JSON.stringify(signedIn));
+      const [account] = await app.getAccounts();
+      const silent = await app.acquireTokenSilent(["User.Read"], { account });
+      assert.equal(silent?.token_source, "cache");
+      assert.equal(silent?.access_token, signedIn.access_token);
+    } finally {
+      await idp.close();
+    }
+  });
+});

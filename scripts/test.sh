@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every check the project has, in the order a failure is cheapest to find. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+deno="node_modules/.bin/deno"
+bun="node_modules/.bin/bun"
+step() { printf '\n=== %s\n' "$*"; }
+
+step "deno fmt --check"
+"$deno" fmt --check
+
+step "deno lint"
+"$deno" lint
+
+step "deno check"
+"$deno" check mod.ts testing/mod.ts tests/ bench/ samples/
+
+step "tests under Deno"
+"$deno" test -A tests/
+
+step "tests under Bun"
+"$bun" test tests/
+
+step "tests under Node"
+node --import tsx --test tests/*.test.ts
+
+step "deno publish --dry-run (JSR, no slow types)"
+"$deno" publish --dry-run --allow-dirty
+
+step "tsup build + smoke test of dist/ under plain Node"
+npx tsup --silent
+node --test scripts/smoke_dist.test.mjs
+
+printf '\nAll checks passed.\n'

@@ -1,0 +1,71 @@
+// RS256 signing for the fake authority: one RSA key pair per instance, published as a JWKS.
+
+const encoder = new TextEncoder();
+
+/** Encodes bytes (or a string's UTF-8 bytes) as unpadded base64url. */
+export function base64url(data: Uint8Array | string): string {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The SHA-256 digest of a string's UTF-8 bytes, as base64url. */
+export async function sha256Base64url(text: string): Promise<string> {
+  return base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
+}
+
+/** The public half of the signing key as a JWKS entry. */
+export interface PublicJwk {
+  /** Key id: the RFC 7638 thumbprint. */
+  kid: string;
+  /** Always `"RSA"`. */
+  kty: string;
+  /** Always `"sig"`. */
+  use: string;
+  /** Always `"RS256"`. */
+  alg: string;
+  /** Modulus, base64url. */
+  n: string;
+  /** Exponent, base64url. */
+  e: string;
+}
+
+/** An RSA key pair that signs RS256 JWTs. */
+export class SigningKey {
+  readonly #privateKey: CryptoKey;
+  /** The public key as published in the JWKS. */
+  readonly jwk: PublicJwk;
+
+  private constructor(privateKey: CryptoKey, jwk: PublicJwk) {
+    this.#privateKey = privateKey;
+    this.jwk = jwk;
+  }
+
+  /** Generates a fresh RSASSA-PKCS1-v1_5 2048-bit SHA-256 key pair. */
+  static async generate(): Promise<SigningKey> {
+    const pair = await crypto.subtle.generateKey(
+      {
+        name: "RSASSA-PKCS1-v1_5",
+        modulusLength: 2048,
+        publicExponent: new Uint8Array([1, 0, 1]),
+        hash: "SHA-256",
+      },
+      true,
+      ["sign", "verify"],
+    ) as CryptoKeyPair;
+    const exported = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    const n = exported.n!;
+    const e = exported.e!;
+    const kid = await sha256Base64url(JSON.stringify({ e, kty: "RSA", n }));
+    return new SigningKey(pair.privateKey, { kid, kty: "RSA", use: "sig", alg: "RS256", n, e });
+  }
+
+  /** Signs `claims` as a compact JWS with header `{typ: "JWT", alg: "RS256", kid}`. */
+  async sign(claims: Record<string, unknown>): Promise<string> {
+    const header = base64url(JSON.stringify({ typ: "JWT", alg: "RS256", kid: this.jwk.kid }));
+    const input = `${header}.${base64url(JSON.stringify(claims))}`;
+    const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", this.#privateKey, encoder.encode(input));
+    return `${input}.${base64url(new Uint8Array(signature))}`;
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * A fake Microsoft Entra ID authority on 127.0.0.1: instance and tenant discovery, JWKS, device code,
+ * authorization code with PKCE (real HTML sign-in pages and SSO cookies), refresh token rotation with
+ * FOCI, ROPC, RS256-signed tokens, request recording and fault injection.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { type RunningServer, serve } from "../flows/serve.ts";
+import { AuthorityContext, type Ctx, type HonoEnv } from "./_context.ts";
+import { authorizeFault, registerAuthorize } from "./_authorize.ts";
+import { approve, registerDeviceCode } from "./_device.ts";
+import { aliasesOf, registerDiscovery } from "./_discovery.ts";
+import { Delays, FaultQueue, faultResponse } from "./_faults.ts";
+import { SigningKey } from "./_jwt.ts";
+import { errorPage } from "./_pages.ts";
+import type { DeviceCodeRecord, ResolvedUser } from "./_state.ts";
+import { registerToken } from "./_token.ts";
+
+/** The tenant id the fake authority uses unless told otherwise. */
+export const DEFAULT_TENANT_ID = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+
+/** A user who can sign in. */
+export interface FakeUser {
+  /** Sign-in name, e.g. `alice@contoso.com`; matched case-insensitively. */
+  username: string;
+  /** The password the sign-in pages and ROPC accept. */
+  password: string;
+  /** Display name (`name` claim); defaults to the part of `username` before `@`. */
+  name?: string;
+  /** Object id (`oid` claim, `uid` of `client_info`); defaults to a random UUID. */
+  oid?: string;
+  /** Home tenant (`utid` of `client_info`); defaults to the authority's default tenant. */
+  tenantId?: string;
+}
+
+/** A client application with special treatment. Client ids not listed are accepted too, without a family. */
+export interface FakeClient {
+  /** The application (client) id. */
+  clientId: string;
+  /** `"1"` makes it a FOCI client: its responses carry `foci` and its refresh tokens work for the family. */
+  familyId?: string;
+}
+
+/** An endpoint that can be failed and whose requests are recorded separately. */
+export type FakeEndpoint =
+  | "instance_discovery"
+  | "openid_configuration"
+  | "jwks"
+  | "token"
+  | "devicecode"
+  | "authorize";
+
+/** A token endpoint grant type that can be failed on its own. */
+export type FakeGrantType = "refresh_token" | "authorization_code" | "device_code" | "password";
+
+/** What a failed request gets instead of its normal answer. */
+export type FakeFault =
+  | {
+    /** A server error. */
+    status: 500 | 502 | 503;
+    /** The response body, sent as `text/html`; defaults to an HTML error page. */
+    body?: string;
+  }
+  | {
+    /** Throttling. */
+    status: 429;
+    /** Seconds, sent as `Retry-After`; no header when omitted. */
+    retryAfter?: number;
+  }
+  | {
+    /** The OAuth error code, e.g. `"invalid_grant"`, `"interaction_required"`. */
+    error: string;
+    /**
+     * First line of `error_description`, e.g. `"AADSTS50076: ..."` (its number becomes `error_codes`);
+     * Entra's `Trace ID`/`Correlation ID`/`Timestamp` lines are appended. A default fits `error`.
+     */
+    errorDescription?: string;
+    /** A claims challenge (JSON string), sent as `claims`. */
+    claims?: string;
+    /** Sent as `suberror`, e.g. `"bad_token"`. */
+    suberror?: string;
+    /** HTTP status; 400 by default. On the authorize endpoint the error is redirected to the client. */
+    status?: number;
+  }
+  | {
+    /** Answer normally, but this many milliseconds later. */
+    delayMs: number;
+  }
+  | {
+    /** The exact response body, e.g. malformed JSON. */
+    rawBody: string;
+    /** HTTP status; 200 by default. */
+    status?: number;
+    /** Content type; `application/json; charset=utf-8` by default. */
+    contentType?: string;
+  };
+
+/** A request as the fake authority received it. */
+export interface RecordedRequest {
+  /** Which endpoint it was for, or `"other"` (pages, logout, unknown paths). */
+  endpoint: FakeEndpoint | "other";
+  /** HTTP method. */
+  method: string;
+  /** URL path, e.g. `/common/oauth2/v2.0/token`. */
+  path: string;
+  /** Query parameters (the last value wins). */
+  query: Record<string, string>;
+  /** Form fields of an `application/x-www-form-urlencoded` body, else empty. */
+  form: Record<string, string>;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+  /** When it arrived, epoch ms. */
+  at: number;
+}
+
+/** How to start a {@linkcode FakeAuthority}. */
+export interface FakeAuthorityOptions {
+  /** Who can sign in; default one user `alice@contoso.com` / `password`. */
+  users?: FakeUser[];
+  /** Clients with a family; any other client id is accepted too. */
+  clients?: FakeClient[];
+  /** The default tenant id; {@linkcode DEFAULT_TENANT_ID} unless set. */
+  tenantId?: string;
+  /**
+   * The public origin the authority claims to be, e.g. `https://login.microsoftonline.com`. Every URL it
+   * emits uses it; send requests through {@linkcode FakeAuthority.fetch} to reach it. Default: its own URL.
+   */
+  origin?: string;
+  /** Access token lifetime in seconds (`expires_in`, `ext_expires_in`); default 3600. */
+  accessTokenLifetime?: number;
+  /** When set, token responses carry `refresh_in` (seconds). */
+  refreshIn?: number;
+  /** Device code polling interval in whole seconds; default 5; 0 allows polling without pause. */
+  deviceCodeInterval?: number;
+  /** Device code lifetime in seconds; default 900. */
+  deviceCodeLifetime?: number;
+  /** Port to listen on; default 0 (an ephemeral port). */
+  port?: number;
+}
+
+const DEFAULT_USERS: FakeUser[] = [{ username: "alice@contoso.com", password: "password", name: "Alice" }];
+
+const ENDPOINT_PATHS: [RegExp, FakeEndpoint][] = [
+  [/^\/[^/]+\/discovery\/instance$/, "instance_discovery"],
+  [/^\/[^/]+\/v2\.0\/\.well-known\/openid-configuration$/, "openid_configuration"],
+  [/^\/[^/]+\/discovery(?:\/v2\.0)?\/keys$/, "jwks"],
+  [/^\/[^/]+\/oauth2\/v2\.0\/token$/, "token"],
+  [/^\/[^/]+\/oauth2\/v2\.0\/devicecode$/, "devicecode"],
+  [/^\/[^/]+\/oauth2\/v2\.0\/authorize$/, "authorize"],
+];
+
+function endpointOf(path: string): FakeEndpoint | "other" {
+  return ENDPOINT_PATHS.find(([pattern]) => pattern.test(path))?.[1] ?? "other";
+}
+
+function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {
+  const result = value ?? fallback;
+  if (!Number.isInteger(result) || result < 0) throw new RangeError(`${name} must be a whole number >= 0`);
+  return result;
+}
+
+function resolveUsers(users: FakeUser[], tenantId: string): ResolvedUser[] {
+  return users.map((u) => ({
+    username: u.username,
+    password: u.password,
+    name: u.name ?? u.username.split("@")[0],
+    oid: u.oid ?? crypto.randomUUID(),
+    tenantId: (u.tenantId ?? tenantId).toLowerCase(),
+  }));
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 20;
+
+/**
+ * A fake Entra ID authority serving on 127.0.0.1. Start one per test (or suite), point the app at
+ * {@linkcode FakeAuthority.authority}, and close it when done.
+ *
+ * @example
+ * ```ts
+ * const idp = await FakeAuthority.start({ users: [{ username: "bob@contoso.com", password: "pw" }] });
+ * const app = new PublicClientApplication("my-client", { authority: idp.authority(), fetch: idp.fetch });
+ * // ... drive a flow; idp.approveDeviceCode(flow.user_code, "bob@contoso.com") ...
+ * await idp.close();
+ * ```
+ */
+export class FakeAuthority {
+  /** Where it really listens: `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** The public origin it claims to be (equal to `url` unless `options.origin` was set). */
+  readonly origin: string;
+  /** The default tenant id. */
+  readonly tenantId: string;
+  /**
+   * A `fetch` that sends requests for {@linkcode FakeAuthority.origin} (and the other hosts of its
+   * cloud, e.g. `login.windows.net` for `login.microsoftonline.com`) to {@linkcode FakeAuthority.url},
+   * keeping method, headers and body; redirects back to those hosts are followed the same way. Anything
+   * else goes to the global `fetch`. Give it to the app as its `fetch` option.
+   */
+  readonly fetch: typeof fetch;
+
+  readonly #server: RunningServer;
+  readonly #ctx: AuthorityContext;
+  readonly #app: Hono<HonoEnv> = new Hono<HonoEnv>();
+  readonly #faults: FaultQueue = new FaultQueue();
+  readonly #delays: Delays = new Delays();
+  readonly #baseFetch: typeof fetch;
+  readonly #servedOrigins: Set<string>;
+  #requests: RecordedRequest[] = [];
+  #closing?: Promise<void>;
+
+  private constructor(server: RunningServer, ctx: AuthorityContext) {
+    this.#server = server;
+    this.#ctx = ctx;
+    this.url = ctx.config.url;
+    this.origin = ctx.config.origin;
+    this.tenantId = ctx.config.defaultTenant;
+    this.#baseFetch = globalThis.fetch.bind(globalThis);
+    const protocol = new URL(this.origin).protocol;
+    this.#servedOrigins = new Set(aliasesOf(this.origin).map((host) => `${protocol}//${host}`));
+    this.fetch = ((input: RequestInfo | URL, init?: RequestInit) => this.#route(input, init)) as typeof fetch;
+    this.#app.use("*", (c, next) => this.#intercept(c, next));
+    registerDiscovery(this.#app, ctx);
+    registerToken(this.#app, ctx);
+    registerDeviceCode(this.#app, ctx);
+    registerAuthorize(this.#app, ctx);
+    this.#app.notFound((c) =>
+      c.html(errorPage(`Not found: ${c.req.method} ${new URL(c.req.url).pathname}`), 404)
+    );
+    this.#app.onError((error, c) => c.html(errorPage(`Internal error: ${String(error)}`), 500));
+  }
+
+  /**
+   * Generates a signing key and starts serving on 127.0.0.1.
+   *
+   * @throws {PortInUseError} when `options.port` is taken.
+   */
+  static async start(options: FakeAuthorityOptions = {}): Promise<FakeAuthority> {
+    const tenantId = (options.tenantId ?? DEFAULT_TENANT_ID).toLowerCase();
+    const lifetime = nonNegativeInteger("accessTokenLifetime", options.accessTokenLifetime, 3600);
+    const interval = nonNegativeInteger("deviceCodeInterval", options.deviceCodeInterval, 5);
+    const deviceLifetime = nonNegativeInteger("deviceCodeLifetime", options.deviceCodeLifetime, 900);
+    let publicOrigin: string | undefined;
+    if (options.origin !== undefined) {
+      const parsed = new URL(options.origin);
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+        throw new TypeError(`origin must be an http(s) URL, got ${options.origin}`);
+      }
+      publicOrigin = parsed.origin;
+    }
+    const key = await SigningKey.generate();
+    let handler: (request: Request) => Response | Promise<Response> = () =>
+      new Response("Starting", { status: 503 });
+    const server = await serve((request) => handler(request), { port: options.port ?? 0 });
+    const url = `http://127.0.0.1:${server.port}`;
+    const ctx = new AuthorityContext(
+      {
+        origin: publicOrigin ?? url,
+        url,
+        defaultTenant: tenantId,
+        accessTokenLifetime: lifetime,
+        refreshIn: options.refreshIn,
+        deviceCodeInterval: interval,
+        deviceCodeLifetime: deviceLifetime,
+      },
+      resolveUsers(options.users ?? DEFAULT_USERS, tenantId),
+      options.clients ?? [],
+      key,
+    );
+    const authority = new FakeAuthority(server, ctx);
+    handler = (request) => authority.#app.fetch(request);
+    return authority;
+  }
+
+  /** The configured users with defaults filled in (`oid`, `name`, `tenantId`). */
+  get users(): Required<FakeUser>[] {
+    return this.#ctx.users.map((u) => ({ ...u }));
+  }
+
+  /** Every request received so far, in order. */
+  get requests(): RecordedRequest[] {
+    return this.#requests;
+  }
+
+  /** An authority URL for the app: `${origin}/${tenant ?? "common"}`. */
+  authority(tenant?: string): string {
+    return `${this.origin}/${tenant ?? "common"}`;
+  }
+
+  /** The requests received by one endpoint, in order. */
+  requestsTo(endpoint: FakeEndpoint): RecordedRequest[] {
+    return this.#requests.filter((r) => r.endpoint === endpoint);
+  }
+
+  /** Forgets the recorded requests (arrays returned earlier keep their contents). */
+  clearRequests(): void {
+    this.#requests = [];
+  }
+
+  /**
+   * Makes the next `times` requests to `endpoint` get `fault` instead of their normal answer (after
+   * being recorded). Faults queued for one endpoint apply in the order they were queued.
+   *
+   * @param times how many requests; default 1; `Infinity` for all of them.
+   */
+  fail(endpoint: FakeEndpoint, fault: FakeFault, times = 1): void {
+    this.#faults.add(endpoint, fault, times);
+  }
+
+  /**
+   * Like {@linkcode FakeAuthority.fail}, for token requests of one grant type only, e.g. to fail
+   * refreshes while device code polls succeed. Endpoint faults on `"token"` apply first.
+   */
+  failGrant(grantType: FakeGrantType, fault: FakeFault, times = 1): void {
+    this.#faults.add(`grant:${grantType}`, fault, times);
+  }
+
+  /**
+   * Approves a device code as if the user had typed it at /devicelogin and signed in as `username`.
+   *
+   * @throws {Error} for an unknown user code or user, or a code that is no longer pending.
+   */
+  approveDeviceCode(userCode: string, username: string): void {
+    const record = this.#pendingDeviceCode(userCode);
+    const user = this.#ctx.findUser(username);
+    if (!user) throw new Error(`Unknown user: ${username}`);
+    approve(record, user);
+  }
+
+  /**
+   * Declines a device code: its next poll answers `authorization_declined`.
+   *
+   * @throws {Error} for an unknown user code, or a code that is no longer pending.
+   */
+  denyDeviceCode(userCode: string): void {
+    this.#pendingDeviceCode(userCode).status = "denied";
+  }
+
+  /** Revokes the refresh tokens of `username` (of everyone when omitted): they now get `invalid_grant`. */
+  revokeRefreshTokens(username?: string): void {
+    const wanted = username?.toLowerCase();
+    for (const record of this.#ctx.state.refreshTokens.values()) {
+      if (wanted === undefined || record.username.toLowerCase() === wanted) record.status = "revoked";
+    }
+  }
+
+  /** Stops serving, ends pending delays and closes every connection; the port is free afterwards. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#delays.releaseAll();
+      await this.#server.close();
+    })();
+    return this.#closing;
+  }
+
+  #pendingDeviceCode(userCode: string): DeviceCodeRecord {
+    const record = this.#ctx.state.deviceCodeByUserCode(userCode);
+    if (!record) throw new Error(`Unknown user code: ${userCode}`);
+    if (record.status !== "pending") {
+      throw new Error(`User code ${userCode} is no longer pending (${record.status})`);
+    }
+    return record;
+  }
+
+  // Records every request, then applies any queued fault before the routes see it.
+  async #intercept(c: Ctx, next: () => Promise<void>): Promise<Response | void> {
+    const raw = c.req.raw;
+    const url = new URL(raw.url);
+    const headers: Record<string, string> = {};
+    raw.headers.forEach((value, name) => headers[name.toLowerCase()] = value);
+    const isForm = /^application\/x-www-form-urlencoded\b/i.test(headers["content-type"] ?? "");
+    const recorded: RecordedRequest = {
+      endpoint: endpointOf(url.pathname),
+      method: raw.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      form: isForm ? Object.fromEntries(new URLSearchParams(await c.req.text())) : {},
+      headers,
+      at: Date.now(),
+    };
+    this.#requests.push(recorded);
+
+    const traceId = crypto.randomUUID();
+    const correlationId = headers["client-request-id"] ?? crypto.randomUUID();
+    c.set("recorded", recorded);
+    c.set("traceId", traceId);
+    c.set("correlationId", correlationId);
+    c.header("x-ms-request-id", traceId);
+    if (headers["client-request-id"] !== undefined) c.header("client-request-id", correlationId);
+
+    const fault = this.#faults.take(recorded.endpoint, recorded.form.grant_type);
+    if (fault && "delayMs" in fault) {
+      await this.#delays.wait(fault.delayMs);
+    } else if (fault) {
+      return faultResponse(c, fault, recorded.endpoint === "authorize" ? authorizeFault : undefined);
+    }
+    await next();
+  }
+
+  async #route(input: RequestInfo | URL, init: RequestInit | undefined, hops = 0): Promise<Response> {
+    const href = input instanceof Request ? input.url : input instanceof URL ? input.href : String(input);
+    let target: URL;
+    try {
+      target = new URL(href);
+    } catch {
+      return this.#baseFetch(input, init);
+    }
+    if (!this.#servedOrigins.has(target.origin)) return this.#baseFetch(input, init);
+
+    const request = new Request(input, init);
+    // Copied before the body is read: Bun derives content-type from the body lazily and loses it after.
+    const headers = new Headers(request.headers);
+    const body = request.method === "GET" || request.method === "HEAD"
+      ? undefined
+      : await request.arrayBuffer();
+    const response = await this.#baseFetch(this.url + target.pathname + target.search, {
+      method: request.method,
+      headers,
+      body,
+      redirect: "manual",
+      signal: request.signal,
+    });
+    const location = response.headers.get("location");
+    if (!REDIRECT_STATUSES.has(response.status) || location === null || request.redirect === "manual") {
+      return response;
+    }
+    await response.body?.cancel();
+    if (request.redirect === "error") {
+      throw new TypeError(`Redirect to ${location} refused (redirect: "error")`);
+    }
+    if (hops >= MAX_REDIRECTS) throw new TypeError("Too many redirects");
+    const next = new URL(location, target).href;
+    const keepsBody = response.status === 307 || response.status === 308;
+    const nextHeaders = new Headers(headers);
+    if (!keepsBody) {
+      nextHeaders.delete("content-type");
+      nextHeaders.delete("content-length");
+    }
+    const nextInit: RequestInit = {
+      method: keepsBody || request.method === "HEAD" ? request.method : "GET",
+      headers: nextHeaders,
+      body: keepsBody ? body : undefined,
+      redirect: "follow",
+      signal: request.signal,
+    };
+    return this.#servedOrigins.has(new URL(next).origin)
+      ? await this.#route(next, nextInit, hops + 1)
+      : await this.#baseFetch(next, nextInit);
+  }
+}

@@ -1,0 +1,342 @@
+/**
+ * An in-process test double of the {@linkcode Broker} interface: accounts, an OS default account, a
+ * user who "signs in" through its UI, per-call scripted replies and delays, and a log of every call.
+ * Use it to test an app's broker paths without WAM, Company Portal or a Linux identity broker.
+ *
+ * @example
+ * ```ts ignore
+ * import { FakeBroker, fakeBrokerAccount, brokerError } from "@authbroker/msal/testing";
+ *
+ * const alice = fakeBrokerAccount({ username: "alice@contoso.com" });
+ * const broker = new FakeBroker({ accounts: [alice], defaultAccountId: alice.id });
+ * broker.script("acquireTokenInteractive", { reply: brokerError("UserCanceled") });
+ * const app = new PublicClientApplication(clientId, {
+ *   enableBrokerOnLinux: true,
+ *   brokers: { linux: broker },
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import type {
+  Broker,
+  BrokerAccount,
+  BrokerAccountsRequest,
+  BrokerDescription,
+  BrokerError,
+  BrokerInteractiveRequest,
+  BrokerReadAccountRequest,
+  BrokerSignOutRequest,
+  BrokerSilentRequest,
+  BrokerTokenRequest,
+  BrokerTokenResponse,
+  BrokerTokenResult,
+} from "../brokers/broker.ts";
+
+/** Request and result types of each scriptable broker method. */
+export interface FakeBrokerCalls {
+  /** {@linkcode Broker.getAccounts}. */
+  getAccounts: { request: BrokerAccountsRequest; result: BrokerAccount[] | BrokerError };
+  /** {@linkcode Broker.readAccount}. */
+  readAccount: { request: BrokerReadAccountRequest; result: BrokerAccount | undefined };
+  /** {@linkcode Broker.acquireTokenSilent}. */
+  acquireTokenSilent: { request: BrokerSilentRequest; result: BrokerTokenResult };
+  /** {@linkcode Broker.signInSilently}. */
+  signInSilently: { request: BrokerTokenRequest; result: BrokerTokenResult };
+  /** {@linkcode Broker.acquireTokenInteractive}. */
+  acquireTokenInteractive: { request: BrokerInteractiveRequest; result: BrokerTokenResult };
+  /** {@linkcode Broker.signOut}. */
+  signOut: { request: BrokerSignOutRequest; result: BrokerError | undefined };
+}
+
+/** A broker method the fake can script. */
+export type FakeBrokerMethod = keyof FakeBrokerCalls;
+
+/** One scripted answer to one call of method `M`. */
+export interface FakeBrokerStep<M extends FakeBrokerMethod> {
+  /** The answer, or a function computing it from the request. Omit to get the default behaviour. */
+  reply?:
+    | FakeBrokerCalls[M]["result"]
+    | ((
+      request: FakeBrokerCalls[M]["request"],
+    ) => FakeBrokerCalls[M]["result"] | Promise<FakeBrokerCalls[M]["result"]>);
+  /** Throw this instead of answering (a plugin bug). */
+  throws?: unknown;
+  /** Answer after this many milliseconds; the wait ends early, rejecting, if the request is aborted. */
+  delayMs?: number;
+}
+
+/** One call the fake received. */
+export interface FakeBrokerCall {
+  /** The method called. */
+  method: FakeBrokerMethod;
+  /** The request it received (with its `signal`, to check for cancellation). */
+  request: FakeBrokerCalls[FakeBrokerMethod]["request"];
+}
+
+/** Options of {@linkcode FakeBroker}. */
+export interface FakeBrokerOptions {
+  /** Accounts the broker knows. */
+  accounts?: BrokerAccount[];
+  /** The OS default account's id, used by `signInSilently`; without it, that call fails. */
+  defaultAccountId?: string;
+  /**
+   * Who signs in through the UI (`acquireTokenInteractive`): by default the account named by
+   * `loginHint`, else the default account, else the first one, else a new `user@contoso.com`.
+   */
+  interactiveAccount?: BrokerAccount;
+  /** Name for `description`; `"fake"` by default. */
+  name?: string;
+  /** The redirect URI; WAM's `ms-appx-web://Microsoft.AAD.BrokerPlugin/<clientId>` by default. */
+  redirectUri?: string;
+  /** Whether to implement the optional `readAccount`; `true` by default. */
+  readAccount?: boolean;
+  /** Lifetime of issued access tokens in seconds; 3600 by default. */
+  tokenLifetimeSeconds?: number;
+  /** Advertised capability. */
+  supportsPop?: boolean;
+  /** Advertised capability. */
+  supportsSshCert?: boolean;
+}
+
+/** What {@linkcode fakeBrokerAccount} needs; only `username` is required. */
+export interface FakeBrokerAccountInit {
+  /** The sign-in name. */
+  username: string;
+  /** The broker's account id; derived from `username` by default. */
+  id?: string;
+  /** The user's object id; random by default. */
+  oid?: string;
+  /** The home tenant id; a fixed GUID by default. */
+  tenantId?: string;
+  /** The authority host; `login.microsoftonline.com` by default. */
+  environment?: string;
+  /** Display name. */
+  name?: string;
+}
+
+/** The tenant id fake accounts live in unless told otherwise. */
+export const FAKE_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+
+/**
+ * Creates a broker account as a real broker would describe it (`homeAccountId` is `<oid>.<tid>`).
+ *
+ * @example
+ * ```ts ignore
+ * const alice = fakeBrokerAccount({ username: "alice@contoso.com" });
+ * ```
+ */
+export function fakeBrokerAccount(init: FakeBrokerAccountInit): BrokerAccount {
+  const oid = init.oid ?? crypto.randomUUID();
+  const tenantId = init.tenantId ?? FAKE_TENANT_ID;
+  return {
+    id: init.id ?? `broker-${init.username.toLowerCase()}`,
+    username: init.username,
+    homeAccountId: `${oid}.${tenantId}`,
+    environment: init.environment ?? "login.microsoftonline.com",
+    realm: tenantId,
+    oid,
+    name: init.name ?? init.username.split("@")[0],
+  };
+}
+
+/**
+ * Creates a broker error result, e.g. `brokerError("UserCanceled")`.
+ *
+ * @example
+ * ```ts ignore
+ * broker.script("signInSilently", { reply: brokerError("AccountUnusable") });
+ * ```
+ */
+export function brokerError(
+  status: string,
+  context: string = `Fake broker: ${status}`,
+  errorCode = 0,
+  tag: number | string = "fake",
+): BrokerError {
+  return { ok: false, status, errorCode, tag, context };
+}
+
+function base64url(value: unknown): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** An in-memory {@linkcode Broker} with scriptable answers; see the module docs. */
+export class FakeBroker implements Broker {
+  /** Names this fake in `brokerStatus()`. */
+  readonly description: BrokerDescription;
+  /** Advertised capability. */
+  readonly supportsPop?: boolean;
+  /** Advertised capability. */
+  readonly supportsSshCert?: boolean;
+  /** Every call received, in order. */
+  readonly calls: FakeBrokerCall[] = [];
+  /** The accounts the broker knows, by id; tests may change it. */
+  readonly accounts: Map<string, BrokerAccount> = new Map();
+  /** The OS default account's id; tests may change it. */
+  defaultAccountId?: string;
+  /** Whether `close()` was called. */
+  closed = false;
+  /** Looks an account up by id (present unless `readAccount: false` was given). */
+  readonly readAccount?: (request: BrokerReadAccountRequest) => Promise<BrokerAccount | undefined>;
+
+  readonly #options: FakeBrokerOptions;
+  readonly #scripts = new Map<FakeBrokerMethod, unknown[]>();
+  #issued = 0;
+
+  /** Creates a fake broker knowing `options.accounts`. */
+  constructor(options: FakeBrokerOptions = {}) {
+    this.#options = options;
+    this.description = { name: options.name ?? "fake", version: "0" };
+    if (options.supportsPop !== undefined) this.supportsPop = options.supportsPop;
+    if (options.supportsSshCert !== undefined) this.supportsSshCert = options.supportsSshCert;
+    for (const account of options.accounts ?? []) this.accounts.set(account.id, account);
+    this.defaultAccountId = options.defaultAccountId;
+    if (options.readAccount !== false) {
+      this.readAccount = (request) =>
+        this.#run("readAccount", request, () => this.accounts.get(request.accountId));
+    }
+  }
+
+  /**
+   * Queues answers for the next calls of `method`, one step per call; after they are used up the
+   * default behaviour resumes. Returns the fake, for chaining.
+   */
+  script<M extends FakeBrokerMethod>(method: M, ...steps: FakeBrokerStep<M>[]): this {
+    const queue = this.#scripts.get(method) ?? [];
+    queue.push(...steps);
+    this.#scripts.set(method, queue);
+    return this;
+  }
+
+  /** The requests `method` received, in order. */
+  callsTo<M extends FakeBrokerMethod>(method: M): FakeBrokerCalls[M]["request"][] {
+    return this.calls.filter((call) => call.method === method).map((call) =>
+      call.request as FakeBrokerCalls[M]["request"]
+    );
+  }
+
+  /** The redirect URI the app must register. */
+  redirectUri(clientId: string): string {
+    return this.#options.redirectUri ?? `ms-appx-web://Microsoft.AAD.BrokerPlugin/${clientId}`;
+  }
+
+  /** Lists the known accounts. */
+  getAccounts(request: BrokerAccountsRequest): Promise<BrokerAccount[] | BrokerError> {
+    return this.#run("getAccounts", request, () => [...this.accounts.values()]);
+  }
+
+  /** Issues a token for a known account, else fails with `AccountNotFound`. */
+  acquireTokenSilent(request: BrokerSilentRequest): Promise<BrokerTokenResult> {
+    return this.#run("acquireTokenSilent", request, () => {
+      const account = this.accounts.get(request.account.id);
+      return account ? this.issueToken(account, request) : brokerError("AccountNotFound");
+    });
+  }
+
+  /** Issues a token for the default account, else fails with `InteractionRequired`. */
+  signInSilently(request: BrokerTokenRequest): Promise<BrokerTokenResult> {
+    return this.#run("signInSilently", request, () => {
+      const account = this.defaultAccountId ? this.accounts.get(this.defaultAccountId) : undefined;
+      return account
+        ? this.issueToken(account, request)
+        : brokerError("InteractionRequired", "No default account");
+    });
+  }
+
+  /** "Shows the UI": the interactive user signs in and becomes known to the broker. */
+  acquireTokenInteractive(request: BrokerInteractiveRequest): Promise<BrokerTokenResult> {
+    return this.#run("acquireTokenInteractive", request, () => {
+      const hint = request.loginHint?.toLowerCase();
+      const account = this.#options.interactiveAccount ??
+        (hint ? [...this.accounts.values()].find((a) => a.username?.toLowerCase() === hint) : undefined) ??
+        (hint ? fakeBrokerAccount({ username: request.loginHint! }) : undefined) ??
+        (this.defaultAccountId ? this.accounts.get(this.defaultAccountId) : undefined) ??
+        this.accounts.values().next().value ??
+        fakeBrokerAccount({ username: "user@contoso.com" });
+      this.accounts.set(account.id, account);
+      return this.issueToken(account, request);
+    });
+  }
+
+  /** Forgets the account, else fails with `AccountNotFound`. */
+  signOut(request: BrokerSignOutRequest): Promise<BrokerError | undefined> {
+    return this.#run(
+      "signOut",
+      request,
+      () => this.accounts.delete(request.account.id) ? undefined : brokerError("AccountNotFound"),
+    );
+  }
+
+  /** Marks the fake closed. */
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  /** The token response a real broker would give for `account`: an ID token, client info, granted scopes. */
+  issueToken(account: BrokerAccount, request: BrokerTokenRequest): BrokerTokenResponse {
+    const now = Math.floor(Date.now() / 1000);
+    const [oid, tid] = (account.homeAccountId ?? `${crypto.randomUUID()}.${FAKE_TENANT_ID}`).split(".");
+    const environment = account.environment ?? "login.microsoftonline.com";
+    const claims = {
+      aud: request.clientId,
+      iss: `https://${environment}/${tid}/v2.0`,
+      iat: now,
+      nbf: now,
+      exp: now + 3600,
+      sub: `sub-${oid}`,
+      oid,
+      tid,
+      preferred_username: account.username,
+      name: typeof account.name === "string" ? account.name : account.username,
+      ver: "2.0",
+    };
+    this.#issued++;
+    return {
+      ok: true,
+      accessToken: `fake-broker-at-${this.#issued}`,
+      expiresOn: now + (this.#options.tokenLifetimeSeconds ?? 3600),
+      idToken: `${base64url({ alg: "none", typ: "JWT" })}.${base64url(claims)}.`,
+      idTokenClaims: claims,
+      clientInfo: base64url({ uid: oid, utid: tid }),
+      account,
+      grantedScopes: [...request.scopes],
+      tokenType: "Bearer",
+    };
+  }
+
+  async #run<M extends FakeBrokerMethod>(
+    method: M,
+    request: FakeBrokerCalls[M]["request"],
+    fallback: () => FakeBrokerCalls[M]["result"],
+  ): Promise<FakeBrokerCalls[M]["result"]> {
+    if (this.closed) throw new Error(`FakeBroker.${method} called after close()`);
+    this.calls.push({ method, request });
+    const step = this.#scripts.get(method)?.shift() as FakeBrokerStep<M> | undefined;
+    if (step?.delayMs) await sleep(step.delayMs, request.signal);
+    if (step && "throws" in step) throw step.throws;
+    if (!step || !("reply" in step)) return fallback();
+    const reply = step.reply;
+    return typeof reply === "function" ? await reply(request) : reply as FakeBrokerCalls[M]["result"];
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Test doubles for apps built on `@authbroker/msal`: a fake Microsoft Entra ID authority that runs
+ * offline on 127.0.0.1 with real HTTP, real HTML sign-in pages and RS256-signed tokens.
+ *
+ * @example
+ * ```ts
+ * import { PublicClientApplication } from "@authbroker/msal";
+ * import { FakeAuthority } from "@authbroker/msal/testing";
+ *
+ * const idp = await FakeAuthority.start({
+ *   users: [{ username: "alice@contoso.com", password: "password" }],
+ *   deviceCodeInterval: 0,
+ * });
+ * const app = new PublicClientApplication("my-client-id", { authority: idp.authority(), fetch: idp.fetch });
+ * const flow = await app.initiateDeviceFlow(["User.Read"]);
+ * idp.approveDeviceCode(flow.user_code, "alice@contoso.com");
+ * const result = await app.acquireTokenByDeviceFlow(flow);
+ *
+ * idp.failGrant("refresh_token", { error: "invalid_grant" }); // the next refresh fails
+ * console.log(idp.requestsTo("token").length);
+ * await idp.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  DEFAULT_TENANT_ID,
+  FakeAuthority,
+  type FakeAuthorityOptions,
+  type FakeClient,
+  type FakeEndpoint,
+  type FakeFault,
+  type FakeGrantType,
+  type FakeUser,
+  type RecordedRequest,
+} from "./authority.ts";
+export { type AutoPostForm, parseAutoPostForm } from "./form_post.ts";

@@ -1,0 +1,136 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { parseAuthority, resolveAuthority } from "../core/authority.ts";
+import { AuthorityError, ConfigurationError } from "../core/errors.ts";
+
+describe("parseAuthority classifies like MSAL Python", () => {
+  const cases: [string, string, string][] = [
+    ["https://login.microsoftonline.com/common", "AAD", "common"],
+    ["https://login.microsoftonline.com/contoso.onmicrosoft.com/", "AAD", "contoso.onmicrosoft.com"],
+    ["https://login.microsoftonline.us/organizations", "AAD", "organizations"],
+    ["https://login.chinacloudapi.cn/consumers", "AAD", "consumers"],
+    ["https://contoso.com/adfs", "ADFS", "adfs"],
+    ["https://fs.contoso.com/ADFS/", "ADFS", "adfs"],
+    ["https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", "B2C", "contoso.onmicrosoft.com"],
+    ["https://contoso.b2clogin.cn/tfp/contoso.onmicrosoft.com/B2C_1_signin", "B2C", "contoso.onmicrosoft.com"],
+    ["https://login.microsoftonline.com/contoso.onmicrosoft.com/b2c_1_policy", "B2C", "contoso.onmicrosoft.com"],
+    ["https://contoso.ciamlogin.com/", "CIAM", "contoso.onmicrosoft.com"],
+    ["https://contoso.ciamlogin.com/contoso.onmicrosoft.com", "CIAM", "contoso.onmicrosoft.com"],
+    ["https://dsts.example.com/dstsv2/7a433bfc-2514-4697-b467-e0933190487f", "DSTS", "7a433bfc-2514-4697-b467-e0933190487f"],
+    ["http://127.0.0.1:8080/common", "AAD", "common"],
+    ["http://localhost:3000/tenant", "AAD", "tenant"],
+    ["http://[::1]:3000/tenant", "AAD", "tenant"],
+  ];
+  for (const [url, type, tenant] of cases) {
+    it(`${url} is ${type} with tenant ${tenant}`, () => {
+      const parsed = parseAuthority(url);
+      assert.equal(parsed.type, type);
+      assert.equal(parsed.tenant, tenant);
+    });
+  }
+
+  it("treats oidcAuthority as generic OIDC", () => {
+    const parsed = parseAuthority("https://accounts.example.com/realms/demo", { oidc: true });
+    assert.equal(parsed.type, "OIDC");
+    assert.equal(parsed.url, "https://accounts.example.com/realms/demo");
+  });
+
+  it("refuses plain http except on loopback hosts", () => {
+    assert.throws(() => parseAuthority("http://login.example.com/common"), ConfigurationError);
+    assert.throws(() => parseAuthority("ftp://login.example.com/common"), ConfigurationError);
+    assert.throws(() => parseAuthority("not a url"), ConfigurationError);
+  });
+
+  it("requires a tenant for Entra authorities", () => {
+    assert.throws(() => parseAuthority("https://login.microsoftonline.com/"), /has no tenant/);
+  });
+});
+
+describe("resolveAuthority", () => {
+  const config = (origin: string, tenant: string) => ({
+    issuer: `${origin}/${tenant}/v2.0`,
+    authorization_endpoint: `${origin}/${tenant}/oauth2/v2.0/authorize`,
+    token_endpoint: `${origin}/${tenant}/oauth2/v2.0/token`,
+    device_authorization_endpoint: `${origin}/${tenant}/oauth2/v2.0/devicecode`,
+  });
+
+  it("uses instance discovery's preferred_cache and aliases for the cache", async () => {
+    const asked: string[] = [];
+    const resolved = await resolveAuthority(parseAuthority("https://login.microsoftonline.com/common"), {
+      getJson: (url) => {
+        asked.push(url);
+        if (url.includes("/discovery/instance")) {
+          return Promise.resolve({
+            status: 200,
+            body: {
+              tenant_discovery_endpoint: "ignored for well-known hosts",
+              metadata: [{
+                preferred_network: "login.microsoftonline.com",
+                preferred_cache: "login.windows.net",
+                aliases: ["login.microsoftonline.com", "login.windows.net", "sts.windows.net"],
+              }],
+            },
+          });
+        }
+        return Promise.resolve({ status: 200, body: config("https://login.microsoftonline.com", "common") });
+      },
+    });
+    assert.equal(resolved.environment, "login.windows.net");
+    assert.deepEqual(resolved.environments, ["login.windows.net", "login.microsoftonline.com", "sts.windows.net"]);
+    assert.equal(resolved.realm, "common");
+    assert.equal(resolved.tokenEndpoint, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+    assert.equal(asked.length, 2);
+    assert.match(asked[0], /api-version=1\.1&authorization_endpoint=/);
+  });
+
+  it("skips instance discovery when turned off, and for ADFS", async () => {
+    for (const [url, options] of [
+      ["https://login.contoso.com/tenant", { instanceDiscovery: false }],
+      ["https://login.contoso.com/tenant", { validateAuthority: false }],
+      ["https://fs.contoso.com/adfs", {}],
+    ] as const) {
+      const asked: string[] = [];
+      const resolved = await resolveAuthority(parseAuthority(url), {
+        ...options,
+        getJson: (u) => {
+          asked.push(u);
+          return Promise.resolve({ status: 200, body: config(new URL(url).origin, new URL(url).pathname.slice(1)) });
+        },
+      });
+      assert.equal(asked.length, 1, url);
+      assert.ok(!asked[0].includes("discovery/instance"));
+      assert.equal(resolved.environment, new URL(url).host);
+    }
+  });
+
+  it("reports an unknown instance clearly", async () => {
+    await assert.rejects(
+      resolveAuthority(parseAuthority("https://login.contoso.com/tenant"), {
+        getJson: () => Promise.resolve({ status: 400, body: { error: "invalid_instance" } }),
+      }),
+      (error: unknown) => error instanceof AuthorityError && /invalid_instance.*instanceDiscovery: false/s.test(error.message),
+    );
+  });
+
+  it("rejects malformed metadata with a typed error", async () => {
+    for (const body of [[], "html", { token_endpoint: 42 }, { authorization_endpoint: "https://x/a" }]) {
+      await assert.rejects(
+        resolveAuthority(parseAuthority("https://login.contoso.com/t"), {
+          instanceDiscovery: false,
+          getJson: () => Promise.resolve({ status: 200, body }),
+        }),
+        AuthorityError,
+      );
+    }
+  });
+
+  it("refuses metadata whose endpoints are not https", async () => {
+    await assert.rejects(
+      resolveAuthority(parseAuthority("https://login.contoso.com/t"), {
+        instanceDiscovery: false,
+        getJson: () => Promise.resolve({ status: 200, body: config("http://evil.example.com", "t") }),
+      }),
+      ConfigurationError,
+    );
+  });
+});
