@@ -31,14 +31,23 @@ export {
 } from "./core/application.ts";
 export {
   type AccessTokenEntry,
+  type AccessTokenQuery,
   type AccountEntry,
+  type AccountQuery,
+  type AddTokenResponseResult,
   type AppMetadataEntry,
+  type AppMetadataQuery,
   type CachePlugin,
   type CachePluginContext,
+  type CacheSection,
   type IdTokenEntry,
+  type IdTokenQuery,
   type RefreshTokenEntry,
+  type RefreshTokenQuery,
+  type RemoveAccountQuery,
   TokenCache,
   type TokenCacheOptions,
+  type TokenResponseEvent,
 } from "./core/cache.ts";
 export {
   AbortError,
@@ -78,13 +87,30 @@ export type {
 export {
   type Broker,
   type BrokerAccount,
+  type BrokerAccountsRequest,
+  type BrokerCallOptions,
+  type BrokerDescription,
   type BrokerError,
+  type BrokerInteractiveRequest,
   type BrokerPluginContext,
   type BrokerPluginDescriptor,
   type BrokerPluginModule,
+  type BrokerPopParameters,
+  type BrokerPrompt,
+  type BrokerReadAccountRequest,
+  type BrokerSignOutRequest,
+  type BrokerSilentRequest,
+  type BrokerTokenRequest,
   type BrokerTokenResponse,
+  type BrokerTokenResult,
   BrokerUnavailableError,
   CONSOLE_WINDOW_HANDLE,
+  isBrokerError,
   type WindowHandle,
 } from "./brokers/broker.ts";
-export type { BrokerOptIn, BrokerPluginSource, BrokerStatus } from "./brokers/registry.ts";
+export {
+  type BrokerOptIn,
+  brokerPluginFromModule,
+  type BrokerPluginSource,
+  type BrokerStatus,
+} from "./brokers/registry.ts";

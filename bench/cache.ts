@@ -12,6 +12,8 @@
 import { TokenCache } from "../core/cache.ts";
 import { type CacheFixture, generateCacheBlob } from "./_fixtures.ts";
 import { createOfflineMsalNodeApp, msalNodeAccount } from "./_msal_node.ts";
+import { createOfflineApp } from "./_offline_app.ts";
+import { measureImportAndConstruct } from "./_startup.ts";
 import { formatMs, formatRatio, formatTiming, renderTable, time, type Timing } from "./_table.ts";
 
 /** Cache sizes, in accounts. */
@@ -121,6 +123,48 @@ export const ROWS: BenchRow[] = [
   },
 ];
 
+/** The same operations through the public API, as an app calls them. */
+ROWS.push(
+  {
+    label: "getAccounts (app)",
+    ours: async ({ fixture }) => {
+      const app = createOfflineApp(fixture.clientId, fixture.blob);
+      await app.getAccounts(); // resolves the authority once, as any first call does
+      return time(() => app.getAccounts(), { budgetMs: 500, maxRuns: 1_000 });
+    },
+    msalNode: ({ fixture }) => {
+      const app = loadedMsalNode(fixture);
+      return time(() => app.getAllAccounts(), { budgetMs: 2_000, maxRuns: 20, limitMs: LIMIT_MS });
+    },
+    msalNodeGrowth: 2,
+  },
+  {
+    label: "acquireTokenSilent cache hit (app), per call",
+    ours: async ({ fixture }) => {
+      const app = createOfflineApp(fixture.clientId, fixture.blob);
+      const accounts = await app.getAccounts();
+      const byId = new Map(accounts.map((a) => [a.home_account_id, a]));
+      const { scopes } = fixture;
+      let misses = 0;
+      const timing = await time(async (i) => {
+        const account = byId.get(fixture.accounts[(i * 7919) % fixture.accounts.length].homeAccountId);
+        const result = await app.acquireTokenSilent(scopes, { account });
+        if (result?.token_source !== "cache") misses++;
+      }, { budgetMs: 500, batch: 500 });
+      if (misses) throw new Error(`${misses} cache misses`);
+      return timing;
+    },
+    msalNode: ({ fixture }) => {
+      const app = loadedMsalNode(fixture);
+      const { accounts, scopes } = fixture;
+      return time(async (i) => {
+        const account = msalNodeAccount(accounts[(i * 7919) % accounts.length]);
+        await app.acquireTokenSilent({ account, scopes });
+      }, { budgetMs: 3_000, maxRuns: 200, limitMs: LIMIT_MS });
+    },
+  },
+);
+
 async function safely(fn: (() => Promise<Timing>) | undefined): Promise<Timing | undefined> {
   if (!fn) return undefined;
   try {
@@ -168,6 +212,16 @@ async function main(): Promise<void> {
     console.log(renderTable(["operation", "@authbroker/msal", "@azure/msal-node", "msal-node / ours"], rows));
     console.log();
   }
+  const startup = await measureImportAndConstruct();
+  console.log(
+    `import + construct, fresh process, median of ${startup.runs} (${runtime}; ours: the built dist/)`,
+  );
+  console.log(renderTable(["operation", "@authbroker/msal", "@azure/msal-node", "msal-node / ours"], [[
+    "import + new PublicClientApplication",
+    formatTiming(startup.ours, LIMIT_MS),
+    formatTiming(startup.msalNode, LIMIT_MS),
+    formatRatio(startup.ours, startup.msalNode),
+  ]]));
 }
 
 if (import.meta.main ?? true) await main();

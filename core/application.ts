@@ -47,6 +47,17 @@ import { type Logger, LogWriter } from "./log.ts";
 import { detectPlatform, detectRuntime, type Platform } from "./platform.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "./results.ts";
 import { mergeClaims, validateScopes } from "./scopes.ts";
+import {
+  bindingUnavailableError,
+  brokerCanBind,
+  type PopParameters,
+  type SshCertificateParameters,
+  type TokenBinding,
+  tokenBindingOf,
+  type TokenBindingOptions,
+} from "./token_binding.ts";
+
+export type { PopParameters, SshCertificateParameters };
 
 /** Options of {@linkcode PublicClientApplication}. */
 export interface PublicClientApplicationOptions extends BrokerOptIn {
@@ -76,8 +87,11 @@ export interface PublicClientApplicationOptions extends BrokerOptIn {
   httpTimeoutMs?: number;
 }
 
-/** Options of `acquireTokenSilent`. */
-export interface SilentOptions {
+/**
+ * Options of `acquireTokenSilent`. `popParameters` and `sshCertificate` ask for a bound token, which
+ * only a broker that supports it can issue; without one the call throws {@linkcode ConfigurationError}.
+ */
+export interface SilentOptions extends TokenBindingOptions {
   /** The account, as `getAccounts` returned it. */
   account: Account | null | undefined;
   /** Skip the cached access token and ask for a new one. */
@@ -90,8 +104,11 @@ export interface SilentOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `acquireTokenInteractive`. */
-export interface AcquireTokenInteractiveOptions extends InteractiveOptions {
+/**
+ * Options of `acquireTokenInteractive`. `popParameters` and `sshCertificate` ask for a bound token, which
+ * only a broker that supports it can issue; without one the call throws {@linkcode ConfigurationError}.
+ */
+export interface AcquireTokenInteractiveOptions extends InteractiveOptions, TokenBindingOptions {
   /** Required when a broker is on: your window's handle, or `CONSOLE_WINDOW_HANDLE` for console apps. */
   parentWindowHandle?: WindowHandle;
 }
@@ -105,6 +122,7 @@ export interface FlowOptions {
 }
 
 const EXPIRY_MARGIN_SECONDS = 300;
+const MAX_MEMOIZED_ID_TOKENS = 10_000;
 const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
 const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
 const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
@@ -141,7 +159,8 @@ export class PublicClientApplication {
   readonly #broker: Promise<LoadBrokerResult>;
   #resolved?: Promise<ResolvedAuthority>;
   readonly #inFlight = new Map<string, Promise<AuthResult | null>>();
-  readonly #claimsByIdToken = new WeakMap<object, IdTokenClaims | null>();
+  // Decoded claims by raw ID token: the cache hands out copies, so key by the token text.
+  readonly #claimsByIdToken = new Map<string, IdTokenClaims | null>();
 
   /**
    * Creates the app and starts loading the broker plugin at once. A missing broker dependency makes
@@ -199,6 +218,12 @@ export class PublicClientApplication {
     return (await this.#broker).status;
   }
 
+  /** Whether proof-of-possession tokens (`popParameters`) are available: a broker supporting them is in use. */
+  async isPopSupported(): Promise<boolean> {
+    const { broker } = await this.#broker;
+    return broker?.supportsPop === true;
+  }
+
   /**
    * The signed-in accounts, one per home account: the cache's, merged with the broker's when a broker
    * is in use.
@@ -232,7 +257,11 @@ export class PublicClientApplication {
     return [...grouped.values()];
   }
 
-  /** A token without user interaction, or `null` when that is not possible (errors are hidden). */
+  /**
+   * A token without user interaction, or `null` when that is not possible (errors are hidden).
+   *
+   * @throws {ConfigurationError} for `popParameters` / `sshCertificate` when no broker can issue them.
+   */
   async acquireTokenSilent(scopes: string[], options: SilentOptions): Promise<TokenResult | null> {
     const result = await this.acquireTokenSilentWithError(scopes, options);
     return result && "access_token" in result ? result as TokenResult : null;
@@ -242,41 +271,62 @@ export class PublicClientApplication {
    * A token without user interaction: a cached access token, the broker, or a refresh token. `null`
    * when there was nothing to try; the error when the attempts failed.
    * Identical concurrent calls share one network request.
+   *
+   * @throws {ConfigurationError} for `popParameters` / `sshCertificate` when no broker can issue them.
    */
   async acquireTokenSilentWithError(scopes: string[], options: SilentOptions): Promise<AuthResult | null> {
     const wanted = validateScopes(scopes);
-    if (!options.account) return null;
+    const binding = tokenBindingOf(options);
+    if (!options.account) {
+      await this.#broker; // a missing broker dependency rejects every call
+      return null;
+    }
     const key = JSON.stringify([
       options.account.home_account_id,
       [...wanted].sort(),
       !!options.forceRefresh,
       options.claimsChallenge ?? "",
+      options.popParameters ?? null,
+      options.sshCertificate ?? null,
     ]);
     const pending = this.#inFlight.get(key);
     if (pending) return await pending;
-    const attempt = this.#silent(wanted, options.account, options).finally(() => this.#inFlight.delete(key));
+    const attempt = this.#silent(wanted, options.account, options, binding).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, attempt);
     return await attempt;
   }
 
-  async #silent(scopes: string[], account: Account, options: SilentOptions): Promise<AuthResult | null> {
+  async #silent(
+    scopes: string[],
+    account: Account,
+    options: SilentOptions,
+    binding: TokenBinding | undefined,
+  ): Promise<AuthResult | null> {
     const { broker } = await this.#broker;
+    const useBroker = !!broker && brokerCanBind(broker, binding) &&
+      BROKER_ACCOUNT_SOURCES.has(account.account_source);
+    // Bound tokens come only from a broker: no refresh-token fallback for them.
+    if (binding && !useBroker) throw bindingUnavailableError(binding, this.#platform);
     const authority = await this.#authority();
     const context = this.#flowContext(authority);
     let aging: TokenResult | undefined;
-    if (!options.forceRefresh && !options.claimsChallenge) {
-      const cached = await this.#cachedAccessToken(authority, account, scopes);
+    // A PoP token is bound to one request: never served from the cache. SSH certificates are, per key.
+    if (!options.forceRefresh && !options.claimsChallenge && binding?.type !== "pop") {
+      const keyId = binding?.type === "ssh-cert" ? binding.keyId : undefined;
+      const cached = await this.#cachedAccessToken(authority, account, scopes, keyId);
       if (cached && (cached.refresh_on === undefined || cached.refresh_on > Date.now() / 1000)) return cached;
       aging = cached;
     }
     const claims = mergeClaims(this.#options.clientCapabilities, options.claimsChallenge);
     try {
-      if (broker && BROKER_ACCOUNT_SOURCES.has(account.account_source)) {
+      if (broker && useBroker) {
         const viaBroker = await acquireTokenSilentViaBroker(this.#brokered(broker, authority), scopes, account, {
           claimsChallenge: options.claimsChallenge,
           correlationId: options.correlationId,
           signal: options.signal,
+          binding,
         });
+        if (binding) return viaBroker && "access_token" in viaBroker ? viaBroker : aging ?? viaBroker;
         if (viaBroker && (account.account_source === "broker" || "access_token" in viaBroker)) return viaBroker;
       }
       const refreshed = await refreshSilently(context, account, scopes, {
@@ -296,6 +346,7 @@ export class PublicClientApplication {
     authority: ResolvedAuthority,
     account: Account,
     scopes: string[],
+    keyId: string | undefined,
   ): Promise<TokenResult | undefined> {
     const realms = MULTI_TENANT.has(authority.realm.toLowerCase())
       ? [...new Set([authority.realm, account.realm])]
@@ -310,6 +361,7 @@ export class PublicClientApplication {
           environments: [...authority.environments],
           realm,
           scopes,
+          ...(keyId !== undefined && { keyId }),
         });
         if (entry && Number(entry.expires_on) - now > EXPIRY_MARGIN_SECONDS) {
           const idToken = cache.findIdToken({
@@ -347,14 +399,15 @@ export class PublicClientApplication {
   }
 
   #idTokenClaims(idToken: { secret: string }): IdTokenClaims | undefined {
-    let claims = this.#claimsByIdToken.get(idToken);
+    let claims = this.#claimsByIdToken.get(idToken.secret);
     if (claims === undefined) {
       try {
         claims = decodeIdToken(idToken.secret);
       } catch {
         claims = null;
       }
-      this.#claimsByIdToken.set(idToken, claims);
+      if (this.#claimsByIdToken.size >= MAX_MEMOIZED_ID_TOKENS) this.#claimsByIdToken.clear();
+      this.#claimsByIdToken.set(idToken.secret, claims);
     }
     return claims ?? undefined;
   }
@@ -418,14 +471,19 @@ export class PublicClientApplication {
    * Signs the user in interactively: through the broker when one is in use, else through the system
    * browser and a loopback redirect.
    *
-   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing.
+   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing, and for
+   * `popParameters` / `sshCertificate` when no broker can issue them.
    */
   async acquireTokenInteractive(
     scopes: string[],
     options: AcquireTokenInteractiveOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
+    const binding = tokenBindingOf(options);
     const { broker } = await this.#broker;
+    if (binding && !(broker && brokerCanBind(broker, binding))) {
+      throw bindingUnavailableError(binding, this.#platform);
+    }
     const authority = await this.#authority();
     if (broker) {
       if (options.parentWindowHandle === undefined || options.parentWindowHandle === null) {
@@ -438,6 +496,7 @@ export class PublicClientApplication {
       return await acquireTokenInteractiveViaBroker(this.#brokered(broker, authority), wanted, {
         ...options,
         parentWindowHandle: options.parentWindowHandle,
+        binding,
       });
     }
     return await runBrowserFlow(this.#flowContext(authority), wanted, {

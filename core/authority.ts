@@ -159,7 +159,8 @@ function instanceDiscoveryUrl(parsed: ParsedAuthority, custom: string | undefine
   const endpoint = custom ?? `${origin}/common/discovery/instance`;
   const url = new URL(endpoint);
   url.searchParams.set("api-version", "1.1");
-  url.searchParams.set("authorization_endpoint", `${parsed.origin}/common/oauth2/authorize`);
+  // As MSAL Python: the authority's own tenant, so the tenant_discovery_endpoint it answers keeps it.
+  url.searchParams.set("authorization_endpoint", `${parsed.url}/oauth2/v2.0/authorize`);
   return url.href;
 }
 

@@ -82,7 +82,9 @@ export class HttpClient {
     try {
       return { status: response.status, body: JSON.parse(text) };
     } catch (cause) {
-      throw new NetworkError(`${url} answered HTTP ${response.status} with a body that is not JSON`, { cause });
+      throw new NetworkError(`${url} answered HTTP ${response.status} with a body that is not JSON`, {
+        cause,
+      });
     }
   }
 
@@ -193,9 +195,13 @@ export class HttpClient {
     } catch (cause) {
       if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
       if (timeout.aborted) {
-        throw new NetworkError(`${new URL(url).origin} did not answer within ${this.#timeoutMs} ms`, { cause });
+        throw new NetworkError(`${new URL(url).origin} did not answer within ${this.#timeoutMs} ms`, {
+          cause,
+        });
       }
-      throw new NetworkError(`Could not reach ${new URL(url).origin}: ${(cause as Error)?.message}`, { cause });
+      throw new NetworkError(`Could not reach ${new URL(url).origin}: ${(cause as Error)?.message}`, {
+        cause,
+      });
     }
   }
 

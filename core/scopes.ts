@@ -19,7 +19,7 @@ const pythonList = (items: readonly string[]) => `[${items.map((item) => `'${ite
  */
 export function validateScopes(scopes: unknown): string[] {
   if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== "string")) {
-    throw new ConfigurationError("The input scopes should be an array of strings, e.g. [\"User.Read\"]");
+    throw new ConfigurationError('The input scopes should be an array of strings, e.g. ["User.Read"]');
   }
   if (scopes.some((scope) => RESERVED_SCOPES.includes(scope))) {
     throw new ConfigurationError(
@@ -52,5 +52,8 @@ export function mergeClaims(capabilities?: readonly string[], claimsChallenge?: 
   const accessToken = (claims.access_token && typeof claims.access_token === "object")
     ? claims.access_token as Record<string, unknown>
     : {};
-  return JSON.stringify({ ...claims, access_token: { ...accessToken, xms_cc: { values: [...capabilities] } } });
+  return JSON.stringify({
+    ...claims,
+    access_token: { ...accessToken, xms_cc: { values: [...capabilities] } },
+  });
 }

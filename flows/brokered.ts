@@ -9,12 +9,13 @@
  * @module
  */
 
-import { AbortError, RedirectUriError } from "../core/errors.ts";
+import { AbortError, InvalidInputError, RedirectUriError } from "../core/errors.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import type { LogWriter } from "../core/log.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
 import { mergeClaims } from "../core/scopes.ts";
 import type { TokenCache } from "../core/cache.ts";
+import type { TokenBinding } from "../core/token_binding.ts";
 import type {
   Broker,
   BrokerAccount,
@@ -88,6 +89,8 @@ export interface BrokeredInteractiveOptions {
   port?: number;
   /** The browser flow's timeout; ignored with a warning (the broker has its own). */
   timeout?: number;
+  /** A proof-of-possession token or an SSH certificate; only when the broker supports it. */
+  binding?: TokenBinding;
 }
 
 /** Options of {@linkcode acquireTokenSilentViaBroker}. */
@@ -98,6 +101,8 @@ export interface BrokeredSilentOptions {
   correlationId?: string;
   /** Cancels the call; the promise then rejects with `AbortError`. */
   signal?: AbortSignal;
+  /** A proof-of-possession token or an SSH certificate; only when the broker supports it. */
+  binding?: TokenBinding;
 }
 
 /** Options of {@linkcode signOutViaBroker} and {@linkcode listBrokerAccounts}. */
@@ -129,7 +134,7 @@ export async function acquireTokenInteractiveViaBroker(
   scopes: string[],
   options: BrokeredInteractiveOptions,
 ): Promise<AuthResult> {
-  const { prompt, signal } = options;
+  const { prompt, signal, binding } = options;
   const correlationId = options.correlationId ?? crypto.randomUUID();
   const claims = mergeClaims(ctx.clientCapabilities, options.claimsChallenge);
   warnAboutIgnoredOptions(ctx.logger, options);
@@ -139,7 +144,7 @@ export async function acquireTokenInteractiveViaBroker(
   if (loginHint && prompt !== "select_account") {
     const accountId = cachedBrokerAccountId(ctx, loginHint);
     if (accountId) {
-      const result = await silentByAccountId(ctx, scopes, accountId, { claims, correlationId, signal });
+      const result = await silentByAccountId(ctx, scopes, accountId, { claims, correlationId, signal, binding });
       if (result && "access_token" in result) return result;
     }
   }
@@ -152,7 +157,7 @@ export async function acquireTokenInteractiveViaBroker(
       signal,
       (s) =>
         ctx.broker.signInSilently(
-          tokenRequest(ctx, scopes, { claims, correlationId, signal: s }, withMaxAge),
+          tokenRequest(ctx, scopes, { claims, correlationId, signal: s, binding }, withMaxAge),
         ),
     );
     const wrongAccount = response.ok && !!loginHint &&
@@ -165,12 +170,12 @@ export async function acquireTokenInteractiveViaBroker(
           correlation_id: correlationId,
         };
       }
-      return await finish(ctx, scopes, response, correlationId);
+      return await finish(ctx, scopes, response, correlationId, binding);
     }
     const escalate = wrongAccount ||
       (!response.ok && !("timeout" in response) &&
         ESCALATING_STATUSES.has(response.status.replace(/^Status_/, "")));
-    if (!escalate) return await finish(ctx, scopes, response, correlationId);
+    if (!escalate) return await finish(ctx, scopes, response, correlationId, binding);
   }
 
   // (c) The broker's UI.
@@ -181,14 +186,14 @@ export async function acquireTokenInteractiveViaBroker(
   options.onBeforeLaunchingUi?.({ ui: "broker" });
   const response = await callBroker(ctx.timeouts.interactiveMs, signal, (s) => {
     const request: BrokerInteractiveRequest = {
-      ...tokenRequest(ctx, scopes, { claims, correlationId, signal: s }, withMaxAge),
+      ...tokenRequest(ctx, scopes, { claims, correlationId, signal: s, binding }, withMaxAge),
       windowHandle: options.parentWindowHandle,
     };
     if (prompt === "select_account") request.prompt = prompt;
     if (loginHint) request.loginHint = loginHint;
     return ctx.broker.acquireTokenInteractive(request);
   });
-  return await finish(ctx, scopes, response, correlationId);
+  return await finish(ctx, scopes, response, correlationId, binding);
 }
 
 /**
@@ -215,6 +220,7 @@ export async function acquireTokenSilentViaBroker(
     claims: mergeClaims(ctx.clientCapabilities, options.claimsChallenge),
     correlationId: options.correlationId ?? crypto.randomUUID(),
     signal: options.signal,
+    binding: options.binding,
   });
 }
 
@@ -309,6 +315,7 @@ interface CallOptions {
   claims?: string;
   correlationId: string;
   signal?: AbortSignal;
+  binding?: TokenBinding;
 }
 
 const TIMED_OUT: unique symbol = Symbol("timed out");
@@ -372,7 +379,7 @@ function timeoutDescription(timeoutMs: number): string {
 function tokenRequest(
   ctx: BrokeredContext,
   scopes: string[],
-  call: Required<Pick<CallOptions, "correlationId">> & { claims?: string; signal: AbortSignal },
+  call: CallOptions & { signal: AbortSignal },
   extra: Record<string, string>,
 ): BrokerTokenRequest {
   const request: BrokerTokenRequest = {
@@ -385,6 +392,12 @@ function tokenRequest(
   };
   if (call.claims) request.claims = call.claims;
   if (Object.keys(extra).length) request.extraParameters = extra;
+  if (call.binding?.type === "pop") request.pop = { ...call.binding.pop };
+  if (call.binding?.type === "ssh-cert") {
+    request.tokenType = "ssh-cert";
+    request.keyId = call.binding.keyId;
+    request.reqCnf = call.binding.reqCnf;
+  }
   return request;
 }
 
@@ -414,7 +427,7 @@ async function silentByAccountId(
         account,
       }),
   );
-  return await finish(ctx, scopes, response, call.correlationId);
+  return await finish(ctx, scopes, response, call.correlationId, call.binding);
 }
 
 async function findBrokerAccount(
@@ -457,10 +470,11 @@ async function finish(
   scopes: string[],
   response: BrokerTokenResult | TimeoutResult,
   correlationId: string,
+  binding: TokenBinding | undefined,
 ): Promise<AuthResult> {
   if ("timeout" in response) return timeoutResult(response.timeoutMs, correlationId);
   if (!response.ok) return errorResult(ctx, response, correlationId);
-  return await cacheAndReturn(ctx, scopes, response);
+  return await cacheAndReturn(ctx, scopes, response, binding);
 }
 
 function timeoutResult(timeoutMs: number, correlationId: string): ErrorResult {
@@ -492,21 +506,28 @@ function describeBrokerError(logger: LogWriter | undefined, error: BrokerError):
   return `${context}. Status: ${error.status}, Error code: ${error.errorCode}, Tag: ${error.tag}`;
 }
 
-/** Caches the access token, ID token and account (no refresh token: the broker keeps it). */
+/**
+ * Caches the access token, ID token and account (no refresh token: the broker keeps it). An SSH
+ * certificate is cached under its key id; a proof-of-possession token, bound to one request, is not.
+ *
+ * @throws {InvalidInputError} when an SSH certificate was asked for and the broker returned something else.
+ */
 async function cacheAndReturn(
   ctx: BrokeredContext,
   requestedScopes: string[],
   response: BrokerTokenResponse,
+  binding: TokenBinding | undefined,
 ): Promise<TokenResult> {
   const now = Math.floor(Date.now() / 1000);
-  const tokenType = response.tokenType ?? "Bearer";
+  const tokenType = binding?.type ?? response.tokenType ?? "Bearer";
+  if (binding?.type === "ssh-cert" && !response.accessToken.startsWith("AAAA")) {
+    // MSAL Python's TokenTypeError: SSH certificates start with "AAAA" (a base64 length prefix).
+    throw new InvalidInputError(`Broker could not get an SSH Cert: ${response.accessToken.slice(0, 8)}...`);
+  }
   const expiresIn = Math.max(0, Math.floor(response.expiresOn - now));
   const scopes = response.grantedScopes?.length ? response.grantedScopes : requestedScopes;
-  const wire: Record<string, unknown> = {
-    access_token: response.accessToken,
-    token_type: tokenType,
-    expires_in: expiresIn,
-  };
+  const wire: Record<string, unknown> = { token_type: tokenType, expires_in: expiresIn };
+  if (binding?.type !== "pop") wire.access_token = response.accessToken;
   if (response.grantedScopes?.length) wire.scope = response.grantedScopes.join(" ");
   if (response.idToken) wire.id_token = response.idToken;
   if (response.idTokenClaims) wire.id_token_claims = response.idTokenClaims;
@@ -521,6 +542,7 @@ async function cacheAndReturn(
       response: wire,
       accountSource: "broker",
       brokerAccountId: response.account.id,
+      ...(binding?.type === "ssh-cert" && { keyId: binding.keyId }),
       now,
     })
   );

@@ -6,8 +6,6 @@
  * @module
  */
 
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { AbortError, ConfigurationError, TimeoutError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
 import { type RunningServer, serve } from "./serve.ts";
@@ -146,6 +144,9 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
     return tracked.response;
   };
 
+  // Loaded on first use: importing hono costs more than the rest of the library, and most apps that
+  // start never sign in interactively.
+  const [{ Hono }, { bodyLimit }] = await Promise.all([import("hono"), import("hono/body-limit")]);
   const app = new Hono();
   app.get("/", (c) => {
     // HEAD (which hono routes here too) must never complete the flow: the browser would get no page.

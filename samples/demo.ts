@@ -33,9 +33,11 @@ try {
   console.log(`\n2. getAccounts() -> ${account.username} (${account.home_account_id})`);
 
   const silent = await app.acquireTokenSilent(["User.Read"], { account });
-  console.log(`\n3. acquireTokenSilent -> token_source: ${silent?.token_source}, same token: ${
-    silent?.access_token === signedIn.access_token
-  }`);
+  console.log(
+    `\n3. acquireTokenSilent -> token_source: ${silent?.token_source}, same token: ${
+      silent?.access_token === signedIn.access_token
+    }`,
+  );
 
   const refreshed = await app.acquireTokenSilent(["User.Read"], { account, forceRefresh: true });
   console.log(`\n4. acquireTokenSilent({ forceRefresh: true }) -> token_source: ${refreshed?.token_source}`);

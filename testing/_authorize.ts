@@ -209,6 +209,11 @@ function currentSession(c: Ctx, ctx: AuthorityContext): Session | undefined {
   return id === undefined ? undefined : ctx.state.sessions.get(id);
 }
 
+/** The accounts signed in to the request's browser session, oldest sign-in first. */
+function sessionAccounts(c: Ctx, ctx: AuthorityContext): SessionAccount[] {
+  return currentSession(c, ctx)?.accounts.filter((a) => ctx.findUser(a.username)) ?? [];
+}
+
 /** The pending request a page posted back, if any. */
 function pendingFrom(c: Ctx, ctx: AuthorityContext): PendingAuthorization | undefined {
   const id = c.get("recorded").form.request;
@@ -230,10 +235,6 @@ class Authorizer {
   constructor(c: Ctx, ctx: AuthorityContext) {
     this.#c = c;
     this.#ctx = ctx;
-  }
-
-  #accounts(): SessionAccount[] {
-    return currentSession(this.#c, this.#ctx)?.accounts.filter((a) => this.#ctx.findUser(a.username)) ?? [];
   }
 
   #pending(params: AuthorizeParams, pending?: PendingAuthorization): PendingAuthorization {
@@ -258,7 +259,7 @@ class Authorizer {
   /** Shows the account picker for the session's accounts. */
   picker(params: AuthorizeParams, pending?: PendingAuthorization): Response {
     const p = this.#pending(params, pending);
-    const accounts = this.#accounts().map((a) => ({
+    const accounts = sessionAccounts(this.#c, this.#ctx).map((a) => ({
       username: a.username,
       name: this.#ctx.findUser(a.username)?.name ?? a.username,
     }));
@@ -267,7 +268,7 @@ class Authorizer {
 
   /** Decides what a fresh authorization request gets. */
   start(params: AuthorizeParams): Response {
-    const accounts = this.#accounts();
+    const accounts = sessionAccounts(this.#c, this.#ctx);
     const hint = params.loginHint;
     const hinted = hint === undefined ? undefined : accounts.find((a) => sameUser(a.username, hint));
     if (params.prompt === "none") return this.#silent(params, accounts, hinted);
@@ -284,36 +285,28 @@ class Authorizer {
   }
 
   #silent(params: AuthorizeParams, accounts: SessionAccount[], hinted?: SessionAccount): Response {
-    const to = params;
+    const fail = (error: string, description: string) => replyError(this.#c, params, error, description);
     if (!accounts.length) {
-      return replyError(
-        this.#c,
-        to,
+      return fail(
         "login_required",
         "AADSTS50058: A silent sign-in request was sent but no user is signed in.",
       );
     }
     if (params.loginHint !== undefined && !hinted) {
-      return replyError(
-        this.#c,
-        to,
+      return fail(
         "interaction_required",
         "AADSTS16000: The account in login_hint is not signed in to this session; interaction is required.",
       );
     }
     const account = hinted ?? (accounts.length === 1 ? accounts[0] : undefined);
     if (!account) {
-      return replyError(
-        this.#c,
-        to,
+      return fail(
         "interaction_required",
         "AADSTS16000: More than one account is signed in; the user must select one.",
       );
     }
     if (!isFresh(params, account)) {
-      return replyError(
-        this.#c,
-        to,
+      return fail(
         "login_required",
         "AADSTS50058: The session is older than max_age; the user must sign in again.",
       );
@@ -405,7 +398,7 @@ export function registerAuthorize(app: Hono<HonoEnv>, ctx: AuthorityContext): vo
     if (!pending) return expiredRequest(c);
     const choice = c.get("recorded").form.account;
     const authorizer = new Authorizer(c, ctx);
-    const accounts = currentSession(c, ctx)?.accounts ?? [];
+    const accounts = sessionAccounts(c, ctx);
     const account = /^\d+$/.test(choice ?? "") ? accounts[Number(choice)] : undefined;
     if (!account) return authorizer.login(pending.params, pending);
     return isFresh(pending.params, account)

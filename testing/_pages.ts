@@ -18,7 +18,7 @@ const STYLE = `
     border:0;border-bottom:1px solid #666;outline:none}
   input:focus{border-bottom-color:#0067b8}
   .error{color:#e81123;margin:8px 0}
-  .actions{display:flex;gap:8px;justify-content:flex-end;margin-top:24px}
+  .actions{display:flex;flex-direction:row-reverse;gap:8px;margin-top:24px}
   button{min-width:108px;padding:6px 12px;font:inherit;border:1px solid #0067b8;background:#0067b8;
     color:#fff;cursor:pointer}
   button.secondary{background:#ccc;border-color:#ccc;color:#000}
@@ -30,6 +30,8 @@ const STYLE = `
   code.user-code{font-size:20px;letter-spacing:2px}
 `;
 
+// Primary buttons come first in the markup so Enter submits them (the first submit button is the
+// default); `.actions` reverses the row so Cancel still shows on the left.
 function page(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
@@ -82,8 +84,8 @@ ${hidden("request", options.requestId)}
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions">
-<button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
 <button type="submit" id="submit" name="action" value="login">Sign in</button>
+<button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
 </div>
 </form>`,
   );
@@ -133,8 +135,8 @@ ${list}
 <form method="post" action="/consent">
 ${hidden("request", requestId)}
 <div class="actions">
-<button type="submit" id="cancel" name="action" value="cancel" class="secondary">Cancel</button>
 <button type="submit" id="accept" name="action" value="accept">Accept</button>
+<button type="submit" id="cancel" name="action" value="cancel" class="secondary">Cancel</button>
 </div>
 </form>`,
   );
@@ -169,8 +171,8 @@ ${errorLine(options.error)}
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <div class="actions">
-<button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
 <button type="submit" id="submit" name="action" value="login">Next</button>
+<button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
 </div>
 </form>`,
   );

@@ -1,5 +1,6 @@
 /**
- * Test doubles for apps built on `@authbroker/msal`: a fake Microsoft Entra ID authority that runs
+ * Test doubles for apps built on `@authbroker/msal`: an in-process fake OS broker, and a fake Microsoft
+ * Entra ID authority that runs
  * offline on 127.0.0.1 with real HTTP, real HTML sign-in pages and RS256-signed tokens.
  *
  * @example
@@ -36,3 +37,15 @@ export {
   type RecordedRequest,
 } from "./authority.ts";
 export { type AutoPostForm, parseAutoPostForm } from "./form_post.ts";
+export {
+  brokerError,
+  FAKE_TENANT_ID,
+  FakeBroker,
+  fakeBrokerAccount,
+  type FakeBrokerAccountInit,
+  type FakeBrokerCall,
+  type FakeBrokerCalls,
+  type FakeBrokerMethod,
+  type FakeBrokerOptions,
+  type FakeBrokerStep,
+} from "./fake_broker.ts";

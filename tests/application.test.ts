@@ -24,7 +24,10 @@ before(async () => {
 });
 after(() => idp.close());
 
-function newApp(options: ConstructorParameters<typeof PublicClientApplication>[1] = {}, clientId = CLIENT_ID) {
+function newApp(
+  options: ConstructorParameters<typeof PublicClientApplication>[1] = {},
+  clientId = CLIENT_ID,
+) {
   return new PublicClientApplication(clientId, { authority: idp.authority("organizations"), ...options });
 }
 
@@ -59,7 +62,10 @@ describe("device-code flow", () => {
     await signIn(newApp());
     const [poll] = grants("urn:ietf:params:oauth:grant-type:device_code");
     assert.equal(poll.form.client_info, "1");
-    assert.deepEqual(poll.form.scope.split(" ").sort(), ["User.Read", "offline_access", "openid", "profile"].sort());
+    assert.deepEqual(
+      poll.form.scope.split(" ").sort(),
+      ["User.Read", "offline_access", "openid", "profile"].sort(),
+    );
     assert.ok(poll.headers["x-client-sku"]);
     assert.ok(poll.headers["x-client-ver"]);
     assert.match(poll.headers["client-request-id"], /^[0-9a-f-]{36}$/);
@@ -164,7 +170,10 @@ describe("acquireTokenSilent", () => {
   it("shares one refresh among 100 concurrent identical callers", async () => {
     idp.clearRequests();
     const results = await Promise.all(
-      Array.from({ length: 100 }, () => app.acquireTokenSilent(["User.Read"], { account, forceRefresh: true })),
+      Array.from(
+        { length: 100 },
+        () => app.acquireTokenSilent(["User.Read"], { account, forceRefresh: true }),
+      ),
     );
     assert.equal(grants("refresh_token").length, 1);
     assert.equal(new Set(results.map((r) => r?.access_token)).size, 1);
@@ -258,7 +267,11 @@ describe("refresh_on and expiry", () => {
   });
 
   it("does not serve a token expiring within five minutes", async () => {
-    const local = await FakeAuthority.start({ users: [USER], accessTokenLifetime: 120, deviceCodeInterval: 0 });
+    const local = await FakeAuthority.start({
+      users: [USER],
+      accessTokenLifetime: 120,
+      deviceCodeInterval: 0,
+    });
     try {
       const app = new PublicClientApplication(CLIENT_ID, { authority: local.authority("organizations") });
       const flow = await app.initiateDeviceFlow(["User.Read"]);
@@ -372,7 +385,11 @@ describe("authorities", () => {
 
   it("refuses authority and oidcAuthority together", () => {
     assert.throws(
-      () => new PublicClientApplication(CLIENT_ID, { authority: idp.authority(), oidcAuthority: idp.authority() }),
+      () =>
+        new PublicClientApplication(CLIENT_ID, {
+          authority: idp.authority(),
+          oidcAuthority: idp.authority(),
+        }),
       /You can not provide both authority and oidcAuthority/,
     );
   });

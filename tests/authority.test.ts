@@ -12,11 +12,23 @@ describe("parseAuthority classifies like MSAL Python", () => {
     ["https://contoso.com/adfs", "ADFS", "adfs"],
     ["https://fs.contoso.com/ADFS/", "ADFS", "adfs"],
     ["https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signin", "B2C", "contoso.onmicrosoft.com"],
-    ["https://contoso.b2clogin.cn/tfp/contoso.onmicrosoft.com/B2C_1_signin", "B2C", "contoso.onmicrosoft.com"],
-    ["https://login.microsoftonline.com/contoso.onmicrosoft.com/b2c_1_policy", "B2C", "contoso.onmicrosoft.com"],
+    [
+      "https://contoso.b2clogin.cn/tfp/contoso.onmicrosoft.com/B2C_1_signin",
+      "B2C",
+      "contoso.onmicrosoft.com",
+    ],
+    [
+      "https://login.microsoftonline.com/contoso.onmicrosoft.com/b2c_1_policy",
+      "B2C",
+      "contoso.onmicrosoft.com",
+    ],
     ["https://contoso.ciamlogin.com/", "CIAM", "contoso.onmicrosoft.com"],
     ["https://contoso.ciamlogin.com/contoso.onmicrosoft.com", "CIAM", "contoso.onmicrosoft.com"],
-    ["https://dsts.example.com/dstsv2/7a433bfc-2514-4697-b467-e0933190487f", "DSTS", "7a433bfc-2514-4697-b467-e0933190487f"],
+    [
+      "https://dsts.example.com/dstsv2/7a433bfc-2514-4697-b467-e0933190487f",
+      "DSTS",
+      "7a433bfc-2514-4697-b467-e0933190487f",
+    ],
     ["http://127.0.0.1:8080/common", "AAD", "common"],
     ["http://localhost:3000/tenant", "AAD", "tenant"],
     ["http://[::1]:3000/tenant", "AAD", "tenant"],
@@ -76,7 +88,11 @@ describe("resolveAuthority", () => {
       },
     });
     assert.equal(resolved.environment, "login.windows.net");
-    assert.deepEqual(resolved.environments, ["login.windows.net", "login.microsoftonline.com", "sts.windows.net"]);
+    assert.deepEqual(resolved.environments, [
+      "login.windows.net",
+      "login.microsoftonline.com",
+      "sts.windows.net",
+    ]);
     assert.equal(resolved.realm, "common");
     assert.equal(resolved.tokenEndpoint, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
     assert.equal(asked.length, 2);
@@ -84,17 +100,22 @@ describe("resolveAuthority", () => {
   });
 
   it("skips instance discovery when turned off, and for ADFS", async () => {
-    for (const [url, options] of [
-      ["https://login.contoso.com/tenant", { instanceDiscovery: false }],
-      ["https://login.contoso.com/tenant", { validateAuthority: false }],
-      ["https://fs.contoso.com/adfs", {}],
-    ] as const) {
+    for (
+      const [url, options] of [
+        ["https://login.contoso.com/tenant", { instanceDiscovery: false }],
+        ["https://login.contoso.com/tenant", { validateAuthority: false }],
+        ["https://fs.contoso.com/adfs", {}],
+      ] as const
+    ) {
       const asked: string[] = [];
       const resolved = await resolveAuthority(parseAuthority(url), {
         ...options,
         getJson: (u) => {
           asked.push(u);
-          return Promise.resolve({ status: 200, body: config(new URL(url).origin, new URL(url).pathname.slice(1)) });
+          return Promise.resolve({
+            status: 200,
+            body: config(new URL(url).origin, new URL(url).pathname.slice(1)),
+          });
         },
       });
       assert.equal(asked.length, 1, url);
@@ -108,7 +129,8 @@ describe("resolveAuthority", () => {
       resolveAuthority(parseAuthority("https://login.contoso.com/tenant"), {
         getJson: () => Promise.resolve({ status: 400, body: { error: "invalid_instance" } }),
       }),
-      (error: unknown) => error instanceof AuthorityError && /invalid_instance.*instanceDiscovery: false/s.test(error.message),
+      (error: unknown) =>
+        error instanceof AuthorityError && /invalid_instance.*instanceDiscovery: false/s.test(error.message),
     );
   });
 

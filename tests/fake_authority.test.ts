@@ -559,6 +559,22 @@ describe("FakeAuthority authorization code flow", () => {
     });
   });
 
+  it("ends single sign-on at the end_session_endpoint", async () => {
+    await withAuthority({}, async (idp) => {
+      const cookie = sessionCookie(await signIn(idp));
+      const config = await (await fetch(`${idp.url}/common/v2.0/.well-known/openid-configuration`)).json();
+      const logout = await getPage(
+        `${config.end_session_endpoint}?post_logout_redirect_uri=${encodeURIComponent(REDIRECT_URI)}`,
+        cookie,
+      );
+      assert.equal(logout.status, 302);
+      assert.equal(new URL(logout.headers.get("location")!).origin, REDIRECT_URI);
+      const after = await getPage(authorizeUrl(idp), cookie);
+      assert.equal(after.status, 200);
+      assert.match(await after.text(), /<title>Sign in<\/title>/);
+    });
+  });
+
   it("answers prompt=none without a session with login_required", async () => {
     await withAuthority({}, async (idp) => {
       const response = await getPage(authorizeUrl(idp, { prompt: "none" }));

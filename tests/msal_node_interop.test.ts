@@ -12,13 +12,21 @@ const SCOPES = ["https://graph.microsoft.com/User.Read"];
 
 let idp: FakeAuthority;
 before(async () => {
-  idp = await FakeAuthority.start({ origin: "https://login.microsoftonline.com", users: [USER], deviceCodeInterval: 0 });
+  idp = await FakeAuthority.start({
+    origin: "https://login.microsoftonline.com",
+    users: [USER],
+    deviceCodeInterval: 0,
+  });
 });
 after(() => idp.close());
 
 /** msal-node's network module, sending everything through the fake authority's fetch. */
 function networkClient(): msal.INetworkModule {
-  const send = async <T>(url: string, method: string, options?: { headers?: Record<string, string>; body?: string }) => {
+  const send = async <T>(
+    url: string,
+    method: string,
+    options?: { headers?: Record<string, string>; body?: string },
+  ) => {
     const response = await idp.fetch(url, { method, headers: options?.headers, body: options?.body });
     const text = await response.text();
     return {
