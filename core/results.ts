@@ -61,8 +61,10 @@ export interface TokenResult {
   client_info?: string;
   /** The account the token belongs to, as {@linkcode Account}. */
   account?: Account;
-  /** Any other field the server returned. */
-  [field: string]: unknown;
+  /** Seconds the token stays usable when the identity provider is down. */
+  ext_expires_in?: number;
+  /** `"1"` when the app belongs to the family of Microsoft first-party clients. */
+  foci?: string;
 }
 
 /** A protocol failure: what the identity provider or the broker returned instead of a token. */
@@ -87,10 +89,14 @@ export interface ErrorResult {
   trace_id?: string;
   /** The HTTP status, when the failure was an HTTP error page rather than an OAuth error. */
   http_status?: number;
-  /** Machine-readable broker status, for `broker_error`. */
+  /** A page that explains the error. */
+  error_uri?: string;
+  /** Machine-readable broker status, for `broker_error`, e.g. `"AccountUnusable"`. */
   broker_status?: string;
-  /** Any other field the server returned. */
-  [field: string]: unknown;
+  /** The broker's numeric error code, for `broker_error`. */
+  broker_error_code?: number;
+  /** The broker's tag (where in the broker the error arose), for `broker_error`. */
+  broker_tag?: number | string;
 }
 
 /** Either outcome of a token request. */

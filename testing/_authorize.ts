@@ -6,7 +6,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { type AuthorityContext, type Ctx, type HonoEnv, status } from "./_context.ts";
 import { type EntraError, estsTimestamp } from "./_errors.ts";
 import { accountPickerPage, autoPostPage, consentPage, errorPage, loginPage, messagePage } from "./_pages.ts";
-import { parseScopes, spansResources } from "./_scopes.ts";
+import { parseScopes } from "./_scopes.ts";
 import {
   type AuthorizeParams,
   type PendingAuthorization,
@@ -143,12 +143,8 @@ function validate(c: Ctx, ctx: AuthorityContext, tenant: string, raw: Record<str
       "AADSTS900144: The request body must contain the following parameter: 'scope'.",
     );
   }
-  if (spansResources(scopes)) {
-    return invalid(
-      "invalid_scope",
-      `AADSTS28000: Provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${raw.scope} is not valid.`,
-    );
-  }
+  // Unlike the token endpoint, /authorize takes scopes of several resources: the user consents to all
+  // of them at once (MSAL's extraScopesToConsent); the code is then redeemed for one resource.
   const challenge = raw.code_challenge;
   const method = raw.code_challenge_method;
   if (challenge !== undefined || method !== undefined) {

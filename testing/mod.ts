@@ -1,7 +1,7 @@
 /**
- * Test doubles for apps built on `@authbroker/msal`: an in-process fake OS broker, and a fake Microsoft
- * Entra ID authority that runs
- * offline on 127.0.0.1 with real HTTP, real HTML sign-in pages and RS256-signed tokens.
+ * Test doubles for apps built on `@authbroker/msal`: a fake Microsoft Entra ID authority that runs
+ * offline on 127.0.0.1 with real HTTP, real HTML sign-in pages and RS256-signed tokens, and an
+ * in-process fake OS broker to inject through the `brokers` option.
  *
  * @example
  * ```ts

@@ -91,7 +91,10 @@ export class FetchBrowser {
     return this.#navigate(new URL(url), { method: "GET" });
   }
 
-  /** Sends a request as a page would (e.g. a stray `/favicon.ico` fetch) and returns what came back. */
+  /**
+   * Sends a request on the side, as a page's subresource or another tab would (e.g. a stray
+   * `/favicon.ico`), and returns what came back; the current page stays as it is.
+   */
   async request(url: string, init: RequestInit = {}): Promise<Page> {
     return await this.#load(new URL(url), init, false);
   }
@@ -139,11 +142,11 @@ export class FetchBrowser {
   }
 
   async #navigate(url: URL, init: RequestInit): Promise<Page> {
-    let page = await this.#load(url, init, true);
+    let page = this.#show(await this.#load(url, init, true));
     // The form_post page's script: document.forms[0].submit()
     if (this.scripts && /document\.forms\[0\]\.submit\(\)/.test(page.html)) {
       const [form] = this.forms(page);
-      if (form) page = await this.#load(...formRequest(form, {}), true);
+      if (form) page = this.#show(await this.#load(...formRequest(form, {}), true));
     }
     return page;
   }
@@ -172,10 +175,14 @@ export class FetchBrowser {
         html,
         title: decode(/<title>([^<]*)<\/title>/i.exec(html)?.[1] ?? "").trim(),
       };
-      this.history.push(page);
       return page;
     }
     throw new Error("Too many redirects");
+  }
+
+  #show(page: Page): Page {
+    this.history.push(page);
+    return page;
   }
 
   #intercept(url: URL, init: RequestInit): { url: URL; init: RequestInit } {

@@ -81,7 +81,7 @@ describe("device-code flow", () => {
     assert.equal(result.error, "authorization_declined");
   });
 
-  it("slows down when the server says slow_down, then succeeds", async () => {
+  it("slows down when the server says slow_down, then succeeds", { timeout: 30_000 }, async () => {
     const app = newApp();
     const flow = await app.initiateDeviceFlow(["User.Read"]);
     assert.ok("user_code" in flow);
@@ -250,7 +250,7 @@ describe("refresh_on and expiry", () => {
       local.approveDeviceCode(flow.user_code, USER.username);
       const first = await app.acquireTokenByDeviceFlow(flow) as TokenResult;
       assert.equal(typeof first.refresh_on, "number");
-      assert.equal(first.refresh_in, undefined);
+      assert.equal("refresh_in" in first, false, "refresh_in is replaced by refresh_on, as MSAL Python does");
       const [account] = await app.getAccounts();
 
       const refreshed = await app.acquireTokenSilent(["User.Read"], { account });
