@@ -25,9 +25,11 @@
 export {
   type AcquireTokenInteractiveOptions,
   type FlowOptions,
+  type PopParameters,
   PublicClientApplication,
   type PublicClientApplicationOptions,
   type SilentOptions,
+  type SshCertificateParameters,
 } from "./core/application.ts";
 export {
   type AccessTokenEntry,

@@ -38,13 +38,18 @@ import {
   runBrowserFlow,
 } from "../flows/interactive.ts";
 import { redeemRefreshToken, refreshSilently } from "../flows/refresh.ts";
-import { type ParsedAuthority, parseAuthority, type ResolvedAuthority, resolveAuthority } from "./authority.ts";
+import {
+  parseAuthority,
+  type ParsedAuthority,
+  resolveAuthority,
+  type ResolvedAuthority,
+} from "./authority.ts";
 import { type AccessTokenEntry, TokenCache } from "./cache.ts";
 import { ConfigurationError, NetworkError } from "./errors.ts";
 import { HttpClient } from "./http.ts";
 import { decodeIdToken } from "./jwt.ts";
 import { type Logger, LogWriter } from "./log.ts";
-import { detectPlatform, detectRuntime, type Platform } from "./platform.ts";
+import { detectPlatform, detectRuntime, osName, type Platform } from "./platform.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "./results.ts";
 import { mergeClaims, validateScopes } from "./scopes.ts";
 import {
@@ -122,6 +127,12 @@ export interface FlowOptions {
 }
 
 const EXPIRY_MARGIN_SECONDS = 300;
+const BROKER_FLAGS = [
+  "enableBrokerOnWindows",
+  "enableBrokerOnWsl",
+  "enableBrokerOnMac",
+  "enableBrokerOnLinux",
+] as const satisfies readonly (keyof BrokerOptIn)[];
 const MAX_MEMOIZED_ID_TOKENS = 10_000;
 const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
 const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
@@ -155,8 +166,8 @@ export class PublicClientApplication {
   readonly #parsed: ParsedAuthority;
   readonly #http: HttpClient;
   readonly #logger: LogWriter;
-  readonly #platform: Platform;
-  readonly #broker: Promise<LoadBrokerResult>;
+  #platform?: Platform;
+  readonly #broker: Promise<LoadBrokerResult | { broker?: undefined; status: undefined }>;
   #resolved?: Promise<ResolvedAuthority>;
   readonly #inFlight = new Map<string, Promise<AuthResult | null>>();
   // Decoded claims by raw ID token: the cache hands out copies, so key by the token text.
@@ -179,22 +190,16 @@ export class PublicClientApplication {
     this.#parsed = options.oidcAuthority
       ? parseAuthority(options.oidcAuthority, { oidc: true })
       : parseAuthority(options.authority ?? "https://login.microsoftonline.com/common");
-    this.#platform = options.platform ?? detectPlatform();
     this.#http = new HttpClient({
       fetch: options.fetch,
       timeoutMs: options.httpTimeoutMs,
-      headers: { "x-client-os": this.#platform },
+      headers: { "x-client-os": osName() },
     });
     this.tokenCache = options.tokenCache ?? new TokenCache();
-    this.#broker = loadBroker({
-      optIn: options,
-      platform: this.#platform,
-      runtime: detectRuntime(),
-      authorityType: this.#parsed.type,
-      clientId,
-      logger: this.#logger,
-      plugins: options.brokers,
-    });
+    // Without an opt-in there is nothing to load, and the platform need not be probed at start-up.
+    this.#broker = BROKER_FLAGS.some((flag) => options[flag] === true)
+      ? this.#loadBroker()
+      : Promise.resolve({ status: undefined });
     // The rejection (rule 2) is delivered by every call; never as an unhandled rejection.
     this.#broker.catch(() => {});
   }
@@ -215,7 +220,7 @@ export class PublicClientApplication {
 
   /** Whether the broker is in use, and if not, why. */
   async brokerStatus(): Promise<BrokerStatus> {
-    return (await this.#broker).status;
+    return (await this.#broker).status ?? (await this.#loadBroker()).status;
   }
 
   /** Whether proof-of-possession tokens (`popParameters`) are available: a broker supporting them is in use. */
@@ -242,7 +247,9 @@ export class PublicClientApplication {
       grouped.set(entry.home_account_id, { ...grouped.get(entry.home_account_id), ...toAccount(entry) });
     }
     if (broker) {
-      const fromBroker = await listBrokerAccounts(this.#brokered(broker, authority), { signal: options.signal });
+      const fromBroker = await listBrokerAccounts(this.#brokered(broker, authority), {
+        signal: options.signal,
+      });
       for (const account of fromBroker) {
         if (wanted !== undefined && account.username.toLowerCase() !== wanted) continue;
         if (!grouped.has(account.home_account_id)) grouped.set(account.home_account_id, account);
@@ -291,7 +298,9 @@ export class PublicClientApplication {
     ]);
     const pending = this.#inFlight.get(key);
     if (pending) return await pending;
-    const attempt = this.#silent(wanted, options.account, options, binding).finally(() => this.#inFlight.delete(key));
+    const attempt = this.#silent(wanted, options.account, options, binding).finally(() =>
+      this.#inFlight.delete(key)
+    );
     this.#inFlight.set(key, attempt);
     return await attempt;
   }
@@ -302,11 +311,14 @@ export class PublicClientApplication {
     options: SilentOptions,
     binding: TokenBinding | undefined,
   ): Promise<AuthResult | null> {
-    const { broker } = await this.#broker;
-    const useBroker = !!broker && brokerCanBind(broker, binding) &&
-      BROKER_ACCOUNT_SOURCES.has(account.account_source);
+    const loaded = await this.#broker;
+    // MSAL Python: only accounts the broker established (or of unknown origin) go to the broker.
+    const broker = loaded.broker && brokerCanBind(loaded.broker, binding) &&
+        BROKER_ACCOUNT_SOURCES.has(account.account_source)
+      ? loaded.broker
+      : undefined;
     // Bound tokens come only from a broker: no refresh-token fallback for them.
-    if (binding && !useBroker) throw bindingUnavailableError(binding, this.#platform);
+    if (binding && !broker) throw bindingUnavailableError(binding, this.#currentPlatform());
     const authority = await this.#authority();
     const context = this.#flowContext(authority);
     let aging: TokenResult | undefined;
@@ -319,15 +331,22 @@ export class PublicClientApplication {
     }
     const claims = mergeClaims(this.#options.clientCapabilities, options.claimsChallenge);
     try {
-      if (broker && useBroker) {
-        const viaBroker = await acquireTokenSilentViaBroker(this.#brokered(broker, authority), scopes, account, {
-          claimsChallenge: options.claimsChallenge,
-          correlationId: options.correlationId,
-          signal: options.signal,
-          binding,
-        });
+      if (broker) {
+        const viaBroker = await acquireTokenSilentViaBroker(
+          this.#brokered(broker, authority),
+          scopes,
+          account,
+          {
+            claimsChallenge: options.claimsChallenge,
+            correlationId: options.correlationId,
+            signal: options.signal,
+            binding,
+          },
+        );
         if (binding) return viaBroker && "access_token" in viaBroker ? viaBroker : aging ?? viaBroker;
-        if (viaBroker && (account.account_source === "broker" || "access_token" in viaBroker)) return viaBroker;
+        if (viaBroker && (account.account_source === "broker" || "access_token" in viaBroker)) {
+          return viaBroker;
+        }
       }
       const refreshed = await refreshSilently(context, account, scopes, {
         claims,
@@ -482,7 +501,7 @@ export class PublicClientApplication {
     const binding = tokenBindingOf(options);
     const { broker } = await this.#broker;
     if (binding && !(broker && brokerCanBind(broker, binding))) {
-      throw bindingUnavailableError(binding, this.#platform);
+      throw bindingUnavailableError(binding, this.#currentPlatform());
     }
     const authority = await this.#authority();
     if (broker) {
@@ -536,7 +555,12 @@ export class PublicClientApplication {
     options: { signal?: AbortSignal } = {},
   ): Promise<AuthResult> {
     await this.#broker;
-    return await acquireTokenByAuthCodeFlow(this.#flowContext(await this.#authority()), flow, response, options);
+    return await acquireTokenByAuthCodeFlow(
+      this.#flowContext(await this.#authority()),
+      flow,
+      response,
+      options,
+    );
   }
 
   /** Signs the account out: from the broker for broker accounts, then from the local cache. */
@@ -559,6 +583,22 @@ export class PublicClientApplication {
   async close(): Promise<void> {
     const loaded = await this.#broker.catch(() => undefined);
     await loaded?.broker?.close();
+  }
+
+  #currentPlatform(): Platform {
+    return this.#platform ??= this.#options.platform ?? detectPlatform();
+  }
+
+  #loadBroker(): Promise<LoadBrokerResult> {
+    return loadBroker({
+      optIn: this.#options,
+      platform: this.#currentPlatform(),
+      runtime: detectRuntime(),
+      authorityType: this.#parsed.type,
+      clientId: this.clientId,
+      logger: this.#logger,
+      plugins: this.#options.brokers,
+    });
   }
 
   #authority(): Promise<ResolvedAuthority> {

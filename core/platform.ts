@@ -14,9 +14,6 @@
  * @module
  */
 
-import * as os from "node:os";
-import { readFileSync } from "node:fs";
-
 /** The operating system, as the broker opt-in flags see it. WSL is Linux under a Windows host. */
 export type Platform = "windows" | "mac" | "linux" | "wsl";
 
@@ -55,37 +52,66 @@ function denoAllows(descriptor: Record<string, string>): boolean {
   }
 }
 
-function readEnv(name: string): string | undefined {
-  if (!denoAllows({ name: "env", variable: name })) return undefined;
+// No static `node:` imports: under Deno they load the Node compatibility layer, which costs more
+// than the rest of the library. Deno's own APIs serve Deno; Node and Bun lend their built-ins lazily.
+interface DenoSystem {
+  build: { os: string };
+  osRelease(): string;
+  readTextFileSync(path: string): string;
+  env: { get(name: string): string | undefined };
+}
+interface NodeProcess {
+  platform: string;
+  env: Record<string, string | undefined>;
+  getBuiltinModule?(id: string): unknown;
+}
+
+const deno = (globalThis as unknown as { Deno?: DenoSystem }).Deno;
+const nodeProcess = deno ? undefined : (globalThis as unknown as { process?: NodeProcess }).process;
+
+function attempt<T>(read: () => T): T | undefined {
   try {
-    const process = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-    return process?.env?.[name];
+    return read();
   } catch {
     return undefined;
   }
 }
 
+function readEnv(name: string): string | undefined {
+  if (!denoAllows({ name: "env", variable: name })) return undefined;
+  return attempt(() => deno ? deno.env.get(name) : nodeProcess?.env[name]);
+}
+
+function nodeBuiltin<T>(id: string): T | undefined {
+  return nodeProcess?.getBuiltinModule?.(id) as T | undefined;
+}
+
 /** The probe of the machine the library is running on. */
 export const systemProbe: PlatformProbe = {
-  platform: () => os.platform(),
+  platform: () => {
+    if (!deno) return nodeProcess?.platform ?? "unknown";
+    return deno.build.os === "windows" ? "win32" : deno.build.os;
+  },
   release: () => {
     if (!denoAllows({ name: "sys", kind: "osRelease" })) return undefined;
-    try {
-      return os.release();
-    } catch {
-      return undefined;
-    }
+    return attempt(() => deno ? deno.osRelease() : nodeBuiltin<{ release(): string }>("node:os")?.release());
   },
   procVersion: () => {
     if (!denoAllows({ name: "read", path: "/proc/version" })) return undefined;
-    try {
-      return readFileSync("/proc/version", "utf8");
-    } catch {
-      return undefined;
-    }
+    return attempt(() =>
+      deno
+        ? deno.readTextFileSync("/proc/version")
+        : nodeBuiltin<{ readFileSync(path: string, encoding: string): string }>("node:fs")
+          ?.readFileSync("/proc/version", "utf8")
+    );
   },
   env: readEnv,
 };
+
+/** The operating system's own name (`"linux"`, `"darwin"`, `"win32"`, ...), cheaply: no probing for WSL. */
+export function osName(): string {
+  return systemProbe.platform();
+}
 
 /**
  * Detects the operating system. WSL is Linux whose kernel release or `/proc/version` mentions

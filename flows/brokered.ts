@@ -144,7 +144,12 @@ export async function acquireTokenInteractiveViaBroker(
   if (loginHint && prompt !== "select_account") {
     const accountId = cachedBrokerAccountId(ctx, loginHint);
     if (accountId) {
-      const result = await silentByAccountId(ctx, scopes, accountId, { claims, correlationId, signal, binding });
+      const result = await silentByAccountId(ctx, scopes, accountId, {
+        claims,
+        correlationId,
+        signal,
+        binding,
+      });
       if (result && "access_token" in result) return result;
     }
   }

@@ -82,7 +82,11 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
   successTemplate?: string;
   /** The page the browser shows after a failed sign-in (`$error`, `$error_description` are replaced). */
   errorTemplate?: string;
-  /** Opens the URL yourself instead of the system browser. */
+  /**
+   * Opens the URL yourself instead of the system browser. What it throws before the sign-in ends fails
+   * the flow ({@linkcode BrowserLaunchError} unless it is already one of this library's errors); the
+   * flow never waits for it once the redirect, the timeout or an abort has come.
+   */
   openBrowser?: (url: string) => void | Promise<void>;
   /** Called right before the UI appears, e.g. to print the URL. */
   onBeforeLaunchingUi?: (info: { ui: "browser" | "broker"; url?: string }) => void;
@@ -94,7 +98,7 @@ type WithCapabilities<T> = T & { clientCapabilities?: string[] };
 export function buildAuthorizationUrl(
   context: FlowContext,
   scopes: readonly string[],
-  options: WithCapabilities<AuthCodeFlowOptions> & { codeChallenge?: string },
+  options: WithCapabilities<AuthCodeFlowOptions> & { codeChallenge?: string; clientInfo?: boolean },
 ): string {
   const url = new URL(context.authority.authorizationEndpoint);
   const params = url.searchParams;
@@ -109,6 +113,8 @@ export function buildAuthorizationUrl(
     params.set("code_challenge_method", "S256");
   }
   if (options.responseMode) params.set("response_mode", options.responseMode);
+  // Entra then returns the user's client_info with the code, for X-AnchorMailbox on the redemption.
+  if (options.clientInfo) params.set("client_info", "1");
   if (options.prompt) params.set("prompt", options.prompt);
   if (options.loginHint) {
     params.set("login_hint", options.loginHint);
@@ -137,6 +143,7 @@ export async function initiateAuthCodeFlow(
       state,
       nonce,
       codeChallenge: pkce.challenge,
+      clientInfo: true,
     }),
     state,
     nonce,
@@ -231,13 +238,17 @@ export async function runBrowserFlow(
     });
     waiting.catch(() => {}); // observed below; a failed launch must not leave it unhandled
     options.onBeforeLaunchingUi?.({ ui: "browser", url: flow.auth_uri });
-    try {
-      if (options.openBrowser) await options.openBrowser(flow.auth_uri);
-      else await openSystemBrowser(flow.auth_uri, { logger: context.logger });
-    } catch (cause) {
-      throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause });
-    }
-    const response = await waiting;
+    const launch = (async () => {
+      try {
+        if (options.openBrowser) await options.openBrowser(flow.auth_uri);
+        else await openSystemBrowser(flow.auth_uri, { logger: context.logger });
+      } catch (cause) {
+        throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause });
+      }
+    })();
+    // An `openBrowser` may return late or never (e.g. it waits for the browser to exit): the response,
+    // the timeout or the abort ends the wait all the same. A launch failure counts only before that.
+    const response = await Promise.race([launch.then(() => waiting), waiting]);
     return await acquireTokenByAuthCodeFlow(context, flow, response, { signal: options.signal });
   } finally {
     await listener.close();

@@ -7,6 +7,7 @@ import { type AuthorityContext, type Ctx, type HonoEnv, status } from "./_contex
 import { type EntraError, estsTimestamp } from "./_errors.ts";
 import { accountPickerPage, autoPostPage, consentPage, errorPage, loginPage, messagePage } from "./_pages.ts";
 import { parseScopes } from "./_scopes.ts";
+import { clientInfo } from "./_tokens.ts";
 import {
   type AuthorizeParams,
   type PendingAuthorization,
@@ -185,6 +186,7 @@ function validate(c: Ctx, ctx: AuthorityContext, tenant: string, raw: Record<str
       domainHint: raw.domain_hint,
       claims: raw.claims,
       maxAge: raw.max_age === undefined ? undefined : Number(raw.max_age),
+      clientInfo: raw.client_info === "1",
     },
   };
 }
@@ -335,7 +337,9 @@ class Authorizer {
       expiresAt: Date.now() + CODE_LIFETIME_MS,
       used: false,
     });
-    return reply(this.#c, params, { code });
+    // Entra adds client_info (uid, utid) when asked: MSAL sends it back as X-AnchorMailbox with the code.
+    const user = params.clientInfo ? this.#ctx.findUser(account.username) : undefined;
+    return reply(this.#c, params, user ? { code, client_info: clientInfo(user) } : { code });
   }
 
   /** Records a successful sign-in in the browser session, creating it (and its cookie) if needed. */

@@ -85,6 +85,8 @@ export interface AuthorizeParams {
   claims?: string;
   /** Seconds. */
   maxAge?: number;
+  /** `client_info=1`: the response carries the user's `client_info`. */
+  clientInfo?: boolean;
 }
 
 /** An authorization request waiting for the user (login form, account picker or consent page). */

@@ -64,6 +64,7 @@ export class FetchBrowser {
 
   readonly #fetch: typeof fetch;
   readonly #jar = new Map<string, Map<string, string>>();
+  readonly #busy = new Set<Promise<unknown>>();
 
   constructor(options: { fetch?: typeof fetch } = {}) {
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -84,6 +85,14 @@ export class FetchBrowser {
   /** Forgets every cookie, like a fresh browser profile. */
   clearCookies(): void {
     this.#jar.clear();
+  }
+
+  /**
+   * Resolves once nothing is loading. The app may get its token before the browser has finished
+   * reading the last page, just as with a real browser.
+   */
+  async idle(): Promise<void> {
+    while (this.#busy.size) await Promise.allSettled([...this.#busy]);
   }
 
   /** Navigates to `url` (GET), following redirects and auto-submitting `form_post` pages. */
@@ -125,7 +134,9 @@ export class FetchBrowser {
     let page = await this.goto(url);
     for (let steps = 0; steps < 5; steps++) {
       if (page.title === "Sign in" && /id="password"/.test(page.html)) {
-        if (!credentials) throw new Error("The identity provider asks to sign in, but no credentials were given");
+        if (!credentials) {
+          throw new Error("The identity provider asks to sign in, but no credentials were given");
+        }
         page = await this.submit({
           fill: { username: credentials.username, password: credentials.password },
           click: "submit",
@@ -141,7 +152,15 @@ export class FetchBrowser {
     return page;
   }
 
-  async #navigate(url: URL, init: RequestInit): Promise<Page> {
+  #navigate(url: URL, init: RequestInit): Promise<Page> {
+    const navigation = this.#navigateNow(url, init);
+    this.#busy.add(navigation);
+    const done = () => void this.#busy.delete(navigation);
+    navigation.then(done, done);
+    return navigation;
+  }
+
+  async #navigateNow(url: URL, init: RequestInit): Promise<Page> {
     let page = this.#show(await this.#load(url, init, true));
     // The form_post page's script: document.forms[0].submit()
     if (this.scripts && /document\.forms\[0\]\.submit\(\)/.test(page.html)) {

@@ -27,7 +27,12 @@ import type {
   TokenResult,
 } from "../mod.ts";
 import { DEFAULT_TENANT_ID, FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
-import { brokerError, FakeBroker, fakeBrokerAccount, type FakeBrokerOptions } from "../testing/fake_broker.ts";
+import {
+  brokerError,
+  FakeBroker,
+  fakeBrokerAccount,
+  type FakeBrokerOptions,
+} from "../testing/fake_broker.ts";
 
 const CLIENT_ID = "9a8b7c6d-1111-2222-3333-444455556666";
 const SCOPES = ["User.Read"];
@@ -125,7 +130,13 @@ function brokerApp(
 ): BrokerSetup {
   const broker = new FakeBroker(fake);
   const { logger, warnings } = recordingLogger();
-  const app = newApp({ platform, [FLAG_OF[platform]]: true, brokers: { [platform]: broker }, logger, ...options });
+  const app = newApp({
+    platform,
+    [FLAG_OF[platform]]: true,
+    brokers: { [platform]: broker },
+    logger,
+    ...options,
+  });
   return { app, broker, warnings };
 }
 
@@ -145,7 +156,10 @@ function assertError(result: AuthResult | null): ErrorResult {
 
 const tokenGrants = (): string[] => idp.requestsTo("token").map((r) => r.form.grant_type);
 
-async function signInWithDeviceCode(app: PublicClientApplication, username = ALICE.username): Promise<TokenResult> {
+async function signInWithDeviceCode(
+  app: PublicClientApplication,
+  username = ALICE.username,
+): Promise<TokenResult> {
   const flow = await app.initiateDeviceFlow(SCOPES) as DeviceFlow;
   assert.equal(typeof flow.user_code, "string", JSON.stringify(flow));
   idp.approveDeviceCode(flow.user_code, username);
@@ -226,7 +240,11 @@ describe("opt-in: each flag on each platform", () => {
         const app = newApp({ platform, [flag]: true, brokers });
         const accounts = await app.getAccounts();
         if (enabled) {
-          assert.deepEqual(await app.brokerStatus(), { enabled: true, platform, plugin: `${platform}-broker` });
+          assert.deepEqual(await app.brokerStatus(), {
+            enabled: true,
+            platform,
+            plugin: `${platform}-broker`,
+          });
           assert.deepEqual(accounts.map((a) => [a.username, a.account_source]), [[ALICE.username, "broker"]]);
           await assert.rejects(app.acquireTokenInteractive(SCOPES), ConfigurationError);
         } else {
@@ -249,7 +267,11 @@ describe("opt-in: each flag on each platform", () => {
     for (const platform of PLATFORMS) {
       const broker = new FakeBroker({ accounts: [aliceInBroker()] });
       const app = newApp({ platform, brokers: { [platform]: broker } });
-      assert.deepEqual(await app.brokerStatus(), { enabled: false, platform, reason: `not opted in on ${platform}` });
+      assert.deepEqual(await app.brokerStatus(), {
+        enabled: false,
+        platform,
+        reason: `not opted in on ${platform}`,
+      });
       assert.deepEqual(await app.getAccounts(), []);
       assert.deepEqual(broker.calls, []);
     }
@@ -257,18 +279,42 @@ describe("opt-in: each flag on each platform", () => {
 });
 
 describe("rule 1: authorities the broker does not support bypass it silently", () => {
-  const cases: { type: string; options: () => PublicClientApplicationOptions }[] = [
-    { type: "ADFS", options: () => ({ authority: `${idp.url}/adfs` }) },
-    { type: "B2C", options: () => ({ authority: `${idp.url}/contoso.onmicrosoft.com/B2C_1_signin` }) },
-    { type: "B2C", options: () => ({ authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com" }) },
-    { type: "CIAM", options: () => ({ authority: "https://contoso.ciamlogin.com/" }) },
-    { type: "OIDC", options: () => ({ authority: undefined, oidcAuthority: `${idp.url}/organizations/v2.0` }) },
-    { type: "DSTS", options: () => ({ authority: `${idp.url}/dstsv2/7a433bfc-2514-4697-b467-e0933190487f` }) },
+  // Options are functions: the fake authority's URL is known only once the suite runs.
+  const cases: { type: string; label: string; options: () => PublicClientApplicationOptions }[] = [
+    { type: "ADFS", label: "/adfs", options: () => ({ authority: `${idp.url}/adfs` }) },
+    {
+      type: "B2C",
+      label: "/<tenant>/B2C_1_<policy>",
+      options: () => ({ authority: `${idp.url}/contoso.onmicrosoft.com/B2C_1_signin` }),
+    },
+    {
+      type: "B2C",
+      label: "*.b2clogin.com",
+      options: () => ({ authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com" }),
+    },
+    {
+      type: "CIAM",
+      label: "*.ciamlogin.com",
+      options: () => ({ authority: "https://contoso.ciamlogin.com/" }),
+    },
+    {
+      type: "OIDC",
+      label: "oidcAuthority",
+      options: () => ({ authority: undefined, oidcAuthority: `${idp.url}/organizations/v2.0` }),
+    },
+    {
+      type: "DSTS",
+      label: "/dstsv2/<tenant>",
+      options: () => ({ authority: `${idp.url}/dstsv2/7a433bfc-2514-4697-b467-e0933190487f` }),
+    },
   ];
-  for (const { type, options } of cases) {
-    it(`${type} (${options().authority ?? "oidcAuthority"}): no plugin load, no log, the reason in brokerStatus()`, async () => {
+  for (const { type, label, options } of cases) {
+    it(`${type} (${label}): no plugin load, no log, the reason in brokerStatus()`, async () => {
       for (const platform of PLATFORMS) {
-        const plugin = pluginFrom("counting", () => Promise.resolve({ createBroker: () => Promise.resolve(new FakeBroker()) }));
+        const plugin = pluginFrom(
+          "counting",
+          () => Promise.resolve({ createBroker: () => Promise.resolve(new FakeBroker()) }),
+        );
         const { logger, logged } = recordingLogger();
         const app = newApp({ ...ALL_FLAGS, platform, brokers: { [platform]: plugin }, logger, ...options() });
         assert.deepEqual(await app.brokerStatus(), {
@@ -283,7 +329,11 @@ describe("rule 1: authorities the broker does not support bypass it silently", (
   }
 
   it("an ADFS app with the flag constructs fine even though the broker's dependency is missing", async () => {
-    const plugin = pluginFrom("linux", () => import(fixture("plugin_missing_dependency.ts")), MISSING_DEPENDENCY);
+    const plugin = pluginFrom(
+      "linux",
+      () => import(fixture("plugin_missing_dependency.ts")),
+      MISSING_DEPENDENCY,
+    );
     const app = await PublicClientApplication.create(CLIENT_ID, {
       authority: `${idp.url}/adfs`,
       enableBrokerOnLinux: true,
@@ -300,7 +350,9 @@ describe("rule 1: authorities the broker does not support bypass it silently", (
       { instanceDiscovery: false },
     );
     assert.equal((await app.brokerStatus()).enabled, true);
-    const result = assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
     assert.equal(result.token_source, "broker");
     const [request] = broker.callsTo("signInSilently");
     assert.equal(request.authority, `https://${host}/organizations`);
@@ -429,7 +481,11 @@ describe("rule 2: a missing broker dependency is an error naming the install com
       platform: "mac",
       brokers: { linux: plugin, mac: plugin },
     });
-    assert.deepEqual(await app.brokerStatus(), { enabled: false, platform: "mac", reason: "not opted in on mac" });
+    assert.deepEqual(await app.brokerStatus(), {
+      enabled: false,
+      platform: "mac",
+      reason: "not opted in on mac",
+    });
     assert.equal(plugin.loads, 0);
   });
 });
@@ -440,7 +496,12 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
     const plugin = pluginFrom("linux", () => import(fixture("plugin_unavailable.ts")), "dbus-next");
     const app = newApp({ enableBrokerOnLinux: true, platform: "linux", brokers: { linux: plugin }, logger });
     const reason = "no identity broker on the D-Bus session bus";
-    assert.deepEqual(await app.brokerStatus(), { enabled: false, platform: "linux", plugin: "linux", reason });
+    assert.deepEqual(await app.brokerStatus(), {
+      enabled: false,
+      platform: "linux",
+      plugin: "linux",
+      reason,
+    });
     assert.deepEqual(await app.getAccounts(), []);
 
     const launched: unknown[] = [];
@@ -453,7 +514,12 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
     assert.equal(result.token_source, "identity_provider");
     assert.equal(result.account?.account_source, "authorization_code");
     assert.deepEqual(launched, ["browser"]);
-    assert.deepEqual(await app.brokerStatus(), { enabled: false, platform: "linux", plugin: "linux", reason });
+    assert.deepEqual(await app.brokerStatus(), {
+      enabled: false,
+      platform: "linux",
+      plugin: "linux",
+      reason,
+    });
 
     const [warning, ...more] = warnings();
     assert.deepEqual(more, [], "one warning, however many calls");
@@ -469,7 +535,12 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       () => import(fixture("plugin_throws_on_load.ts")),
       "@azure/msal-node-runtime",
     );
-    const app = newApp({ enableBrokerOnWindows: true, platform: "windows", brokers: { windows: plugin }, logger });
+    const app = newApp({
+      enableBrokerOnWindows: true,
+      platform: "windows",
+      brokers: { windows: plugin },
+      logger,
+    });
     const status = await app.brokerStatus();
     assert.equal(status.enabled, false);
     assert.equal(status.platform, "windows");
@@ -495,7 +566,8 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       enabled: false,
       platform: "mac",
       plugin: "flaky",
-      reason: 'the broker plugin "flaky" failed to initialise: Authenticator Factory has already been started',
+      reason:
+        'the broker plugin "flaky" failed to initialise: Authenticator Factory has already been started',
     });
     assert.equal(warnings().length, 1);
   });
@@ -523,7 +595,9 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
 describe("rule 4: a failing broker request is an error result, never a switch to the browser", () => {
   it("interactive: MSAL's broker_error shape, without UI and without the identity provider", async () => {
     const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
-    broker.script("signInSilently", { reply: brokerError("ServerTemporarilyUnavailable", "Try again later", 7, 42) });
+    broker.script("signInSilently", {
+      reply: brokerError("ServerTemporarilyUnavailable", "Try again later", 7, 42),
+    });
     idp.clearRequests();
     const launched: unknown[] = [];
     const error = assertError(
@@ -548,11 +622,18 @@ describe("rule 4: a failing broker request is an error result, never a switch to
 
   it("interactive: the broker UI's failure is returned as is", async () => {
     const { app, broker } = brokerApp();
-    broker.script("acquireTokenInteractive", { reply: brokerError("UserCanceled", "The user closed the window", 1, "ui") });
+    broker.script("acquireTokenInteractive", {
+      reply: brokerError("UserCanceled", "The user closed the window", 1, "ui"),
+    });
     idp.clearRequests();
-    const error = assertError(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const error = assertError(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
     assert.equal(error.broker_status, "UserCanceled");
-    assert.equal(error.error_description, "The user closed the window. Status: UserCanceled, Error code: 1, Tag: ui");
+    assert.equal(
+      error.error_description,
+      "The user closed the window. Status: UserCanceled, Error code: 1, Tag: ui",
+    );
     assert.deepEqual(methods(broker), ["signInSilently", "acquireTokenInteractive"]);
     assert.deepEqual(idp.requestsTo("authorize"), []);
   });
@@ -560,7 +641,9 @@ describe("rule 4: a failing broker request is an error result, never a switch to
   it("silent, for a broker account: the error, not the refresh-token path", async () => {
     const { app, broker } = brokerApp({ accounts: [aliceInBroker()] });
     const [account] = await app.getAccounts();
-    broker.script("acquireTokenSilent", { reply: brokerError("InteractionRequired", "AADSTS50076: MFA", 50076, 3) });
+    broker.script("acquireTokenSilent", {
+      reply: brokerError("InteractionRequired", "AADSTS50076: MFA", 50076, 3),
+    });
     idp.clearRequests();
     const error = assertError(await app.acquireTokenSilentWithError(SCOPES, { account }));
     assert.equal(error.error, "broker_error");
@@ -573,7 +656,10 @@ describe("rule 4: a failing broker request is an error result, never a switch to
   it("the redirect-URI error is thrown, naming the exact URI to register", async () => {
     const { app, broker } = brokerApp({}, {}, "windows");
     broker.script("acquireTokenInteractive", {
-      reply: brokerError("ApiContractViolation", "AADSTS50011: The redirect URI specified in the request does not match"),
+      reply: brokerError(
+        "ApiContractViolation",
+        "AADSTS50011: The redirect URI specified in the request does not match",
+      ),
     });
     await assert.rejects(
       app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
@@ -594,18 +680,23 @@ describe("rule 4: a failing broker request is an error result, never a switch to
     const native = "https://login.microsoftonline.com/common/oauth2/nativeclient";
     const { app, broker } = brokerApp({ accounts: [aliceInBroker()], redirectUri: native });
     const [account] = await app.getAccounts();
-    broker.script("acquireTokenSilent", { reply: brokerError("ApiContractViolation", "AADSTS7000218: client_assertion") });
+    broker.script("acquireTokenSilent", {
+      reply: brokerError("ApiContractViolation", "AADSTS7000218: client_assertion"),
+    });
     await assert.rejects(app.acquireTokenSilent(SCOPES, { account }), (error: unknown) => {
       assert.ok(error instanceof RedirectUriError);
       assert.equal(error.redirectUri, native);
-      assert.ok(error.message.startsWith(`The broker needs the current app to register this redirect_uri: ${native}`));
+      assert.ok(
+        error.message.startsWith(`The broker needs the current app to register this redirect_uri: ${native}`),
+      );
       return true;
     });
   });
 });
 
 describe("parentWindowHandle", () => {
-  const message = "parentWindowHandle is required when you opted into using broker. You need to provide the " +
+  const message =
+    "parentWindowHandle is required when you opted into using broker. You need to provide the " +
     "window handle of your GUI application, or use PublicClientApplication.CONSOLE_WINDOW_HANDLE when and only " +
     "when your application is a console app.";
 
@@ -661,7 +752,10 @@ describe("interactive attempt order", () => {
   });
 
   it("a loginHint matching a cached account: broker silent for that account first", async () => {
-    const { app, broker } = brokerApp({ accounts: [aliceInBroker(), bobInBroker()], defaultAccountId: "broker-alice" });
+    const { app, broker } = brokerApp({
+      accounts: [aliceInBroker(), bobInBroker()],
+      defaultAccountId: "broker-alice",
+    });
     assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
     broker.defaultAccountId = "broker-bob";
     broker.calls.length = 0;
@@ -713,7 +807,10 @@ describe("interactive attempt order", () => {
   });
 
   it('prompt "none" refuses a default account other than the loginHint', async () => {
-    const { app, broker } = brokerApp({ accounts: [aliceInBroker(), bobInBroker()], defaultAccountId: "broker-bob" });
+    const { app, broker } = brokerApp({
+      accounts: [aliceInBroker(), bobInBroker()],
+      defaultAccountId: "broker-bob",
+    });
     const error = assertError(
       await app.acquireTokenInteractive(SCOPES, {
         parentWindowHandle: CONSOLE_WINDOW_HANDLE,
@@ -730,7 +827,9 @@ describe("interactive attempt order", () => {
 describe("silent: the local cache first, then the broker", () => {
   it("caches a broker result as access token, ID token and account, with no refresh token", async () => {
     const { app } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
-    const result = assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
     assert.equal(result.refresh_token, undefined);
     const cache = cacheContents(app);
     assert.deepEqual(Object.values(cache.RefreshToken), []);
@@ -750,7 +849,9 @@ describe("silent: the local cache first, then the broker", () => {
 
   it("a second silent call is served from the cache without calling the broker", async () => {
     const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
-    const first = assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const first = assertToken(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
     const [account] = await app.getAccounts();
     broker.calls.length = 0;
 
@@ -772,7 +873,9 @@ describe("silent: the local cache first, then the broker", () => {
       defaultAccountId: "broker-alice",
       tokenLifetimeSeconds: 120, // inside MSAL's 5-minute margin: never served from the cache
     });
-    const first = assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const first = assertToken(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
     const [account] = await app.getAccounts();
     broker.calls.length = 0;
     idp.clearRequests();
@@ -829,7 +932,10 @@ describe("getAccounts merges the broker's accounts", () => {
   });
 
   it("leaves out the broker's accounts of another cloud", async () => {
-    const elsewhere = fakeBrokerAccount({ username: "carol@contoso.us", environment: "login.microsoftonline.us" });
+    const elsewhere = fakeBrokerAccount({
+      username: "carol@contoso.us",
+      environment: "login.microsoftonline.us",
+    });
     const { app } = brokerApp({ accounts: [aliceInBroker(), elsewhere] });
     assert.deepEqual((await app.getAccounts()).map((a) => a.username), [ALICE.username]);
   });
@@ -921,7 +1027,10 @@ describe("removeAccount", () => {
   });
 
   it("removes the account locally even when the broker's sign-out fails", async () => {
-    const { app, broker, warnings } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
+    const { app, broker, warnings } = brokerApp({
+      accounts: [aliceInBroker()],
+      defaultAccountId: "broker-alice",
+    });
     assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
     const [account] = await app.getAccounts();
     broker.script("signOut", { reply: brokerError("ApiContractViolation", "busy") });
@@ -944,7 +1053,8 @@ describe("removeAccount", () => {
 
 describe("proof-of-possession tokens: only from a broker that supports them", () => {
   const pop = { method: "get", url: "https://graph.microsoft.com/v1.0/me", nonce: "nonce-1" };
-  const onlyFromBroker = "popParameters is currently only available from broker. You can enable broker with " +
+  const onlyFromBroker =
+    "popParameters is currently only available from broker. You can enable broker with " +
     "the enableBrokerOnWindows or enableBrokerOnMac option of PublicClientApplication, on a device whose " +
     "broker supports it.";
 
@@ -956,7 +1066,10 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
     );
     assert.equal(await app.isPopSupported(), true);
     const result = assertToken(
-      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, popParameters: pop }),
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        popParameters: pop,
+      }),
     );
     assert.equal(result.token_type, "pop");
     assert.equal(result.token_source, "broker");
@@ -981,11 +1094,17 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
       const { app, broker } = brokerApp({ accounts: [aliceInBroker()] }, {}, platform);
       const [account] = await app.getAccounts();
       assert.equal(await app.isPopSupported(), false);
-      for (const call of [
-        () => app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, popParameters: pop }),
-        () => app.acquireTokenSilent(SCOPES, { account, popParameters: pop }),
-        () => newApp({ platform }).acquireTokenInteractive(SCOPES, { popParameters: pop }),
-      ]) {
+      for (
+        const call of [
+          () =>
+            app.acquireTokenInteractive(SCOPES, {
+              parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+              popParameters: pop,
+            }),
+          () => app.acquireTokenSilent(SCOPES, { account, popParameters: pop }),
+          () => newApp({ platform }).acquireTokenInteractive(SCOPES, { popParameters: pop }),
+        ]
+      ) {
         await assert.rejects(call(), (error: unknown) => {
           assert.ok(error instanceof ConfigurationError);
           assert.equal(error.message, "POP is not supported on Linux");
@@ -1002,10 +1121,15 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
     const apps = [withoutSupport.app, newApp({ platform: "mac" }), newApp({ platform: "windows" })];
     for (const app of apps) {
       await assert.rejects(
-        app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, popParameters: pop }),
+        app.acquireTokenInteractive(SCOPES, {
+          parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+          popParameters: pop,
+        }),
         { name: "ConfigurationError", message: onlyFromBroker },
       );
-      await assert.rejects(app.acquireTokenSilent(SCOPES, { account, popParameters: pop }), { message: onlyFromBroker });
+      await assert.rejects(app.acquireTokenSilent(SCOPES, { account, popParameters: pop }), {
+        message: onlyFromBroker,
+      });
     }
     assert.deepEqual(methods(withoutSupport.broker), ["getAccounts"]);
   });
@@ -1013,7 +1137,9 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
   it("a device-code account does not get one from the refresh token", async () => {
     const { app, broker } = brokerApp({ supportsPop: true }, {}, "windows");
     const { account } = await signInWithDeviceCode(app);
-    await assert.rejects(app.acquireTokenSilent(SCOPES, { account, popParameters: pop }), { message: onlyFromBroker });
+    await assert.rejects(app.acquireTokenSilent(SCOPES, { account, popParameters: pop }), {
+      message: onlyFromBroker,
+    });
     assert.deepEqual(broker.calls, []);
   });
 
@@ -1058,7 +1184,10 @@ describe("SSH certificates: only from a broker that supports them", () => {
   it("through the broker, then from the cache for the same key only", async () => {
     const { app, broker } = sshBroker();
     const result = assertToken(
-      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, sshCertificate: ssh }),
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        sshCertificate: ssh,
+      }),
     );
     assert.equal(result.token_type, "ssh-cert");
     assert.equal(result.access_token, `${CERT}-key-1`);
@@ -1089,7 +1218,11 @@ describe("SSH certificates: only from a broker that supports them", () => {
   });
 
   it("a broker answer that is not a certificate is an error (MSAL Python's TokenTypeError)", async () => {
-    const { app } = brokerApp({ defaultAccountId: "broker-alice", accounts: [aliceInBroker()], supportsSshCert: true });
+    const { app } = brokerApp({
+      defaultAccountId: "broker-alice",
+      accounts: [aliceInBroker()],
+      supportsSshCert: true,
+    });
     await assert.rejects(
       app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, sshCertificate: ssh }),
       (error: unknown) => {

@@ -56,9 +56,23 @@ async function interactive(
   try {
     return await app.acquireTokenInteractive(SCOPES, options);
   } catch (error) {
-    if (error instanceof BrowserLaunchError && (error.cause as Error)?.name === "AssertionError") throw error.cause;
+    if (error instanceof BrowserLaunchError && (error.cause as Error)?.name === "AssertionError") {
+      throw error.cause;
+    }
     throw error;
+  } finally {
+    // The app may have its answer before the browser has read the last page, as with a real browser.
+    await Promise.all([...browsers].map((browser) => browser.idle()));
   }
+}
+
+const browsers = new Set<FetchBrowser>();
+
+/** A fresh browser profile; `interactive()` waits for it to finish loading. */
+function newBrowser(): FetchBrowser {
+  const browser = new FetchBrowser();
+  browsers.add(browser);
+  return browser;
 }
 
 /** An `openBrowser` that signs in as a user would (with `credentials` if the sign-in page asks). */
@@ -120,7 +134,7 @@ function since(mark: number) {
 describe("interactive sign-in through the browser", () => {
   it("signs in on the sign-in page, gets the code by form_post on the loopback, and caches the token", async () => {
     const app = newApp();
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     const events: string[] = [];
     let launched: { ui: string; url?: string } | undefined;
     let opened = "";
@@ -144,7 +158,11 @@ describe("interactive sign-in through the browser", () => {
     assert.deepEqual(launched, { ui: "browser", url: opened });
 
     // What the user saw: the sign-in page, then the app's success page on the loopback.
-    assert.deepEqual(browser.history.map((p) => p.title), ["Sign in", "Working...", "Authentication complete"]);
+    assert.deepEqual(browser.history.map((p) => p.title), [
+      "Sign in",
+      "Working...",
+      "Authentication complete",
+    ]);
     assert.equal(browser.page.status, 200);
     assert.match(browser.page.html, /You can close this window/);
     const port = loopbackPort(opened);
@@ -166,18 +184,28 @@ describe("interactive sign-in through the browser", () => {
     assert.equal(query.response_type, "code");
     assert.equal(query.response_mode, "form_post");
     assert.equal(query.redirect_uri, `http://localhost:${port}`);
-    assert.deepEqual(query.scope.split(" ").sort(), ["User.Read", "offline_access", "openid", "profile"].sort());
+    assert.deepEqual(
+      query.scope.split(" ").sort(),
+      ["User.Read", "offline_access", "openid", "profile"].sort(),
+    );
     assert.equal(query.code_challenge_method, "S256");
     assert.match(query.code_challenge, /^[A-Za-z0-9_-]{43}$/);
     assert.match(query.state, /^[A-Za-z0-9_-]{32,}$/);
     assert.match(query.nonce, /^[A-Za-z0-9_-]{32,}$/);
     assert.equal(result.id_token_claims?.nonce, query.nonce, "the ID token carries the request's nonce");
+    assert.equal(query.client_info, "1", "asks for client_info, as MSAL Python does");
 
     // The code was redeemed once, with the verifier of that challenge and the same redirect URI.
     assert.equal(token.length, 1);
     assert.equal(token[0].form.redirect_uri, query.redirect_uri);
     assert.equal(await s256(token[0].form.code_verifier), query.code_challenge);
     assert.equal(token[0].form.client_id, CLIENT_ID);
+    const alice = idp.users.find((u) => u.username === ALICE.username)!;
+    assert.equal(
+      token[0].headers["x-anchormailbox"],
+      `Oid:${alice.oid}@${alice.tenantId}`,
+      "the redemption is routed by the client_info that came with the code",
+    );
 
     // The loopback listener is gone, and the token is in the cache for silent calls.
     assert.equal(await isClosed(port), true);
@@ -190,7 +218,7 @@ describe("interactive sign-in through the browser", () => {
   });
 
   it("signs in a second time through the browser's session without the sign-in page, with fresh state and nonce", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     const mark = idp.requests.length;
     asToken(
       await interactive(newApp(), { openBrowser: signInWith(browser, ALICE) }),
@@ -198,10 +226,15 @@ describe("interactive sign-in through the browser", () => {
     assert.ok(browser.cookies("127.0.0.1").ESTSAUTH, "the identity provider set its session cookie");
     const seen = browser.history.length;
 
-    const second = asToken(await interactive(newApp(), {
-      openBrowser: signInWith(browser), // no credentials: must not be asked
-    }));
-    assert.deepEqual(browser.history.slice(seen).map((p) => p.title), ["Working...", "Authentication complete"]);
+    const second = asToken(
+      await interactive(newApp(), {
+        openBrowser: signInWith(browser), // no credentials: must not be asked
+      }),
+    );
+    assert.deepEqual(browser.history.slice(seen).map((p) => p.title), [
+      "Working...",
+      "Authentication complete",
+    ]);
     assert.equal(second.account?.username, ALICE.username);
 
     const [first, again] = since(mark).authorize.map((r) => r.query);
@@ -213,7 +246,7 @@ describe("interactive sign-in through the browser", () => {
 
   it("sends prompt, loginHint (also as X-AnchorMailbox), domainHint, maxAge, merged claims and extra scopes", async () => {
     const app = newApp({ clientCapabilities: ["CP1"] });
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     const challenge = JSON.stringify({ access_token: { nbf: { essential: true, value: "1700000000" } } });
     const mark = idp.requests.length;
     const result = asToken(
@@ -227,7 +260,11 @@ describe("interactive sign-in through the browser", () => {
         openBrowser: async (url) => {
           const login = await browser.goto(url);
           assert.equal(login.title, "Sign in");
-          assert.match(login.html, /id="username"[^>]*value="bob@contoso.com"/, "login_hint prefills the username");
+          assert.match(
+            login.html,
+            /id="username"[^>]*value="bob@contoso.com"/,
+            "login_hint prefills the username",
+          );
           const consent = await browser.submit({ fill: { password: BOB.password }, click: "submit" });
           assert.equal(consent.title, "Permissions requested");
           assert.match(consent.html, /Mail\.Read/);
@@ -261,13 +298,16 @@ describe("interactive sign-in through the browser", () => {
       ].sort(),
     );
     // The redemption asks only for the app's scopes, with the same claims.
-    assert.deepEqual(token[0].form.scope.split(" ").sort(), ["User.Read", "offline_access", "openid", "profile"].sort());
+    assert.deepEqual(
+      token[0].form.scope.split(" ").sort(),
+      ["User.Read", "offline_access", "openid", "profile"].sort(),
+    );
     assert.deepEqual(JSON.parse(token[0].form.claims), merged);
     assert.equal(typeof result.id_token_claims?.auth_time, "number");
   });
 
   it("prompt=select_account shows the account picker for a browser that has a session", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     asToken(await interactive(newApp(), { openBrowser: signInWith(browser, ALICE) }));
     const seen = browser.history.length;
     const result = asToken(
@@ -285,7 +325,7 @@ describe("interactive sign-in through the browser", () => {
   });
 
   it("maxAge makes a user with an older session sign in again", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     asToken(await interactive(newApp(), { openBrowser: signInWith(browser, ALICE) }));
     const seen = browser.history.length;
     const result = asToken(
@@ -309,7 +349,7 @@ describe("interactive sign-in through the browser", () => {
       return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
     };
     const app = newApp({ fetch: tampering });
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     await assert.rejects(
       interactive(app, { maxAge: 60, openBrowser: signInWith(browser, ALICE) }),
       (error: unknown) => error instanceof IdTokenError && /maxAge=60/.test(error.message),
@@ -319,10 +359,12 @@ describe("interactive sign-in through the browser", () => {
 
   it("refuses an ID token with another nonce (IdTokenError), caching nothing", async () => {
     const app = newApp();
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     // The authority is made to issue the ID token for another nonce, as a replayed response would carry.
     browser.interceptor = (url, init) => {
-      if (url.pathname.endsWith("/oauth2/v2.0/authorize")) url.searchParams.set("nonce", "someone-elses-nonce");
+      if (url.pathname.endsWith("/oauth2/v2.0/authorize")) {
+        url.searchParams.set("nonce", "someone-elses-nonce");
+      }
       return { url, init };
     };
     await assert.rejects(
@@ -330,11 +372,15 @@ describe("interactive sign-in through the browser", () => {
       (error: unknown) => error instanceof IdTokenError && /nonce/.test(error.message),
     );
     assert.deepEqual(await app.getAccounts(), []);
-    assert.equal(browser.page.title, "Authentication complete", "the browser got its page before the redemption");
+    assert.equal(
+      browser.page.title,
+      "Authentication complete",
+      "the browser got its page before the redemption",
+    );
   });
 
   it("query response mode: the authority redirects the browser to the loopback with the code", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     const mark = idp.requests.length;
     const result = asToken(
       await interactive(newApp(), {
@@ -349,7 +395,7 @@ describe("interactive sign-in through the browser", () => {
   });
 
   it("shows the app's success and error templates", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     asToken(
       await interactive(newApp(), {
         successTemplate: "<title>Yay</title><p>Signed in to the demo</p>",
@@ -373,7 +419,7 @@ describe("interactive sign-in through the browser", () => {
 
 describe("interactive sign-in: what the user or the browser does wrong", () => {
   it("error=access_denied (the user cancels) ends the flow with that error; the browser shows it", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     const mark = idp.requests.length;
     const result = await interactive(newApp(), {
       openBrowser: async (url) => {
@@ -391,7 +437,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
   });
 
   it("a redirect with another state gets an error page and the flow keeps waiting for the real one", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     browser.scripts = false; // deliver the form_post by hand, after a forged one
     let mismatch: { status: number; html: string } | undefined;
     const result = asToken(
@@ -418,7 +464,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
   });
 
   it("only a redirect with another state: no token, the flow waits until its timeout", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     browser.scripts = false;
     let port = 0;
     const mark = idp.requests.length;
@@ -437,7 +483,8 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
           assert.equal(forged.status, 400);
         },
       }),
-      (error: unknown) => error instanceof TimeoutError && /did not complete the flow in time/.test(error.message),
+      (error: unknown) =>
+        error instanceof TimeoutError && /did not complete the flow in time/.test(error.message),
     );
     assert.equal(since(mark).token.length, 0, "the code with the wrong state was not redeemed");
     assert.equal(await isClosed(port), true);
@@ -457,7 +504,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
 
   it("ends with AbortError when the app aborts, and stops listening", async () => {
     const controller = new AbortController();
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     let port = 0;
     await assert.rejects(
       interactive(newApp(), {
@@ -493,7 +540,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
       await squatter.close();
     }
     // The same port, once free, is used as asked.
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     let redirect = "";
     asToken(
       await interactive(newApp(), {
@@ -508,7 +555,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
   });
 
   it("refuses an oversized body without ending the flow", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     browser.scripts = false;
     let refused = 0;
     const result = asToken(
@@ -533,7 +580,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
   });
 
   it("ignores a stray favicon request without ending the flow", async () => {
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     let favicon = 0;
     const result = asToken(
       await interactive(newApp(), {
@@ -547,6 +594,35 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     assert.equal(favicon, 404);
     assert.equal(browser.page.title, "Authentication complete");
     assert.equal(result.account?.username, ALICE.username);
+  });
+
+  it("an openBrowser that never returns holds up neither the response nor the timeout nor an abort", async () => {
+    // e.g. an openBrowser that waits for the browser process to exit
+    const never = (): Promise<void> => new Promise<void>(() => {});
+    const browser = newBrowser();
+    const result = asToken(
+      await interactive(newApp(), {
+        openBrowser: (url) => {
+          void browser.signIn(url, ALICE);
+          return never();
+        },
+      }),
+    );
+    assert.equal(result.account?.username, ALICE.username);
+    assert.equal(browser.page.title, "Authentication complete");
+
+    await assert.rejects(interactive(newApp(), { timeout: 0.2, openBrowser: never }), TimeoutError);
+    const controller = new AbortController();
+    await assert.rejects(
+      interactive(newApp(), {
+        signal: controller.signal,
+        openBrowser: () => {
+          controller.abort();
+          return never();
+        },
+      }),
+      AbortError,
+    );
   });
 
   it("a throwing openBrowser gives BrowserLaunchError with the URL, or the library error it threw", async () => {
@@ -590,11 +666,12 @@ describe("authorization code flow for apps that handle the redirect themselves",
     assert.equal(query.get("code_challenge"), await s256(flow.code_verifier));
     assert.equal(query.get("code_challenge_method"), "S256");
 
-    const browser = new FetchBrowser();
+    const browser = newBrowser();
     browser.scripts = false; // the app's own web server would receive this post
     await browser.signIn(flow.auth_uri, ALICE);
     const { action, fields } = parseAutoPostForm(browser.page.html);
     assert.equal(action, REDIRECT_URI);
+    assert.ok(fields.code && fields.client_info, JSON.stringify(fields));
 
     const result = asToken(await app.acquireTokenByAuthCodeFlow(flow, fields));
     assert.equal(result.token_source, "identity_provider");
@@ -646,12 +723,11 @@ describe("authorization code flow for apps that handle the redirect themselves",
     assert.equal(q.state, "my-state");
     assert.equal(q.prompt, "select_account");
     assert.equal(q.login_hint, ALICE.username);
-    assert.equal(q["X-AnchorMailbox"], `UPN:${ALICE.username}`);
     assert.equal(q.domain_hint, "contoso.com");
     assert.deepEqual(JSON.parse(q.claims), { access_token: { xms_cc: { values: ["CP1"] } } });
     assert.deepEqual(q.scope.split(" ").sort(), ["User.Read", "offline_access", "openid", "profile"].sort());
     // The authority takes it: the sign-in page, prefilled.
-    const page = await new FetchBrowser().goto(url.href);
+    const page = await newBrowser().goto(url.href);
     assert.equal(page.title, "Sign in");
   });
 });
