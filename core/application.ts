@@ -26,6 +26,7 @@ import {
   type DeviceFlow,
   initiateDeviceFlow as startDeviceFlow,
 } from "../flows/device_code.ts";
+import { findCachedToken } from "../flows/cached.ts";
 import { type FlowContext, redeem, toAccount } from "../flows/grant.ts";
 import {
   acquireTokenByAuthCodeFlow,
@@ -44,13 +45,12 @@ import {
   resolveAuthority,
   type ResolvedAuthority,
 } from "./authority.ts";
-import { type AccessTokenEntry, TokenCache } from "./cache.ts";
+import { TokenCache } from "./cache.ts";
 import { ConfigurationError, NetworkError } from "./errors.ts";
 import { HttpClient } from "./http.ts";
-import { decodeIdToken } from "./jwt.ts";
 import { type Logger, LogWriter } from "./log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "./platform.ts";
-import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "./results.ts";
+import type { Account, AuthResult, ErrorResult, TokenResult } from "./results.ts";
 import { mergeClaims, validateScopes } from "./scopes.ts";
 import {
   bindingUnavailableError,
@@ -126,17 +126,14 @@ export interface FlowOptions {
   signal?: AbortSignal;
 }
 
-const EXPIRY_MARGIN_SECONDS = 300;
 const BROKER_FLAGS = [
   "enableBrokerOnWindows",
   "enableBrokerOnWsl",
   "enableBrokerOnMac",
   "enableBrokerOnLinux",
 ] as const satisfies readonly (keyof BrokerOptIn)[];
-const MAX_MEMOIZED_ID_TOKENS = 10_000;
 const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
 const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
-const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
 
 /**
  * A public-client application: sign-in for desktop, CLI and script apps, with the OS broker when the
@@ -170,8 +167,6 @@ export class PublicClientApplication {
   readonly #broker: Promise<LoadBrokerResult | { broker?: undefined; status: undefined }>;
   #resolved?: Promise<ResolvedAuthority>;
   readonly #inFlight = new Map<string, Promise<AuthResult | null>>();
-  // Decoded claims by raw ID token: the cache hands out copies, so key by the token text.
-  readonly #claimsByIdToken = new Map<string, IdTokenClaims | null>();
 
   /**
    * Creates the app and starts loading the broker plugin at once. A missing broker dependency makes
@@ -325,11 +320,11 @@ export class PublicClientApplication {
     // A PoP token is bound to one request: never served from the cache. SSH certificates are, per key.
     if (!options.forceRefresh && !options.claimsChallenge && binding?.type !== "pop") {
       const keyId = binding?.type === "ssh-cert" ? binding.keyId : undefined;
-      const cached = await this.#cachedAccessToken(authority, account, scopes, keyId);
+      const cached = await findCachedToken(context, account, scopes, { keyId });
       if (cached && (cached.refresh_on === undefined || cached.refresh_on > Date.now() / 1000)) return cached;
       aging = cached;
     }
-    const claims = mergeClaims(this.#options.clientCapabilities, options.claimsChallenge);
+    const claims = this.#claims(options.claimsChallenge);
     try {
       if (broker) {
         const viaBroker = await acquireTokenSilentViaBroker(
@@ -361,76 +356,6 @@ export class PublicClientApplication {
     }
   }
 
-  async #cachedAccessToken(
-    authority: ResolvedAuthority,
-    account: Account,
-    scopes: string[],
-    keyId: string | undefined,
-  ): Promise<TokenResult | undefined> {
-    const realms = MULTI_TENANT.has(authority.realm.toLowerCase())
-      ? [...new Set([authority.realm, account.realm])]
-      : [authority.realm];
-    const now = Date.now() / 1000;
-    const { cache, clientId } = { cache: this.tokenCache, clientId: this.clientId };
-    const found = await cache.access(() => {
-      for (const realm of realms) {
-        const entry = cache.findAccessToken({
-          clientId,
-          homeAccountId: account.home_account_id,
-          environments: [...authority.environments],
-          realm,
-          scopes,
-          ...(keyId !== undefined && { keyId }),
-        });
-        if (entry && Number(entry.expires_on) - now > EXPIRY_MARGIN_SECONDS) {
-          const idToken = cache.findIdToken({
-            clientId,
-            homeAccountId: account.home_account_id,
-            environments: [...authority.environments],
-            realm: entry.realm,
-          });
-          return { entry, idToken };
-        }
-      }
-      return undefined;
-    });
-    if (!found) return undefined;
-    return this.#cacheResult(found.entry, found.idToken, account, now);
-  }
-
-  #cacheResult(
-    entry: AccessTokenEntry,
-    idToken: { secret: string } | undefined,
-    account: Account,
-    now: number,
-  ): TokenResult {
-    const result: TokenResult = {
-      access_token: entry.secret,
-      token_type: entry.token_type ?? "Bearer",
-      expires_in: Math.floor(Number(entry.expires_on) - now),
-      token_source: "cache",
-      account,
-    };
-    if (entry.refresh_on !== undefined) result.refresh_on = Number(entry.refresh_on);
-    const claims = idToken && this.#idTokenClaims(idToken);
-    if (claims) result.id_token_claims = claims;
-    return result;
-  }
-
-  #idTokenClaims(idToken: { secret: string }): IdTokenClaims | undefined {
-    let claims = this.#claimsByIdToken.get(idToken.secret);
-    if (claims === undefined) {
-      try {
-        claims = decodeIdToken(idToken.secret);
-      } catch {
-        claims = null;
-      }
-      if (this.#claimsByIdToken.size >= MAX_MEMOIZED_ID_TOKENS) this.#claimsByIdToken.clear();
-      this.#claimsByIdToken.set(idToken.secret, claims);
-    }
-    return claims ?? undefined;
-  }
-
   /** Redeems a refresh token from elsewhere (migration). Never uses the broker. */
   async acquireTokenByRefreshToken(
     refreshToken: string,
@@ -438,10 +363,8 @@ export class PublicClientApplication {
     options: FlowOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
-    await this.#broker;
-    const context = this.#flowContext(await this.#authority());
-    return await redeemRefreshToken(context, refreshToken, wanted, {
-      claims: mergeClaims(this.#options.clientCapabilities, options.claimsChallenge),
+    return await redeemRefreshToken(await this.#ready(), refreshToken, wanted, {
+      claims: this.#claims(options.claimsChallenge),
       signal: options.signal,
     });
   }
@@ -449,18 +372,16 @@ export class PublicClientApplication {
   /** Starts a device-code flow; show `flow.message` to the user. Never uses the broker. */
   async initiateDeviceFlow(scopes: string[], options: FlowOptions = {}): Promise<DeviceFlow | ErrorResult> {
     const wanted = validateScopes(scopes);
-    await this.#broker;
-    return await startDeviceFlow(this.#flowContext(await this.#authority()), wanted, {
-      claims: mergeClaims(this.#options.clientCapabilities, options.claimsChallenge),
+    return await startDeviceFlow(await this.#ready(), wanted, {
+      claims: this.#claims(options.claimsChallenge),
       signal: options.signal,
     });
   }
 
   /** Waits for the user to finish the device-code flow. Abort with `options.signal`. */
   async acquireTokenByDeviceFlow(flow: DeviceFlow, options: FlowOptions = {}): Promise<AuthResult> {
-    await this.#broker;
-    return await acquireTokenByDeviceFlow(this.#flowContext(await this.#authority()), flow, {
-      claims: mergeClaims(this.#options.clientCapabilities, options.claimsChallenge),
+    return await acquireTokenByDeviceFlow(await this.#ready(), flow, {
+      claims: this.#claims(options.claimsChallenge),
       signal: options.signal,
     });
   }
@@ -473,12 +394,10 @@ export class PublicClientApplication {
     options: FlowOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
-    await this.#broker;
-    const context = this.#flowContext(await this.#authority());
     const form: Record<string, string> = { grant_type: "password", username, password };
-    const claims = mergeClaims(this.#options.clientCapabilities, options.claimsChallenge);
+    const claims = this.#claims(options.claimsChallenge);
     if (claims) form.claims = claims;
-    return await redeem(context, form, {
+    return await redeem(await this.#ready(), form, {
       scopes: wanted,
       accountSource: "password",
       username,
@@ -527,8 +446,7 @@ export class PublicClientApplication {
   /** The URL that starts a sign-in in a browser, for apps that handle the redirect themselves. */
   async getAuthorizationRequestUrl(scopes: string[], options: AuthCodeFlowOptions): Promise<string> {
     const wanted = validateScopes(scopes);
-    await this.#broker;
-    return buildAuthorizationUrl(this.#flowContext(await this.#authority()), wanted, {
+    return buildAuthorizationUrl(await this.#ready(), wanted, {
       ...options,
       clientCapabilities: this.#options.clientCapabilities,
     });
@@ -537,8 +455,7 @@ export class PublicClientApplication {
   /** Starts an authorization-code flow with PKCE; send the user to `flow.auth_uri`. */
   async initiateAuthCodeFlow(scopes: string[], options: AuthCodeFlowOptions): Promise<AuthCodeFlow> {
     const wanted = validateScopes(scopes);
-    await this.#broker;
-    return await initiateAuthCodeFlow(this.#flowContext(await this.#authority()), wanted, {
+    return await initiateAuthCodeFlow(await this.#ready(), wanted, {
       ...options,
       clientCapabilities: this.#options.clientCapabilities,
     });
@@ -554,13 +471,7 @@ export class PublicClientApplication {
     response: AuthorizationResponse,
     options: { signal?: AbortSignal } = {},
   ): Promise<AuthResult> {
-    await this.#broker;
-    return await acquireTokenByAuthCodeFlow(
-      this.#flowContext(await this.#authority()),
-      flow,
-      response,
-      options,
-    );
+    return await acquireTokenByAuthCodeFlow(await this.#ready(), flow, response, options);
   }
 
   /** Signs the account out: from the broker for broker accounts, then from the local cache. */
@@ -611,6 +522,16 @@ export class PublicClientApplication {
       throw error;
     });
     return this.#resolved;
+  }
+
+  /** What every OAuth flow needs, once the broker has loaded (rule 2 rejects here) and the authority is known. */
+  async #ready(): Promise<FlowContext> {
+    await this.#broker;
+    return this.#flowContext(await this.#authority());
+  }
+
+  #claims(claimsChallenge: string | undefined): string | undefined {
+    return mergeClaims(this.#options.clientCapabilities, claimsChallenge);
   }
 
   #flowContext(authority: ResolvedAuthority): FlowContext {
