@@ -50,6 +50,9 @@ export interface TokenResponse {
 
 const RETRYABLE = (status: number) => status === 429 || status >= 500;
 const UI_REQUIRED_ERRORS = new Set(["invalid_grant", "interaction_required"]);
+// MSAL Python's default throttle for a 429/5xx that named no Retry-After.
+const DEFAULT_RETRY_THROTTLE_SECONDS = 60;
+const MAX_THROTTLED_REQUESTS = 1_000;
 
 /** Talks to the identity provider. One instance per app, so throttling spans the app's requests. */
 export class HttpClient {
@@ -108,73 +111,43 @@ export class HttpClient {
     if (throttled) return { ...throttled, correlation_id: correlationId };
 
     let attempt = await this.#postOnce(url, body, { ...options, correlationId });
-    if ("error" in attempt && attempt.retryAfterSeconds !== undefined) {
-      await sleep(attempt.retryAfterSeconds * 1000, options.signal);
-      attempt = await this.#postOnce(url, body, { ...options, correlationId });
+    if (!attempt.ok) {
+      const delay = retryDelaySeconds(attempt.status, attempt.retryAfter, this.#maxRetryAfterSeconds);
+      if (delay !== undefined) {
+        await sleep(delay * 1000, options.signal);
+        attempt = await this.#postOnce(url, body, { ...options, correlationId });
+      }
     }
-    if ("error" in attempt) {
-      this.#throttle(throttleKeys, attempt);
-      return attempt.result;
-    }
-    return { body: attempt.body, correlationId };
+    if (attempt.ok) return { body: attempt.body, correlationId };
+    this.#throttle(throttleKeys, attempt);
+    return attempt.result;
   }
 
   async #postOnce(
     url: string,
     form: Record<string, string>,
     options: RequestOptions & { correlationId: string },
-  ): Promise<
-    { body: Record<string, unknown> } | {
-      error: true;
-      result: ErrorResult;
-      status: number;
-      retryAfterSeconds?: number;
-      throttleSeconds?: number;
-    }
-  > {
+  ): Promise<PostOutcome> {
     const response = await this.#send(url, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8" },
       body: new URLSearchParams(form).toString(),
     }, options);
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const isObject = !!json && typeof json === "object" && !Array.isArray(json);
-    if (response.ok && isObject && !("error" in (json as object))) {
-      return { body: json as Record<string, unknown> };
-    }
-    const retryAfter = parseRetryAfter(response.headers.get("retry-after"), this.#now());
-    const result: ErrorResult = isObject && typeof (json as ErrorResult).error === "string"
-      ? { ...(json as ErrorResult) }
-      : {
-        error: response.ok ? "invalid_response" : "http_error",
-        error_description: response.ok
-          ? `The server answered HTTP ${response.status} with a body that is not a token response`
-          : `The server answered HTTP ${response.status} ${response.statusText}`.trim(),
-        http_status: response.status,
-      };
+    const json = parseJsonObject(await response.text());
+    if (response.ok && json && !("error" in json)) return { ok: true, body: json };
+    const result: ErrorResult = typeof json?.error === "string" ? { ...json, error: json.error } : {
+      error: response.ok ? "invalid_response" : "http_error",
+      error_description: response.ok
+        ? `The server answered HTTP ${response.status} with a body that is not a token response`
+        : `The server answered HTTP ${response.status} ${response.statusText}`.trim(),
+    };
     result.correlation_id ??= options.correlationId;
     if (!response.ok) result.http_status ??= response.status;
-    const retryable = RETRYABLE(response.status) || retryAfter !== undefined;
     return {
-      error: true,
+      ok: false,
       result,
       status: response.status,
-      retryAfterSeconds: retryable && retryAfter !== undefined && retryAfter <= this.#maxRetryAfterSeconds
-        ? retryAfter
-        : RETRYABLE(response.status) && response.status !== 429 && retryAfter === undefined
-        ? 0
-        : undefined,
-      throttleSeconds: retryable
-        ? retryAfter ?? 60
-        : response.status === 400 && UI_REQUIRED_ERRORS.has(result.error)
-        ? this.#throttleSeconds
-        : 0,
+      retryAfter: parseRetryAfter(response.headers.get("retry-after"), this.#now()),
     };
   }
 
@@ -227,14 +200,45 @@ export class HttpClient {
     return undefined;
   }
 
-  #throttle(
-    keys: { retryKey: string; uiKey: string },
-    attempt: { result: ErrorResult; status: number; throttleSeconds?: number },
-  ): void {
-    if (!attempt.throttleSeconds) return;
-    const key = RETRYABLE(attempt.status) || attempt.status !== 400 ? keys.retryKey : keys.uiKey;
-    this.#throttled.set(key, { until: this.#now() + attempt.throttleSeconds * 1000, result: attempt.result });
+  #throttle(keys: { retryKey: string; uiKey: string }, failure: PostFailure): void {
+    let key: string;
+    let seconds: number;
+    if (RETRYABLE(failure.status) || failure.retryAfter !== undefined) {
+      key = keys.retryKey;
+      seconds = failure.retryAfter ?? DEFAULT_RETRY_THROTTLE_SECONDS;
+    } else if (failure.status === 400 && UI_REQUIRED_ERRORS.has(failure.result.error)) {
+      key = keys.uiKey;
+      seconds = this.#throttleSeconds;
+    } else {
+      return;
+    }
+    if (seconds > 0) {
+      this.#throttled.set(key, { until: this.#now() + seconds * 1000, result: failure.result });
+    }
   }
+}
+
+interface PostFailure {
+  ok: false;
+  result: ErrorResult;
+  status: number;
+  retryAfter?: number;
+}
+type PostOutcome = { ok: true; body: Record<string, unknown> } | PostFailure;
+
+function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const json = JSON.parse(text);
+    return json && typeof json === "object" && !Array.isArray(json) ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One retry: after `Retry-After` when it is short enough, at once for a 5xx without one; never for others. */
+function retryDelaySeconds(status: number, retryAfter: number | undefined, max: number): number | undefined {
+  if (retryAfter !== undefined) return RETRYABLE(status) && retryAfter <= max ? retryAfter : undefined;
+  return status >= 500 ? 0 : undefined;
 }
 
 function parseRetryAfter(header: string | null, now: number): number | undefined {
