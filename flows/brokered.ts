@@ -27,8 +27,6 @@ import type {
   WindowHandle,
 } from "../brokers/broker.ts";
 
-export { mergeClaims };
-
 /** What the brokered flows need from the application. */
 export interface BrokeredContext {
   /** The initialised broker. */

@@ -1,13 +1,18 @@
 /**
  * `npm run demo`: the main job, offline. Starts the fake Entra-like authority on 127.0.0.1, signs a
  * user in with the device-code flow (a simulated user approves the code on the authority's page),
- * then gets a second token silently from the cache, and finally refreshes with the refresh token.
+ * gets a second token silently from the cache, refreshes with the refresh token, and finally signs a
+ * second user in interactively: authorization code + PKCE with a loopback redirect, where a simulated
+ * browser fills in the authority's login page.
  */
 import { PublicClientApplication } from "../mod.ts";
-import { FakeAuthority } from "../testing/mod.ts";
+import { FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 
 const idp = await FakeAuthority.start({
-  users: [{ username: "adele@contoso.com", password: "correct horse", name: "Adele Vance" }],
+  users: [
+    { username: "adele@contoso.com", password: "correct horse", name: "Adele Vance" },
+    { username: "megan@contoso.com", password: "battery staple", name: "Megan Bowen" },
+  ],
   deviceCodeInterval: 1,
 });
 try {
@@ -42,11 +47,47 @@ try {
   const refreshed = await app.acquireTokenSilent(["User.Read"], { account, forceRefresh: true });
   console.log(`\n4. acquireTokenSilent({ forceRefresh: true }) -> token_source: ${refreshed?.token_source}`);
 
+  const interactive = await app.acquireTokenInteractive(["Calendars.Read"], {
+    loginHint: "megan@contoso.com",
+    onBeforeLaunchingUi: ({ url }) =>
+      console.log(`\n5. Interactive sign-in: the browser opens\n   ${url?.slice(0, 90)}...`),
+    openBrowser: (url) => signInLikeABrowser(url, "battery staple"),
+  });
+  if (!("access_token" in interactive)) throw new Error(`Interactive sign-in failed: ${interactive.error}`);
+  console.log(
+    `   Signed in as ${interactive.id_token_claims?.preferred_username} ` +
+      `(token_source: ${interactive.token_source}, account_source: ${interactive.account?.account_source})`,
+  );
+  const everyone = await app.getAccounts();
+  console.log(`\n6. getAccounts() -> ${everyone.map((a) => a.username).join(", ")}`);
+
   const cacheBytes = app.tokenCache.serialize().length;
   console.log(`\nThe token cache (MSAL's unified schema) now holds ${cacheBytes} bytes.`);
   console.log(`The authority saw ${idp.requests.length} requests. Done.`);
 } finally {
   await idp.close();
+}
+
+/** What a person does in the browser: the login page, the password, then the redirect back to the app. */
+async function signInLikeABrowser(authorizeUrl: string, password: string): Promise<void> {
+  const loginPage = await fetch(authorizeUrl);
+  const login = parseAutoPostForm(await loginPage.text());
+  const submitted = await fetch(new URL(login.action, loginPage.url), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...login.fields, password, action: "login" }),
+  });
+  // The authority answers with a form that posts the code to the app's loopback listener.
+  const redirect = parseAutoPostForm(await submitted.text());
+  const landed = await fetch(redirect.action, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(redirect.fields),
+  });
+  console.log(
+    `   (the user typed the password; the browser landed on the app's page: HTTP ${landed.status})`,
+  );
+  await landed.text();
 }
 
 async function approveLikeAUser(verificationUri: string, userCode: string): Promise<void> {

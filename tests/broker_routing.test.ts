@@ -6,9 +6,9 @@ import {
   type BrokeredContext,
   type BrokeredInteractiveOptions,
   listBrokerAccounts,
-  mergeClaims,
   signOutViaBroker,
 } from "../flows/brokered.ts";
+import { mergeClaims } from "../core/scopes.ts";
 import { type BrokerAccount, CONSOLE_WINDOW_HANDLE } from "../brokers/broker.ts";
 import { TokenCache } from "../core/cache.ts";
 import { AbortError, RedirectUriError } from "../core/errors.ts";
