@@ -136,12 +136,15 @@ export class CacheState {
     return state;
   }
 
-  /** Serializes like MSAL Python (`json.dumps(cache, indent=4)`). */
+  /**
+   * Serializes to compact JSON. MSAL Python indents by four spaces, which every JSON reader ignores
+   * and which makes `JSON.stringify` about twice as slow under Deno on large caches.
+   */
   serialize(): string {
     const out = Object.fromEntries(this.#order.map((name) => [
       name,
       KNOWN.has(name) ? this.sections[name as CacheSection].toJSON() : this.#unknown.get(name),
     ]));
-    return JSON.stringify(out, null, 4);
+    return JSON.stringify(out);
   }
 }

@@ -188,7 +188,7 @@ export class TokenCache {
   }
 
   /**
-   * Returns the cache as unified-schema JSON (MSAL Python's format, 4-space indent). Unknown sections
+   * Returns the cache as unified-schema JSON (MSAL Python's schema and keys, compact). Unknown sections
    * and fields from the last `deserialize` are kept, and entries keep their original keys.
    */
   serialize(): string {
