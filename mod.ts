@@ -31,6 +31,7 @@ export {
   type SilentOptions,
   type SshCertificateParameters,
 } from "./core/application.ts";
+export type { TokenBindingOptions } from "./core/token_binding.ts";
 export {
   type AccessTokenEntry,
   type AccessTokenQuery,
@@ -65,7 +66,7 @@ export {
   RedirectUriError,
   TimeoutError,
 } from "./core/errors.ts";
-export type { Logger, LogLevel } from "./core/log.ts";
+export { type Logger, type LogLevel, LogWriter } from "./core/log.ts";
 export type { AuthorityType } from "./core/authority.ts";
 export type { Platform, Runtime } from "./core/platform.ts";
 export {
@@ -82,6 +83,7 @@ export type { DeviceFlow } from "./flows/device_code.ts";
 export type {
   AuthCodeFlow,
   AuthCodeFlowOptions,
+  AuthorizationRequestOptions,
   AuthorizationResponse,
   InteractiveOptions,
   Prompt,

@@ -156,7 +156,7 @@ const BUILTIN_PLUGINS: Record<Platform, () => BrokerPluginDescriptor> = {
  *   optIn: { enableBrokerOnLinux: true }, platform: detectPlatform(), runtime: detectRuntime(),
  *   authorityType: "AAD", clientId, logger: new LogWriter(),
  * });
- * if (!broker) console.log("browser flows:", status.reason);
+ * const why = broker ? undefined : status.reason; // e.g. "not opted in on linux"
  * ```
  */
 export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBrokerResult> {

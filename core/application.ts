@@ -145,7 +145,7 @@ const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
  * const [account] = await app.getAccounts();
  * const result = (account && await app.acquireTokenSilent(["User.Read"], { account })) ??
  *   await app.acquireTokenInteractive(["User.Read"], { parentWindowHandle: app.CONSOLE_WINDOW_HANDLE });
- * if ("access_token" in result) console.log("signed in");
+ * const token = "access_token" in result ? result.access_token : undefined;
  * ```
  */
 export class PublicClientApplication {

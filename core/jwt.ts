@@ -94,7 +94,7 @@ export function decodeJwtPayload(token: string): Record<string, unknown> {
  * @example
  * ```ts
  * const claims = decodeIdToken(response.id_token);
- * console.log(claims.preferred_username);
+ * const username = claims.preferred_username;
  * ```
  * @throws {InvalidInputError} if the ID token is malformed.
  */

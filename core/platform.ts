@@ -121,7 +121,7 @@ export function osName(): string {
  * @param probe where to read the facts from; the running machine by default.
  * @example
  * ```ts
- * if (detectPlatform() === "wsl") console.log("WAM on the Windows host can be used");
+ * const useWam = detectPlatform() === "wsl"; // WAM on the Windows host can be used
  * ```
  */
 export function detectPlatform(probe: PlatformProbe = systemProbe): Platform {

@@ -60,7 +60,7 @@ function isAddressInUse(error: unknown): boolean {
  * @example
  * ```ts
  * const server = await serve((req) => new Response("hi"), { port: 0 });
- * console.log(server.port);
+ * const url = `http://127.0.0.1:${server.port}/`;
  * await server.close();
  * ```
  */

@@ -13,6 +13,9 @@ step "deno fmt --check"
 step "deno lint"
 "$deno" lint
 
+step "deno doc --lint (every export documented, no private types in the public API)"
+"$deno" doc --lint mod.ts testing/mod.ts
+
 step "deno check"
 "$deno" check mod.ts testing/mod.ts tests/ bench/ samples/
 
