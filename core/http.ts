@@ -212,9 +212,12 @@ export class HttpClient {
     } else {
       return;
     }
-    if (seconds > 0) {
-      this.#throttled.set(key, { until: this.#now() + seconds * 1000, result: failure.result });
+    if (seconds <= 0) return;
+    const now = this.#now();
+    if (this.#throttled.size >= MAX_THROTTLED_REQUESTS) {
+      for (const [stale, entry] of this.#throttled) if (entry.until <= now) this.#throttled.delete(stale);
     }
+    this.#throttled.set(key, { until: now + seconds * 1000, result: failure.result });
   }
 }
 
