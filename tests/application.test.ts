@@ -1,6 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AbortError, ConfigurationError, PublicClientApplication, TokenCache } from "../mod.ts";
+import {
+  AbortError,
+  ConfigurationError,
+  InvalidInputError,
+  PublicClientApplication,
+  TokenCache,
+} from "../mod.ts";
 import type { Account, ErrorResult, TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
 
@@ -230,6 +236,25 @@ describe("acquireTokenSilent", () => {
     const result = await app.acquireTokenSilentWithError(["Calendars.Read"], { account });
     assert.ok(result && "error" in result);
     assert.equal(result.http_status, 500);
+  });
+
+  it("refuses a token response with a malformed ID token, keeping the cache as it was", async () => {
+    const before = app.tokenCache.serialize();
+    idp.fail("token", {
+      rawBody: JSON.stringify({
+        access_token: "at",
+        token_type: "Bearer",
+        expires_in: 3600,
+        id_token: "not.a-jwt",
+      }),
+      status: 200,
+      contentType: "application/json",
+    });
+    await assert.rejects(
+      app.acquireTokenSilentWithError(["Tasks.ReadWrite"], { account }),
+      (error: unknown) => error instanceof InvalidInputError && !/not\.a-jwt/.test(error.message),
+    );
+    assert.equal(app.tokenCache.serialize(), before);
   });
 
   it("turns a malformed JSON answer into an error result", async () => {
