@@ -24,7 +24,10 @@
 
 export {
   type AcquireTokenInteractiveOptions,
+  type BrokerTimeouts,
+  type CancelOptions,
   type FlowOptions,
+  type GetAccountsOptions,
   type PopParameters,
   PublicClientApplication,
   type PublicClientApplicationOptions,

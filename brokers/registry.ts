@@ -67,6 +67,8 @@ export interface LoadBrokerOptions {
   logger: LogWriter;
   /** Replaces the built-in plugin of a platform (tests, custom brokers). */
   plugins?: Partial<Record<Platform, BrokerPluginSource>>;
+  /** How long the plugin may take to initialise before the app falls back (rule 3). Default 30 s. */
+  initTimeoutMs?: number;
 }
 
 /** The broker to use, if any, and the status `brokerStatus()` reports. */
@@ -185,7 +187,7 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
     if (typeof module?.createBroker !== "function") {
       throw new BrokerUnavailableError(`the broker plugin "${source.name}" does not export createBroker`);
     }
-    const broker = await module.createBroker(context);
+    const broker = await initialise(module, context, options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
     logger.verbose(`Broker enabled: ${broker.description.name} on ${platform}`);
     return { broker, status: { enabled: true, platform, plugin: source.name } };
   } catch (error) {
@@ -201,6 +203,26 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
     logger.warning(`Broker is unavailable on this platform (${reason}). We will fallback to non-broker.`);
     return off(reason, source.name);
   }
+}
+
+const DEFAULT_INIT_TIMEOUT_MS = 30_000;
+
+/** `createBroker`, within a deadline: a broker that never answers must not hang the app (rule 3). */
+function initialise(
+  module: BrokerPluginModule,
+  context: BrokerPluginContext,
+  timeoutMs: number,
+): Promise<Broker> {
+  const starting = module.createBroker(context);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Whatever it finally connects to is released.
+      starting.then((late) => late.close(), () => {}).catch(() => {});
+      reject(new BrokerUnavailableError(`the broker did not initialise within ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  return Promise.race([starting, deadline]).finally(() => clearTimeout(timer));
 }
 
 function isDescriptor(source: BrokerPluginSource): source is BrokerPluginDescriptor {

@@ -15,6 +15,7 @@ import {
   type LoadBrokerResult,
 } from "../brokers/registry.ts";
 import {
+  acquireTokenByUsernamePasswordViaBroker,
   acquireTokenInteractiveViaBroker,
   acquireTokenSilentViaBroker,
   type BrokeredContext,
@@ -52,6 +53,7 @@ import { type Logger, LogWriter } from "./log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "./platform.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "./results.ts";
 import { mergeClaims, validateScopes } from "./scopes.ts";
+import { abortable, SharedWork } from "./abort.ts";
 import {
   bindingUnavailableError,
   brokerCanBind,
@@ -63,6 +65,31 @@ import {
 } from "./token_binding.ts";
 
 export type { PopParameters, SshCertificateParameters };
+
+/** The broker once loaded; no status when no flag asked for one (then it is worked out on request). */
+type LoadedBroker = LoadBrokerResult | { broker?: undefined; status?: undefined };
+
+/** Broker call timeouts in milliseconds. */
+export interface BrokerTimeouts {
+  /** Calls without UI (silent, default account, sign-out, account listing, start-up). Default 30 s. */
+  silent?: number;
+  /** Calls that may show the broker's UI. Default 10 minutes. */
+  interactive?: number;
+}
+
+/** Options of `getAccounts`. */
+export interface GetAccountsOptions {
+  /** Only accounts with this sign-in name (case-insensitive). */
+  username?: string;
+  /** Cancels the call. */
+  signal?: AbortSignal;
+}
+
+/** Options of calls that only need a way to cancel them. */
+export interface CancelOptions {
+  /** Cancels the call. */
+  signal?: AbortSignal;
+}
 
 /** Options of {@linkcode PublicClientApplication}. */
 export interface PublicClientApplicationOptions extends BrokerOptIn {
@@ -87,7 +114,7 @@ export interface PublicClientApplicationOptions extends BrokerOptIn {
   /** Overrides platform detection (tests). */
   platform?: Platform;
   /** Broker call timeouts in ms: one number for both, or per kind. Defaults: 30 s silent, 10 min interactive. */
-  brokerTimeoutMs?: number | { silent?: number; interactive?: number };
+  brokerTimeoutMs?: number | BrokerTimeouts;
   /** Timeout of each HTTP request in ms. Default 30 s. */
   httpTimeoutMs?: number;
 }
@@ -133,6 +160,7 @@ const BROKER_FLAGS = [
   "enableBrokerOnLinux",
 ] as const satisfies readonly (keyof BrokerOptIn)[];
 const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
+const PASSWORD_VIA_BROKER: ReadonlySet<Platform> = new Set(["windows", "mac"]);
 const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
 
 /**
@@ -164,9 +192,9 @@ export class PublicClientApplication {
   readonly #http: HttpClient;
   readonly #logger: LogWriter;
   #platform?: Platform;
-  readonly #broker: Promise<LoadBrokerResult | { broker?: undefined; status: undefined }>;
+  readonly #broker: Promise<LoadedBroker>;
   #resolved?: Promise<ResolvedAuthority>;
-  readonly #inFlight = new Map<string, Promise<AuthResult | null>>();
+  readonly #inFlight = new SharedWork<AuthResult | null>();
 
   /**
    * Creates the app and starts loading the broker plugin at once. A missing broker dependency makes
@@ -228,9 +256,9 @@ export class PublicClientApplication {
    * The signed-in accounts, one per home account: the cache's, merged with the broker's when a broker
    * is in use.
    */
-  async getAccounts(options: { username?: string; signal?: AbortSignal } = {}): Promise<Account[]> {
-    const { broker } = await this.#broker;
-    const authority = await this.#authority();
+  async getAccounts(options: GetAccountsOptions = {}): Promise<Account[]> {
+    const { broker } = await this.#loaded(options.signal);
+    const authority = await this.#authority(options.signal);
     const wanted = options.username?.toLowerCase();
     const entries = await this.tokenCache.access(() =>
       this.tokenCache.getAccounts({ environments: [...authority.environments] })
@@ -280,7 +308,7 @@ export class PublicClientApplication {
     const wanted = validateScopes(scopes);
     const binding = tokenBindingOf(options);
     if (!options.account) {
-      await this.#broker; // a missing broker dependency rejects every call
+      await this.#loaded(options.signal); // a missing broker dependency rejects every call
       return null;
     }
     const key = JSON.stringify([
@@ -291,13 +319,13 @@ export class PublicClientApplication {
       options.popParameters ?? null,
       options.sshCertificate ?? null,
     ]);
-    const pending = this.#inFlight.get(key);
-    if (pending) return await pending;
-    const attempt = this.#silent(wanted, options.account, options, binding).finally(() =>
-      this.#inFlight.delete(key)
+    const account = options.account;
+    // Callers share one attempt; each may stop waiting, and the attempt stops when all of them have.
+    return await this.#inFlight.run(
+      key,
+      (signal) => this.#silent(wanted, account, { ...options, signal }, binding),
+      options.signal,
     );
-    this.#inFlight.set(key, attempt);
-    return await attempt;
   }
 
   async #silent(
@@ -306,7 +334,7 @@ export class PublicClientApplication {
     options: SilentOptions,
     binding: TokenBinding | undefined,
   ): Promise<AuthResult | null> {
-    const loaded = await this.#broker;
+    const loaded = await this.#loaded(options.signal);
     // MSAL Python: only accounts the broker established (or of unknown origin) go to the broker.
     const broker = loaded.broker && brokerCanBind(loaded.broker, binding) &&
         BROKER_ACCOUNT_SOURCES.has(account.account_source)
@@ -314,7 +342,7 @@ export class PublicClientApplication {
       : undefined;
     // Bound tokens come only from a broker: no refresh-token fallback for them.
     if (binding && !broker) throw bindingUnavailableError(binding, this.#currentPlatform());
-    const authority = await this.#authority();
+    const authority = await this.#authority(options.signal);
     const context = this.#flowContext(authority);
     let aging: TokenResult | undefined;
     // A PoP token is bound to one request: never served from the cache. SSH certificates are, per key.
@@ -363,7 +391,7 @@ export class PublicClientApplication {
     options: FlowOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
-    return await redeemRefreshToken(await this.#ready(), refreshToken, wanted, {
+    return await redeemRefreshToken(await this.#ready(options.signal), refreshToken, wanted, {
       claims: this.#claims(options.claimsChallenge),
       signal: options.signal,
     });
@@ -372,7 +400,7 @@ export class PublicClientApplication {
   /** Starts a device-code flow; show `flow.message` to the user. Never uses the broker. */
   async initiateDeviceFlow(scopes: string[], options: FlowOptions = {}): Promise<DeviceFlow | ErrorResult> {
     const wanted = validateScopes(scopes);
-    return await startDeviceFlow(await this.#ready(), wanted, {
+    return await startDeviceFlow(await this.#ready(options.signal), wanted, {
       claims: this.#claims(options.claimsChallenge),
       signal: options.signal,
     });
@@ -380,13 +408,16 @@ export class PublicClientApplication {
 
   /** Waits for the user to finish the device-code flow. Abort with `options.signal`. */
   async acquireTokenByDeviceFlow(flow: DeviceFlow, options: FlowOptions = {}): Promise<AuthResult> {
-    return await acquireTokenByDeviceFlow(await this.#ready(), flow, {
+    return await acquireTokenByDeviceFlow(await this.#ready(options.signal), flow, {
       claims: this.#claims(options.claimsChallenge),
       signal: options.signal,
     });
   }
 
-  /** Resource-owner password flow (deprecated by Microsoft; no MFA). Never uses the broker on Linux/WSL. */
+  /**
+   * Resource-owner password flow (deprecated by Microsoft; no MFA). Through the broker on Windows and
+   * macOS when one is in use, as MSAL Python; never through it on Linux or WSL.
+   */
   async acquireTokenByUsernamePassword(
     username: string,
     password: string,
@@ -394,10 +425,21 @@ export class PublicClientApplication {
     options: FlowOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
+    const { broker } = await this.#loaded(options.signal);
+    // MSAL Python: through the broker on Windows and macOS only; never on Linux or WSL.
+    if (broker && PASSWORD_VIA_BROKER.has(this.#currentPlatform())) {
+      return await acquireTokenByUsernamePasswordViaBroker(
+        this.#brokered(broker, await this.#authority(options.signal)),
+        wanted,
+        username,
+        password,
+        { claimsChallenge: options.claimsChallenge, signal: options.signal },
+      );
+    }
     const form: Record<string, string> = { grant_type: "password", username, password };
     const claims = this.#claims(options.claimsChallenge);
     if (claims) form.claims = claims;
-    return await redeem(await this.#ready(), form, {
+    return await redeem(await this.#ready(options.signal), form, {
       scopes: wanted,
       accountSource: "password",
       username,
@@ -418,19 +460,19 @@ export class PublicClientApplication {
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
     const binding = tokenBindingOf(options);
-    const { broker } = await this.#broker;
+    const { broker } = await this.#loaded(options.signal);
     if (binding && !(broker && brokerCanBind(broker, binding))) {
       throw bindingUnavailableError(binding, this.#currentPlatform());
     }
-    const authority = await this.#authority();
-    if (broker) {
-      if (options.parentWindowHandle === undefined || options.parentWindowHandle === null) {
-        throw new ConfigurationError(
-          "parentWindowHandle is required when you opted into using broker. You need to provide the " +
-            "window handle of your GUI application, or use PublicClientApplication.CONSOLE_WINDOW_HANDLE " +
-            "when and only when your application is a console app.",
-        );
-      }
+    if (broker && (options.parentWindowHandle === undefined || options.parentWindowHandle === null)) {
+      throw new ConfigurationError(
+        "parentWindowHandle is required when you opted into using broker. You need to provide the " +
+          "window handle of your GUI application, or use PublicClientApplication.CONSOLE_WINDOW_HANDLE " +
+          "when and only when your application is a console app.",
+      );
+    }
+    const authority = await this.#authority(options.signal);
+    if (broker && options.parentWindowHandle !== undefined && options.parentWindowHandle !== null) {
       return await acquireTokenInteractiveViaBroker(this.#brokered(broker, authority), wanted, {
         ...options,
         parentWindowHandle: options.parentWindowHandle,
@@ -469,15 +511,15 @@ export class PublicClientApplication {
   async acquireTokenByAuthCodeFlow(
     flow: AuthCodeFlow,
     response: AuthorizationResponse,
-    options: { signal?: AbortSignal } = {},
+    options: CancelOptions = {},
   ): Promise<AuthResult> {
-    return await acquireTokenByAuthCodeFlow(await this.#ready(), flow, response, options);
+    return await acquireTokenByAuthCodeFlow(await this.#ready(options.signal), flow, response, options);
   }
 
   /** Signs the account out: from the broker for broker accounts, then from the local cache. */
-  async removeAccount(account: Account, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const { broker } = await this.#broker;
-    const authority = await this.#authority();
+  async removeAccount(account: Account, options: CancelOptions = {}): Promise<void> {
+    const { broker } = await this.#loaded(options.signal);
+    const authority = await this.#authority(options.signal);
     if (broker && account.account_source === "broker") {
       await signOutViaBroker(this.#brokered(broker, authority), account, options);
     }
@@ -509,10 +551,19 @@ export class PublicClientApplication {
       clientId: this.clientId,
       logger: this.#logger,
       plugins: this.#options.brokers,
+      initTimeoutMs: this.#brokerTimeouts().silentMs,
     });
   }
 
-  #authority(): Promise<ResolvedAuthority> {
+  #brokerTimeouts(): { silentMs: number; interactiveMs: number } {
+    const timeout = this.#options.brokerTimeoutMs;
+    return {
+      silentMs: (typeof timeout === "number" ? timeout : timeout?.silent) ?? 30_000,
+      interactiveMs: (typeof timeout === "number" ? timeout : timeout?.interactive) ?? 600_000,
+    };
+  }
+
+  #authority(signal?: AbortSignal): Promise<ResolvedAuthority> {
     this.#resolved ??= resolveAuthority(this.#parsed, {
       instanceDiscovery: this.#options.instanceDiscovery,
       validateAuthority: this.#options.validateAuthority,
@@ -521,13 +572,19 @@ export class PublicClientApplication {
       this.#resolved = undefined; // try again on the next call
       throw error;
     });
-    return this.#resolved;
+    // Discovery is shared by every call; a caller's signal only ends its own wait.
+    return abortable(this.#resolved, signal);
   }
 
   /** What every OAuth flow needs, once the broker has loaded (rule 2 rejects here) and the authority is known. */
-  async #ready(): Promise<FlowContext> {
-    await this.#broker;
-    return this.#flowContext(await this.#authority());
+  /** The loaded broker (rule 2 rejects here), or the caller's abort. */
+  #loaded(signal?: AbortSignal): Promise<LoadedBroker> {
+    return abortable(this.#broker, signal);
+  }
+
+  async #ready(signal?: AbortSignal): Promise<FlowContext> {
+    await this.#loaded(signal);
+    return this.#flowContext(await this.#authority(signal));
   }
 
   #claims(claimsChallenge: string | undefined): string | undefined {
@@ -545,7 +602,6 @@ export class PublicClientApplication {
   }
 
   #brokered(broker: NonNullable<LoadBrokerResult["broker"]>, authority: ResolvedAuthority): BrokeredContext {
-    const timeout = this.#options.brokerTimeoutMs;
     return {
       broker,
       clientId: this.clientId,
@@ -558,10 +614,7 @@ export class PublicClientApplication {
         tenant: authority.realm,
         knownToDeveloper: authority.knownToDeveloper,
       },
-      timeouts: {
-        silentMs: (typeof timeout === "number" ? timeout : timeout?.silent) ?? 30_000,
-        interactiveMs: (typeof timeout === "number" ? timeout : timeout?.interactive) ?? 600_000,
-      },
+      timeouts: this.#brokerTimeouts(),
       clientCapabilities: this.#options.clientCapabilities,
     };
   }

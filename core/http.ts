@@ -6,6 +6,7 @@
  * @module
  */
 
+import { sleep } from "./abort.ts";
 import { AbortError, NetworkError } from "./errors.ts";
 import type { ErrorResult } from "./results.ts";
 
@@ -53,6 +54,7 @@ const UI_REQUIRED_ERRORS = new Set(["invalid_grant", "interaction_required"]);
 // MSAL Python's default throttle for a 429/5xx that named no Retry-After.
 const DEFAULT_RETRY_THROTTLE_SECONDS = 60;
 const MAX_THROTTLED_REQUESTS = 1_000;
+const MAX_RETRY_AFTER_SECONDS = 3_600;
 
 /** Talks to the identity provider. One instance per app, so throttling spans the app's requests. */
 export class HttpClient {
@@ -81,7 +83,7 @@ export class HttpClient {
    */
   async getJson(url: string, options: RequestOptions = {}): Promise<{ status: number; body: unknown }> {
     const response = await this.#send(url, { method: "GET" }, options);
-    const text = await response.text();
+    const text = response.text;
     try {
       return { status: response.status, body: JSON.parse(text) };
     } catch (cause) {
@@ -133,7 +135,7 @@ export class HttpClient {
       headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8" },
       body: new URLSearchParams(form).toString(),
     }, options);
-    const json = parseJsonObject(await response.text());
+    const json = parseJsonObject(response.text);
     if (response.ok && json && !("error" in json)) return { ok: true, body: json };
     const result: ErrorResult = typeof json?.error === "string" ? { ...json, error: json.error } : {
       error: response.ok ? "invalid_response" : "http_error",
@@ -151,7 +153,8 @@ export class HttpClient {
     };
   }
 
-  async #send(url: string, init: RequestInit, options: RequestOptions): Promise<Response> {
+  /** Sends a request and reads the whole answer, so a stall or reset mid-body is a typed error too. */
+  async #send(url: string, init: RequestInit, options: RequestOptions): Promise<HttpAnswer> {
     if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
@@ -164,17 +167,21 @@ export class HttpClient {
       "x-ms-lib-capability": "retry-after, h429",
     };
     try {
-      return await this.#fetch(url, { ...init, headers, signal });
+      const response = await this.#fetch(url, { ...init, headers, signal });
+      return {
+        ok: response.ok,
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+        text: await response.text(),
+      };
     } catch (cause) {
       if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
+      const origin = new URL(url).origin;
       if (timeout.aborted) {
-        throw new NetworkError(`${new URL(url).origin} did not answer within ${this.#timeoutMs} ms`, {
-          cause,
-        });
+        throw new NetworkError(`${origin} did not answer within ${this.#timeoutMs} ms`, { cause });
       }
-      throw new NetworkError(`Could not reach ${new URL(url).origin}: ${(cause as Error)?.message}`, {
-        cause,
-      });
+      throw new NetworkError(`Could not reach ${origin}: ${(cause as Error)?.message}`, { cause });
     }
   }
 
@@ -221,6 +228,15 @@ export class HttpClient {
   }
 }
 
+/** A whole HTTP answer, body read. */
+interface HttpAnswer {
+  ok: boolean;
+  status: number;
+  statusText: string;
+  headers: Headers;
+  text: string;
+}
+
 interface PostFailure {
   ok: false;
   result: ErrorResult;
@@ -244,29 +260,15 @@ function retryDelaySeconds(status: number, retryAfter: number | undefined, max: 
   return status >= 500 ? 0 : undefined;
 }
 
+/** `Retry-After` in seconds (delta or HTTP date), capped at an hour as MSAL Python does. */
 function parseRetryAfter(header: string | null, now: number): number | undefined {
   if (!header) return undefined;
   const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
   const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
-
-/**
- * Waits `ms` milliseconds, or rejects with {@linkcode AbortError} as soon as `signal` aborts.
- * The timer never keeps a process alive past an abort.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError(undefined, { cause: signal?.reason }));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  const parsed = Number.isFinite(seconds) && seconds >= 0
+    ? seconds
+    : Number.isNaN(date)
+    ? undefined
+    : Math.max(0, Math.ceil((date - now) / 1000));
+  return parsed === undefined ? undefined : Math.min(parsed, MAX_RETRY_AFTER_SECONDS);
 }

@@ -4,28 +4,26 @@
  * caching of what the broker returns (access token, ID token and account, never a refresh token), and
  * broker failures returned as `broker_error` results, never a silent switch to the browser (rule 4).
  *
- * Every broker call runs under an `AbortSignal` combining the caller's signal with a timeout.
+ * Every broker call runs under an `AbortSignal` combining the caller's signal with a timeout
+ * (`_broker_call.ts`); answers become results, and are cached, in `_broker_result.ts`.
  *
  * @module
  */
 
-import { AbortError, InvalidInputError, RedirectUriError } from "../core/errors.ts";
-import { decodeIdToken } from "../core/jwt.ts";
 import type { LogWriter } from "../core/log.ts";
-import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
+import type { Account, AuthResult } from "../core/results.ts";
 import { mergeClaims } from "../core/scopes.ts";
 import type { TokenCache } from "../core/cache.ts";
 import type { TokenBinding } from "../core/token_binding.ts";
 import type {
   Broker,
   BrokerAccount,
-  BrokerError,
   BrokerInteractiveRequest,
   BrokerTokenRequest,
-  BrokerTokenResponse,
-  BrokerTokenResult,
   WindowHandle,
 } from "../brokers/broker.ts";
+import { attempt, callBroker, TIMED_OUT, timeoutDescription } from "./_broker_call.ts";
+import { accountFromBroker, claimsOf, finish, timeoutResult } from "./_broker_result.ts";
 
 /** What the brokered flows need from the application. */
 export interface BrokeredContext {
@@ -87,6 +85,14 @@ export interface BrokeredInteractiveOptions {
   port?: number;
   /** The browser flow's timeout; ignored with a warning (the broker has its own). */
   timeout?: number;
+  /** The browser flow's launcher; ignored with a warning. */
+  openBrowser?: (url: string) => void | Promise<void>;
+  /** The browser flow's success page; ignored with a warning. */
+  successTemplate?: string;
+  /** The browser flow's error page; ignored with a warning. */
+  errorTemplate?: string;
+  /** The browser flow's response mode; ignored with a warning. */
+  responseMode?: "form_post" | "query";
   /** A proof-of-possession token or an SSH certificate; only when the broker supports it. */
   binding?: TokenBinding;
 }
@@ -110,7 +116,6 @@ export interface BrokeredCallOptions {
 }
 
 const ESCALATING_STATUSES = new Set(["AccountUnusable", "InteractionRequired"]);
-const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
 
 /**
  * Acquires a token interactively through the broker, trying without UI first: a cached account matching
@@ -140,7 +145,7 @@ export async function acquireTokenInteractiveViaBroker(
 
   // (a) An account this cache already knows by that name.
   if (loginHint && prompt !== "select_account") {
-    const accountId = cachedBrokerAccountId(ctx, loginHint);
+    const accountId = await cachedBrokerAccountId(ctx, loginHint);
     if (accountId) {
       const result = await silentByAccountId(ctx, scopes, accountId, {
         claims,
@@ -200,6 +205,41 @@ export async function acquireTokenInteractiveViaBroker(
 }
 
 /**
+ * Signs a user in with a username and password through the broker (MSAL Python does this on Windows
+ * and macOS, passing `MSALRuntime_Username` / `MSALRuntime_Password` to a silent sign-in). The account
+ * is recorded as a broker account.
+ *
+ * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
+ * @throws {AbortError} when `options.signal` aborts.
+ * @example
+ * ```ts ignore
+ * const result = await acquireTokenByUsernamePasswordViaBroker(ctx, ["User.Read"], "ada@contoso.com", pw, {});
+ * ```
+ */
+export async function acquireTokenByUsernamePasswordViaBroker(
+  ctx: BrokeredContext,
+  scopes: string[],
+  username: string,
+  password: string,
+  options: BrokeredSilentOptions,
+): Promise<AuthResult> {
+  const correlationId = options.correlationId ?? crypto.randomUUID();
+  const claims = mergeClaims(ctx.clientCapabilities, options.claimsChallenge);
+  const credentials = {
+    ...extraParameters(ctx),
+    MSALRuntime_Username: username,
+    MSALRuntime_Password: password,
+  };
+  const response = await callBroker(
+    ctx.timeouts.silentMs,
+    options.signal,
+    (signal) =>
+      ctx.broker.signInSilently(tokenRequest(ctx, scopes, { claims, correlationId, signal }, credentials)),
+  );
+  return await finish(ctx, scopes, response, correlationId, undefined);
+}
+
+/**
  * Acquires a token without UI for an account the broker established, by its broker id
  * (`account.local_account_id`). Resolves `null` when the broker does not know the account.
  *
@@ -252,23 +292,13 @@ export async function signOutViaBroker(
     ctx.logger.verbose("Broker sign-out skipped: the broker does not know the account");
     return;
   }
-  let outcome: BrokerError | undefined | typeof TIMED_OUT;
-  try {
-    outcome = await withDeadline(
-      ctx.timeouts.silentMs,
-      options.signal,
-      (signal) => ctx.broker.signOut({ clientId: ctx.clientId, account: found, correlationId, signal }),
-    );
-  } catch (error) {
-    if (error instanceof AbortError) throw error;
-    ctx.logger.warning(`Broker sign-out failed: ${messageOf(error)}`);
-    return;
-  }
-  if (outcome === TIMED_OUT) {
-    ctx.logger.warning(`Broker sign-out failed: ${timeoutDescription(ctx.timeouts.silentMs)}`);
-  } else if (outcome) {
-    ctx.logger.warning(`Broker sign-out failed: ${describeBrokerError(ctx.logger, outcome)}`);
-  }
+  const signedOut = await attempt(
+    ctx.logger,
+    ctx.timeouts.silentMs,
+    options.signal,
+    (signal) => ctx.broker.signOut({ clientId: ctx.clientId, account: found, correlationId, signal }),
+  );
+  if (!signedOut.ok) ctx.logger.warning(`Broker sign-out failed: ${signedOut.reason}`);
 }
 
 /**
@@ -286,28 +316,18 @@ export async function listBrokerAccounts(
   options: BrokeredCallOptions = {},
 ): Promise<Account[]> {
   const correlationId = crypto.randomUUID();
-  let accounts: BrokerAccount[] | BrokerError | typeof TIMED_OUT;
-  try {
-    accounts = await withDeadline(
-      ctx.timeouts.silentMs,
-      options.signal,
-      (signal) => ctx.broker.getAccounts({ clientId: ctx.clientId, correlationId, signal }),
-    );
-  } catch (error) {
-    if (error instanceof AbortError) throw error;
-    ctx.logger.warning(`Could not list the broker's accounts: ${messageOf(error)}`);
-    return [];
-  }
-  if (accounts === TIMED_OUT) {
-    ctx.logger.warning(`Could not list the broker's accounts: ${timeoutDescription(ctx.timeouts.silentMs)}`);
-    return [];
-  }
-  if (!Array.isArray(accounts)) {
-    ctx.logger.warning(`Could not list the broker's accounts: ${describeBrokerError(ctx.logger, accounts)}`);
+  const listed = await attempt(
+    ctx.logger,
+    ctx.timeouts.silentMs,
+    options.signal,
+    (signal) => ctx.broker.getAccounts({ clientId: ctx.clientId, correlationId, signal }),
+  );
+  if (!listed.ok) {
+    ctx.logger.warning(`Could not list the broker's accounts: ${listed.reason}`);
     return [];
   }
   const environments = new Set([ctx.authority.environment, ...ctx.authority.environments].map(lower));
-  return accounts
+  return listed.value
     .filter((account) => !account.environment || environments.has(lower(account.environment)))
     .map((account) => accountFromBroker(ctx, account));
 }
@@ -319,64 +339,6 @@ interface CallOptions {
   correlationId: string;
   signal?: AbortSignal;
   binding?: TokenBinding;
-}
-
-const TIMED_OUT: unique symbol = Symbol("timed out");
-
-/**
- * Runs `call` under a signal that aborts when the caller's does or after `timeoutMs`. Does not rely on
- * the plugin honouring the signal: the race settles on the deadline regardless.
- */
-async function withDeadline<T>(
-  timeoutMs: number,
-  callerSignal: AbortSignal | undefined,
-  call: (signal: AbortSignal) => Promise<T>,
-): Promise<T | typeof TIMED_OUT> {
-  const abortError = () => new AbortError(undefined, { cause: callerSignal?.reason });
-  if (callerSignal?.aborted) throw abortError();
-  const controller = new AbortController();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort = (): void => {};
-  // Settle the race before aborting the plugin, so a plugin rejecting on abort cannot win it.
-  const stopped = new Promise<typeof TIMED_OUT>((resolve, reject) => {
-    timer = setTimeout(() => {
-      resolve(TIMED_OUT);
-      controller.abort(new Error(timeoutDescription(timeoutMs)));
-    }, timeoutMs);
-    onAbort = () => {
-      reject(abortError());
-      controller.abort(callerSignal?.reason);
-    };
-    callerSignal?.addEventListener("abort", onAbort, { once: true });
-  });
-  const pending = Promise.resolve().then(() => call(controller.signal));
-  pending.catch(() => {}); // A plugin settling after the deadline must not become an unhandled rejection.
-  try {
-    return await Promise.race([pending, stopped]);
-  } finally {
-    clearTimeout(timer);
-    callerSignal?.removeEventListener("abort", onAbort);
-  }
-}
-
-/** A token call: a timeout becomes a `broker_error` result with `broker_status: "Timeout"`. */
-async function callBroker(
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  call: (signal: AbortSignal) => Promise<BrokerTokenResult>,
-): Promise<BrokerTokenResult | TimeoutResult> {
-  const result = await withDeadline(timeoutMs, signal, call);
-  return result === TIMED_OUT ? { ok: false, timeout: true, timeoutMs } : result;
-}
-
-interface TimeoutResult {
-  ok: false;
-  timeout: true;
-  timeoutMs: number;
-}
-
-function timeoutDescription(timeoutMs: number): string {
-  return `The broker did not answer within ${timeoutMs} ms; the request was cancelled.`;
 }
 
 function tokenRequest(
@@ -433,182 +395,59 @@ async function silentByAccountId(
   return await finish(ctx, scopes, response, call.correlationId, call.binding);
 }
 
+/** The broker's account with that id; `undefined` when it does not know it or the lookup failed. */
 async function findBrokerAccount(
   ctx: BrokeredContext,
   accountId: string,
   correlationId: string,
   signal: AbortSignal | undefined,
 ): Promise<BrokerAccount | undefined | typeof TIMED_OUT> {
-  try {
-    return await withDeadline(ctx.timeouts.silentMs, signal, async (s) => {
-      const request = { clientId: ctx.clientId, correlationId, signal: s };
-      if (ctx.broker.readAccount) return await ctx.broker.readAccount({ ...request, accountId });
-      const accounts = await ctx.broker.getAccounts(request);
-      if (!Array.isArray(accounts)) {
-        ctx.logger.verbose(`Could not read the broker account: ${describeBrokerError(ctx.logger, accounts)}`);
-        return undefined;
-      }
-      return accounts.find((account) => account.id === accountId);
-    });
-  } catch (error) {
-    if (error instanceof AbortError) throw error;
-    ctx.logger.verbose(`Could not read the broker account: ${messageOf(error)}`);
-    return undefined;
+  const { broker, clientId } = ctx;
+  const found = await attempt(
+    ctx.logger,
+    ctx.timeouts.silentMs,
+    signal,
+    async (s) =>
+      broker.readAccount
+        ? await broker.readAccount({ clientId, correlationId, signal: s, accountId })
+        : await broker.getAccounts({ clientId, correlationId, signal: s }),
+  );
+  if (found.ok) {
+    return Array.isArray(found.value) ? found.value.find((account) => account.id === accountId) : found.value;
   }
-}
-
-/** The broker id of the one cached account (per home account) signed in as `username`. */
-function cachedBrokerAccountId(ctx: BrokeredContext, username: string): string | undefined {
-  const environments = [...new Set([ctx.authority.environment, ...ctx.authority.environments])];
-  const byHome = new Map<string, string>();
-  for (const entry of ctx.cache.getAccounts({ environments, username })) {
-    if (lower(entry.username) !== lower(username)) continue;
-    byHome.set(entry.home_account_id, entry.local_account_id);
-  }
-  return byHome.size === 1 ? [...byHome.values()][0] : undefined;
-}
-
-async function finish(
-  ctx: BrokeredContext,
-  scopes: string[],
-  response: BrokerTokenResult | TimeoutResult,
-  correlationId: string,
-  binding: TokenBinding | undefined,
-): Promise<AuthResult> {
-  if ("timeout" in response) return timeoutResult(response.timeoutMs, correlationId);
-  if (!response.ok) return errorResult(ctx, response, correlationId);
-  return await cacheAndReturn(ctx, scopes, response, binding);
-}
-
-function timeoutResult(timeoutMs: number, correlationId: string): ErrorResult {
-  return {
-    error: "broker_error",
-    error_description: timeoutDescription(timeoutMs),
-    broker_status: "Timeout",
-    correlation_id: correlationId,
-  };
-}
-
-function errorResult(ctx: BrokeredContext, error: BrokerError, correlationId: string): ErrorResult {
-  if (REDIRECT_URI_NOT_REGISTERED.test(error.context)) {
-    throw new RedirectUriError(ctx.broker.redirectUri(ctx.clientId), error.context);
-  }
-  return {
-    error: "broker_error",
-    error_description: describeBrokerError(undefined, error),
-    broker_status: error.status,
-    broker_error_code: error.errorCode,
-    broker_tag: error.tag,
-    correlation_id: correlationId,
-  };
-}
-
-/** MSAL Python's wording; with a logger, the context (which may name the user) is scrubbed for logs. */
-function describeBrokerError(logger: LogWriter | undefined, error: BrokerError): string {
-  const context = logger ? logger.pii(error.context) : error.context;
-  return `${context}. Status: ${error.status}, Error code: ${error.errorCode}, Tag: ${error.tag}`;
+  if (found.timedOut) return TIMED_OUT;
+  ctx.logger.verbose(`Could not read the broker account: ${found.reason}`);
+  return undefined;
 }
 
 /**
- * Caches the access token, ID token and account (no refresh token: the broker keeps it). An SSH
- * certificate is cached under its key id; a proof-of-possession token, bound to one request, is not.
- *
- * @throws {InvalidInputError} when an SSH certificate was asked for and the broker returned something else.
+ * The broker id of the one cached account (per home account) signed in as `username`. Read through
+ * `cache.access`, so a persistence plugin loads the accounts other processes stored.
  */
-async function cacheAndReturn(
-  ctx: BrokeredContext,
-  requestedScopes: string[],
-  response: BrokerTokenResponse,
-  binding: TokenBinding | undefined,
-): Promise<TokenResult> {
-  const now = Math.floor(Date.now() / 1000);
-  const tokenType = binding?.type ?? response.tokenType ?? "Bearer";
-  if (binding?.type === "ssh-cert" && !response.accessToken.startsWith("AAAA")) {
-    // MSAL Python's TokenTypeError: SSH certificates start with "AAAA" (a base64 length prefix).
-    throw new InvalidInputError(`Broker could not get an SSH Cert: ${response.accessToken.slice(0, 8)}...`);
-  }
-  const expiresIn = Math.max(0, Math.floor(response.expiresOn - now));
-  const scopes = response.grantedScopes?.length ? response.grantedScopes : requestedScopes;
-  const wire: Record<string, unknown> = { token_type: tokenType, expires_in: expiresIn };
-  if (binding?.type !== "pop") wire.access_token = response.accessToken;
-  if (response.grantedScopes?.length) wire.scope = response.grantedScopes.join(" ");
-  if (response.idToken) wire.id_token = response.idToken;
-  if (response.idTokenClaims) wire.id_token_claims = response.idTokenClaims;
-  if (response.clientInfo) wire.client_info = response.clientInfo;
-
-  const added = await ctx.cache.access(() =>
-    ctx.cache.addTokenResponse({
-      clientId: ctx.clientId,
-      environment: ctx.authority.environment,
-      realm: ctx.authority.tenant,
-      scopes,
-      response: wire,
-      accountSource: "broker",
-      brokerAccountId: response.account.id,
-      ...(binding?.type === "ssh-cert" && { keyId: binding.keyId }),
-      now,
-    })
-  );
-  const claims: IdTokenClaims | undefined = response.idTokenClaims ?? added.idTokenClaims;
-  const account: Account = added.account
-    ? {
-      home_account_id: added.account.home_account_id,
-      environment: added.account.environment,
-      username: added.account.username,
-      realm: added.account.realm,
-      local_account_id: response.account.id,
-      authority_type: added.account.authority_type,
-      account_source: "broker",
-      ...(added.account.name ? { name: added.account.name } : {}),
-    }
-    : accountFromBroker(ctx, response.account, claims);
-  const result: TokenResult = {
-    access_token: response.accessToken,
-    token_type: tokenType,
-    expires_in: expiresIn,
-    token_source: "broker",
-    account,
-  };
-  if (wire.scope) result.scope = wire.scope as string;
-  if (response.idToken) result.id_token = response.idToken;
-  if (claims) result.id_token_claims = claims;
-  if (response.clientInfo) result.client_info = response.clientInfo;
-  return result;
+async function cachedBrokerAccountId(ctx: BrokeredContext, username: string): Promise<string | undefined> {
+  const environments = [...new Set([ctx.authority.environment, ...ctx.authority.environments])];
+  const entries = await ctx.cache.access(() => ctx.cache.getAccounts({ environments, username }));
+  const byHome = new Map(entries.map((entry) => [entry.home_account_id, entry.local_account_id]));
+  return byHome.size === 1 ? [...byHome.values()][0] : undefined;
 }
 
-function accountFromBroker(ctx: BrokeredContext, account: BrokerAccount, claims?: IdTokenClaims): Account {
-  const result: Account = {
-    home_account_id: account.homeAccountId ?? "",
-    environment: account.environment ?? ctx.authority.environment,
-    username: account.username ?? claims?.preferred_username ?? "",
-    realm: account.realm ?? claims?.tid ?? ctx.authority.tenant,
-    local_account_id: account.id,
-    authority_type: "MSSTS",
-    account_source: "broker",
-  };
-  if (typeof claims?.name === "string") result.name = claims.name;
-  return result;
-}
-
-function claimsOf(response: BrokerTokenResponse): IdTokenClaims | undefined {
-  if (response.idTokenClaims) return response.idTokenClaims;
-  if (!response.idToken) return undefined;
-  try {
-    return decodeIdToken(response.idToken);
-  } catch {
-    return undefined;
-  }
-}
+/** Options of the browser flow that mean nothing to a broker: logged, never silently dropped. */
+const BROWSER_ONLY_OPTIONS = [
+  "domainHint",
+  "extraScopesToConsent",
+  "port",
+  "timeout",
+  "openBrowser",
+  "successTemplate",
+  "errorTemplate",
+  "responseMode",
+] as const satisfies readonly (keyof BrokeredInteractiveOptions)[];
 
 function warnAboutIgnoredOptions(logger: LogWriter, options: BrokeredInteractiveOptions): void {
-  const ignored: [string, unknown][] = [
-    ["domainHint", options.domainHint],
-    ["extraScopesToConsent", options.extraScopesToConsent?.length ? options.extraScopesToConsent : undefined],
-    ["port", options.port],
-    ["timeout", options.timeout],
-  ];
-  for (const [name, value] of ignored) {
-    if (value !== undefined) logger.warning(`Ignoring parameter ${name}, which is not supported by broker`);
+  for (const name of BROWSER_ONLY_OPTIONS) {
+    const value = options[name];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    logger.warning(`Ignoring parameter ${name}, which is not supported by broker`);
   }
   if (options.prompt && !["none", "select_account"].includes(options.prompt)) {
     logger.warning(`prompt=${options.prompt} is not supported by broker; it is ignored`);
@@ -617,8 +456,4 @@ function warnAboutIgnoredOptions(logger: LogWriter, options: BrokeredInteractive
 
 function lower(value: unknown): string {
   return typeof value === "string" ? value.toLowerCase() : "";
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

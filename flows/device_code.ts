@@ -7,7 +7,7 @@
  */
 
 import { ConfigurationError } from "../core/errors.ts";
-import { sleep } from "../core/http.ts";
+import { sleep } from "../core/abort.ts";
 import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";

@@ -7,9 +7,12 @@
  */
 
 import { PortInUseError } from "../core/errors.ts";
+import { serveBun } from "./_serve_bun.ts";
+import { serveDeno } from "./_serve_deno.ts";
+import { serveNode } from "./_serve_node.ts";
+import type { FetchHandler, RunningServer, ServeAdapter } from "./_serve_types.ts";
 
-/** A Web-standard request handler, such as a hono app's `fetch`. */
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+export type { FetchHandler, RunningServer } from "./_serve_types.ts";
 
 /** Where and how to serve. */
 export interface ServeOptions {
@@ -19,38 +22,16 @@ export interface ServeOptions {
   hostname?: string;
 }
 
-/** A running server. */
-export interface RunningServer {
-  /** The port the server listens on. */
-  readonly port: number;
-  /** The interface the server is bound to. */
-  readonly hostname: string;
-  /** Stops listening and closes every connection, idle or not. */
-  close(): Promise<void>;
-}
-
-interface DenoServer {
-  addr: { port: number };
-  shutdown(): Promise<void>;
-}
-interface DenoLike {
-  serve(
-    options: { port: number; hostname: string; onListen?: () => void; signal?: AbortSignal },
-    handler: FetchHandler,
-  ): DenoServer;
-}
-interface BunServer {
-  port: number;
-  stop(closeActiveConnections?: boolean): Promise<void> | void;
-}
-interface BunLike {
-  serve(options: { port: number; hostname: string; fetch: FetchHandler }): BunServer;
-}
-
 function isAddressInUse(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string } | null;
   return e?.code === "EADDRINUSE" || e?.name === "AddrInUse" ||
     /address.*in use|EADDRINUSE/i.test(e?.message ?? "");
+}
+
+function adapter(): ServeAdapter {
+  if ("Deno" in globalThis) return serveDeno;
+  if ("Bun" in globalThis) return serveBun;
+  return serveNode;
 }
 
 /**
@@ -67,60 +48,10 @@ function isAddressInUse(error: unknown): boolean {
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<RunningServer> {
   const port = options.port ?? 0;
   const hostname = options.hostname ?? "127.0.0.1";
-  const runtime = globalThis as { Deno?: DenoLike; Bun?: BunLike };
   try {
-    if (runtime.Deno) return serveDeno(runtime.Deno, handler, port, hostname);
-    if (runtime.Bun) return serveBun(runtime.Bun, handler, port, hostname);
-    return await serveNode(handler, port, hostname);
+    return await adapter()(handler, port, hostname);
   } catch (error) {
     if (isAddressInUse(error)) throw new PortInUseError(port, { cause: error });
     throw error;
   }
-}
-
-function serveDeno(deno: DenoLike, handler: FetchHandler, port: number, hostname: string): RunningServer {
-  const controller = new AbortController();
-  const server = deno.serve({ port, hostname, signal: controller.signal, onListen: () => {} }, handler);
-  return {
-    port: server.addr.port,
-    hostname,
-    async close() {
-      controller.abort();
-      await server.shutdown().catch(() => {});
-    },
-  };
-}
-
-function serveBun(bun: BunLike, handler: FetchHandler, port: number, hostname: string): RunningServer {
-  const server = bun.serve({ port, hostname, fetch: handler });
-  return {
-    port: server.port,
-    hostname,
-    async close() {
-      await server.stop(true);
-    },
-  };
-}
-
-async function serveNode(handler: FetchHandler, port: number, hostname: string): Promise<RunningServer> {
-  const { createAdaptorServer } = await import("@hono/node-server");
-  const server = createAdaptorServer({ fetch: handler, hostname, port });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, hostname, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  return {
-    port: typeof address === "object" && address ? address.port : port,
-    hostname,
-    close() {
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
-    },
-  };
 }

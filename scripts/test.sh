@@ -14,7 +14,7 @@ step "deno lint"
 "$deno" lint
 
 step "deno doc --lint (every export documented, no private types in the public API)"
-"$deno" doc --lint mod.ts testing/mod.ts
+"$deno" doc --lint -q mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
 
 step "deno check"
 "$deno" check mod.ts testing/mod.ts tests/ bench/ samples/

@@ -253,10 +253,19 @@ export class FakeBroker implements Broker {
     });
   }
 
-  /** Issues a token for the default account, else fails with `InteractionRequired`. */
+  /**
+   * Issues a token for the default account, else fails with `InteractionRequired`. With the
+   * `MSALRuntime_Username` extra parameter (the password flow), that user signs in instead and becomes
+   * known to the broker; the password is not checked.
+   */
   signInSilently(request: BrokerTokenRequest): Promise<BrokerTokenResult> {
     return this.#run("signInSilently", request, () => {
-      const account = this.defaultAccountId ? this.accounts.get(this.defaultAccountId) : undefined;
+      const username = request.extraParameters?.MSALRuntime_Username;
+      const account = username
+        ? this.#signIn(this.#named(username) ?? fakeBrokerAccount({ username }))
+        : this.defaultAccountId
+        ? this.accounts.get(this.defaultAccountId)
+        : undefined;
       return account
         ? this.issueToken(account, request)
         : brokerError("InteractionRequired", "No default account");
@@ -266,15 +275,13 @@ export class FakeBroker implements Broker {
   /** "Shows the UI": the interactive user signs in and becomes known to the broker. */
   acquireTokenInteractive(request: BrokerInteractiveRequest): Promise<BrokerTokenResult> {
     return this.#run("acquireTokenInteractive", request, () => {
-      const hint = request.loginHint?.toLowerCase();
+      const hint = request.loginHint;
       const account = this.#options.interactiveAccount ??
-        (hint ? [...this.accounts.values()].find((a) => a.username?.toLowerCase() === hint) : undefined) ??
-        (hint ? fakeBrokerAccount({ username: request.loginHint! }) : undefined) ??
+        (hint ? this.#named(hint) ?? fakeBrokerAccount({ username: hint }) : undefined) ??
         (this.defaultAccountId ? this.accounts.get(this.defaultAccountId) : undefined) ??
         this.accounts.values().next().value ??
         fakeBrokerAccount({ username: "user@contoso.com" });
-      this.accounts.set(account.id, account);
-      return this.issueToken(account, request);
+      return this.issueToken(this.#signIn(account), request);
     });
   }
 
@@ -323,6 +330,16 @@ export class FakeBroker implements Broker {
       grantedScopes: [...request.scopes],
       tokenType: "Bearer",
     };
+  }
+
+  #named(username: string): BrokerAccount | undefined {
+    const wanted = username.toLowerCase();
+    return [...this.accounts.values()].find((account) => account.username?.toLowerCase() === wanted);
+  }
+
+  #signIn(account: BrokerAccount): BrokerAccount {
+    this.accounts.set(account.id, account);
+    return account;
   }
 
   async #run<M extends FakeBrokerMethod>(

@@ -265,6 +265,44 @@ describe("acquireTokenSilent", () => {
   });
 });
 
+describe("cancelling a shared silent refresh", () => {
+  // Each test signs in afresh: an abandoned refresh may still rotate the refresh token on the server.
+  let app: PublicClientApplication;
+  let account: Account;
+  before(async () => {
+    app = newApp();
+    await signIn(app);
+    [account] = await app.getAccounts();
+  });
+
+  it("lets one of several callers sharing a refresh give up without failing the others", async () => {
+    idp.clearRequests();
+    idp.failGrant("refresh_token", { delayMs: 300 });
+    const impatient = new AbortController();
+    const first = app.acquireTokenSilent(["User.Read"], {
+      account,
+      forceRefresh: true,
+      signal: impatient.signal,
+    });
+    const second = app.acquireTokenSilent(["User.Read"], { account, forceRefresh: true });
+    setTimeout(() => impatient.abort(), 20);
+    await assert.rejects(first, AbortError);
+    const result = await second;
+    assert.equal(result?.token_source, "identity_provider");
+    assert.equal(grants("refresh_token").length, 1);
+  });
+
+  it("stops the shared refresh when every caller has given up", async () => {
+    idp.failGrant("refresh_token", { delayMs: 300 });
+    const callers = [new AbortController(), new AbortController()];
+    const waiting = callers.map((c) =>
+      app.acquireTokenSilent(["User.Read"], { account, forceRefresh: true, signal: c.signal })
+    );
+    setTimeout(() => callers.forEach((c) => c.abort()), 20);
+    for (const attempt of waiting) await assert.rejects(attempt, AbortError);
+  });
+});
+
 describe("refresh_on and expiry", () => {
   it("refreshes proactively after refresh_on, keeping the old token if the authority is down", async () => {
     const local = await FakeAuthority.start({ users: [USER], refreshIn: 0, deviceCodeInterval: 0 });
@@ -405,6 +443,21 @@ describe("authorities", () => {
       assert.equal(cloud.requestsTo("openid_configuration").length, 1);
     } finally {
       await cloud.close();
+    }
+  });
+
+  it("lets a caller abort while the authority's metadata is still loading", async () => {
+    const slow = await FakeAuthority.start({ users: [USER] });
+    try {
+      slow.fail("openid_configuration", { delayMs: 500 });
+      const app = new PublicClientApplication(CLIENT_ID, { authority: slow.authority("organizations") });
+      const controller = new AbortController();
+      const listing = app.getAccounts({ signal: controller.signal });
+      setTimeout(() => controller.abort(), 20);
+      await assert.rejects(listing, AbortError);
+      assert.deepEqual(await app.getAccounts(), [], "the shared discovery went on for later callers");
+    } finally {
+      await slow.close();
     }
   });
 

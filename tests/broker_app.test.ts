@@ -15,6 +15,7 @@ import {
 } from "../mod.ts";
 import type {
   Account,
+  AcquireTokenInteractiveOptions,
   AuthResult,
   BrokerAccount,
   BrokerPluginDescriptor,
@@ -103,6 +104,7 @@ interface Logged {
 function recordingLogger(): { logger: Logger; logged: Logged[]; warnings: () => string[] } {
   const logged: Logged[] = [];
   const logger: Logger = {
+    piiLoggingEnabled: false,
     error: (message) => logged.push({ level: "error", message }),
     warning: (message) => logged.push({ level: "warning", message }),
     info: (message) => logged.push({ level: "info", message }),
@@ -120,6 +122,7 @@ interface BrokerSetup {
   app: PublicClientApplication;
   broker: FakeBroker;
   warnings: () => string[];
+  logged: Logged[];
 }
 
 /** An app opted in on `platform`, whose broker there is a FakeBroker. */
@@ -129,7 +132,7 @@ function brokerApp(
   platform: Platform = "linux",
 ): BrokerSetup {
   const broker = new FakeBroker(fake);
-  const { logger, warnings } = recordingLogger();
+  const { logger, logged, warnings } = recordingLogger();
   const app = newApp({
     platform,
     [FLAG_OF[platform]]: true,
@@ -137,7 +140,7 @@ function brokerApp(
     logger,
     ...options,
   });
-  return { app, broker, warnings };
+  return { app, broker, warnings, logged };
 }
 
 function methods(broker: FakeBroker): string[] {
@@ -207,6 +210,22 @@ function cacheContents(app: PublicClientApplication): CacheJson {
     IdToken: json.IdToken ?? {},
     Account: json.Account ?? {},
   };
+}
+
+/** A token cache persisted in `store.state` through a plugin, as a file-backed cache would be. */
+function persistedCache(store: { state: string }): TokenCache {
+  return new TokenCache({
+    plugin: {
+      beforeCacheAccess({ cache }) {
+        cache.deserialize(store.state);
+        return Promise.resolve();
+      },
+      afterCacheAccess({ cache, cacheHasChanged }) {
+        if (cacheHasChanged) store.state = cache.serialize();
+        return Promise.resolve();
+      },
+    },
+  });
 }
 
 /** A plugin descriptor over a module, counting its loads. */
@@ -528,6 +547,40 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
     assert.equal(plugin.loads, 1);
   });
 
+  it("a broker that never finishes starting: fallback after the broker timeout, and its late connection is closed", async () => {
+    const { logger, warnings } = recordingLogger();
+    let closed = false;
+    let finishStarting: (broker: FakeBroker) => void = () => {};
+    const plugin = {
+      name: "linux",
+      dependency: "dbus-next",
+      load: () =>
+        Promise.resolve({
+          createBroker: () => new Promise<FakeBroker>((resolve) => (finishStarting = resolve)),
+        }),
+    };
+    const app = newApp({
+      enableBrokerOnLinux: true,
+      platform: "linux",
+      brokers: { linux: plugin },
+      brokerTimeoutMs: 100,
+      logger,
+    });
+    const status = await app.brokerStatus();
+    assert.equal(status.enabled, false);
+    assert.equal(status.reason, "the broker did not initialise within 100 ms");
+    assert.equal((await signInWithDeviceCode(app)).token_source, "identity_provider");
+    assert.equal(warnings().length, 1);
+    const late = new FakeBroker({});
+    late.close = () => {
+      closed = true;
+      return Promise.resolve();
+    };
+    finishStarting(late);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(closed, true);
+  });
+
   it("a load that fails otherwise (a native library missing): the reason in brokerStatus(), device code works", async () => {
     const { logger, warnings } = recordingLogger();
     const plugin = pluginFrom(
@@ -714,6 +767,13 @@ describe("parentWindowHandle", () => {
     assert.deepEqual(broker.calls, []);
   });
 
+  it("is checked before anything goes to the network, so the developer sees this message even offline", async () => {
+    const { app } = brokerApp({ accounts: [aliceInBroker()] }, {
+      authority: "http://127.0.0.1:9/organizations", // nothing listens on the discard port
+    });
+    await assert.rejects(app.acquireTokenInteractive(SCOPES), { message });
+  });
+
   it("CONSOLE_WINDOW_HANDLE is one sentinel, on the class, the instance and the module, passed to the broker", async () => {
     const { app, broker } = brokerApp();
     assert.equal(PublicClientApplication.CONSOLE_WINDOW_HANDLE, app.CONSOLE_WINDOW_HANDLE);
@@ -770,6 +830,35 @@ describe("interactive attempt order", () => {
     assert.equal(result.account?.username, ALICE.username);
     assert.deepEqual(methods(broker), ["readAccount", "acquireTokenSilent"]);
     assert.equal(broker.callsTo("acquireTokenSilent")[0].account.id, "broker-alice");
+  });
+
+  it("a loginHint finds the cached account through the cache's persistence plugin", async () => {
+    const store = { state: "" };
+    const broker = { accounts: [aliceInBroker(), bobInBroker()], defaultAccountId: "broker-alice" };
+    const earlier = brokerApp(broker, { tokenCache: persistedCache(store) });
+    assertToken(
+      await earlier.app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
+    const stored = Object.values(JSON.parse(store.state).Account) as Record<string, string>[];
+    assert.deepEqual(stored.map((account) => account.local_account_id), ["broker-alice"]);
+
+    // A later run: an empty in-memory cache over the same store, and Bob now the OS default account.
+    const { app, broker: later } = brokerApp({ ...broker, defaultAccountId: "broker-bob" }, {
+      tokenCache: persistedCache(store),
+    });
+    const result = assertToken(
+      await app.acquireTokenInteractive(["Mail.Read"], {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        loginHint: ALICE.username,
+      }),
+    );
+    assert.equal(result.token_source, "broker");
+    assert.equal(result.account?.username, ALICE.username);
+    assert.deepEqual(methods(later), ["readAccount", "acquireTokenSilent"]);
+    assert.equal(later.callsTo("readAccount")[0].accountId, "broker-alice");
+    assert.equal(later.callsTo("acquireTokenSilent")[0].account.id, "broker-alice");
+    const targets = Object.values(JSON.parse(store.state).AccessToken) as Record<string, string>[];
+    assert.deepEqual(targets.map((at) => at.target).sort(), ["Mail.Read", "User.Read"]);
   });
 
   it("AccountUnusable (or InteractionRequired) from the default account: the broker's UI", async () => {
@@ -1046,6 +1135,157 @@ describe("removeAccount", () => {
     assert.deepEqual(methods(broker).filter((m) => m !== "getAccounts"), []);
     const cache = cacheContents(app);
     assert.deepEqual([cache.AccessToken, cache.RefreshToken, cache.IdToken, cache.Account], [{}, {}, {}, {}]);
+  });
+});
+
+describe("acquireTokenByUsernamePassword", () => {
+  /** Fails if any log line, at any level, contains the password. */
+  function assertPasswordNotLogged(logged: Logged[], password: string): void {
+    const leaked = logged.filter((line) => line.message.includes(password));
+    assert.deepEqual(leaked, [], "the password must never be logged");
+  }
+
+  for (const platform of ["windows", "mac"] as const) {
+    it(`${platform}, broker ready: the broker's silent sign-in with MSALRuntime_Username / _Password`, async () => {
+      const { app, broker, logged } = brokerApp({ accounts: [bobInBroker()] }, {}, platform);
+      idp.clearRequests();
+      const result = assertToken(
+        await app.acquireTokenByUsernamePassword(ALICE.username, ALICE.password, SCOPES),
+      );
+      assert.equal(result.token_source, "broker");
+      assert.equal(result.account?.account_source, "broker");
+      assert.equal(result.account?.username, ALICE.username);
+      assert.deepEqual(methods(broker), ["signInSilently"]);
+      const [request] = broker.callsTo("signInSilently");
+      assert.deepEqual(request.extraParameters, {
+        MSALRuntime_Username: ALICE.username,
+        MSALRuntime_Password: ALICE.password,
+      });
+      assert.deepEqual(request.scopes, SCOPES);
+      assert.deepEqual(idp.requestsTo("token"), []);
+      const [account, ...others] = Object.values(cacheContents(app).Account);
+      assert.deepEqual(others, []);
+      assert.equal(account.account_source, "broker");
+
+      broker.script("signInSilently", { reply: brokerError("InteractionRequired", "MFA required") });
+      const error = assertError(await app.acquireTokenByUsernamePassword(BOB.username, BOB.password, SCOPES));
+      assert.equal(error.error, "broker_error");
+      assertPasswordNotLogged(logged, ALICE.password);
+      assertPasswordNotLogged(logged, BOB.password);
+    });
+  }
+
+  for (const platform of ["linux", "wsl"] as const) {
+    it(`${platform}, broker ready: the identity provider's password grant; the broker is not called`, async () => {
+      const { app, broker, logged } = brokerApp(
+        { accounts: [aliceInBroker()], defaultAccountId: "broker-alice" },
+        {},
+        platform,
+      );
+      assert.equal((await app.brokerStatus()).enabled, true);
+      idp.clearRequests();
+      const result = assertToken(
+        await app.acquireTokenByUsernamePassword(ALICE.username, ALICE.password, SCOPES),
+      );
+      assert.equal(result.token_source, "identity_provider");
+      assert.equal(result.account?.account_source, "password");
+      assert.equal(result.account?.username, ALICE.username);
+      const [request, ...more] = idp.requestsTo("token");
+      assert.deepEqual(more, []);
+      assert.equal(request.form.grant_type, "password");
+      assert.equal(request.form.username, ALICE.username);
+      assert.equal(request.form.password, ALICE.password);
+
+      const wrong = "not-alice-pw";
+      assert.equal(
+        assertError(await app.acquireTokenByUsernamePassword(ALICE.username, wrong, SCOPES)).error,
+        "invalid_grant",
+      );
+      assert.deepEqual(broker.calls, []);
+      assertPasswordNotLogged(logged, ALICE.password);
+      assertPasswordNotLogged(logged, wrong);
+    });
+  }
+
+  it("without a broker: a plain password sign-in, then acquireTokenSilent serves it from the cache", async () => {
+    for (const platform of PLATFORMS) {
+      const { logger, logged } = recordingLogger();
+      const app = newApp({ platform, logger });
+      idp.clearRequests();
+      const result = assertToken(
+        await app.acquireTokenByUsernamePassword(ALICE.username, ALICE.password, SCOPES),
+      );
+      assert.equal(result.token_source, "identity_provider", platform);
+      assert.equal(result.account?.account_source, "password");
+      assert.deepEqual(tokenGrants(), ["password"]);
+
+      const [account, ...others] = await app.getAccounts({ username: ALICE.username });
+      assert.deepEqual(others, []);
+      const cached = assertToken(await app.acquireTokenSilent(SCOPES, { account }));
+      assert.equal(cached.token_source, "cache");
+      assert.equal(cached.access_token, result.access_token);
+      assert.deepEqual(tokenGrants(), ["password"]);
+      assertPasswordNotLogged(logged, ALICE.password);
+    }
+  });
+});
+
+describe("browser-only options in broker mode: one warning each, and nothing else", () => {
+  const BROWSER_ONLY: [string, AcquireTokenInteractiveOptions][] = [
+    ["openBrowser", { openBrowser: () => assert.fail("openBrowser must not be called") }],
+    ["successTemplate", { successTemplate: "<p>Signed in.</p>" }],
+    ["errorTemplate", { errorTemplate: "<p>$error: $error_description</p>" }],
+    ["responseMode", { responseMode: "query" }],
+    ["port", { port: 8400 }],
+    ["timeout", { timeout: 60 }],
+    ["domainHint", { domainHint: "contoso.com" }],
+    ["extraScopesToConsent", { extraScopesToConsent: ["Mail.Read"] }],
+  ];
+  const ignoring = (name: string) =>
+    `[@authbroker/msal] Ignoring parameter ${name}, which is not supported by broker`;
+
+  /** Signs in through the broker's UI (there is no default account), recording what happened. */
+  async function signIn(options: AcquireTokenInteractiveOptions) {
+    const setup = brokerApp({ interactiveAccount: aliceInBroker() });
+    const launched: unknown[] = [];
+    idp.clearRequests();
+    const result = assertToken(
+      await setup.app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        onBeforeLaunchingUi: (info) => launched.push(info),
+        ...options,
+      }),
+    );
+    const requests = setup.broker.calls.map(({ method, request }) => ({
+      method,
+      request: { ...request, signal: undefined, correlationId: undefined },
+    }));
+    const authorityCalls = idp.requestsTo("authorize").length + idp.requestsTo("token").length;
+    return { ...setup, result, launched, requests, authorityCalls };
+  }
+
+  for (const [name, option] of BROWSER_ONLY) {
+    it(name, async () => {
+      const baseline = await signIn({});
+      const ignored = await signIn(option);
+      assert.deepEqual(ignored.logged, [...baseline.logged, { level: "warning", message: ignoring(name) }]);
+      assert.deepEqual(ignored.requests, baseline.requests);
+      assert.deepEqual(ignored.requests.map((call) => call.method), [
+        "signInSilently",
+        "acquireTokenInteractive",
+      ]);
+      assert.deepEqual(ignored.launched, [{ ui: "broker" }]);
+      assert.equal(ignored.authorityCalls, 0);
+      assert.equal(ignored.result.token_source, "broker");
+      assert.deepEqual(ignored.result.account, baseline.result.account);
+      assert.equal(ignored.result.scope, "User.Read");
+    });
+  }
+
+  it("all of them at once: one warning per option", async () => {
+    const all = Object.assign({}, ...BROWSER_ONLY.map(([, option]) => option));
+    const { warnings } = await signIn(all);
+    assert.deepEqual(warnings().sort(), BROWSER_ONLY.map(([name]) => ignoring(name)).sort());
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  acquireTokenByUsernamePasswordViaBroker,
   acquireTokenInteractiveViaBroker,
   acquireTokenSilentViaBroker,
   type BrokeredContext,
@@ -29,13 +30,18 @@ interface Setup {
   broker: FakeBroker;
   cache: TokenCache;
   warnings: string[];
+  verbose: string[];
 }
 
 function setup(fake: FakeBrokerOptions = {}, overrides: Partial<BrokeredContext> = {}): Setup {
   const broker = new FakeBroker(fake);
   const cache = new TokenCache();
   const warnings: string[] = [];
-  const logger = new LogWriter({ warning: (message) => warnings.push(message) });
+  const verbose: string[] = [];
+  const logger = new LogWriter({
+    warning: (message) => warnings.push(message),
+    verbose: (message) => verbose.push(message),
+  });
   const ctx: BrokeredContext = {
     broker,
     clientId: CLIENT_ID,
@@ -56,7 +62,7 @@ function setup(fake: FakeBrokerOptions = {}, overrides: Partial<BrokeredContext>
     timeouts: { silentMs: 10_000, interactiveMs: 10_000 },
     ...overrides,
   };
-  return { ctx, broker, cache, warnings };
+  return { ctx, broker, cache, warnings, verbose };
 }
 
 function interactive(
@@ -434,6 +440,38 @@ describe("silent through the broker", () => {
   });
 });
 
+describe("username and password through the broker", () => {
+  it("signs the user in silently with MSALRuntime_Username / MSALRuntime_Password as a broker account", async () => {
+    const { ctx, broker } = setup({ accounts: [bob], defaultAccountId: bob.id }, {
+      clientCapabilities: ["CP1"],
+    });
+    ctx.authority.knownToDeveloper = true;
+    const result = assertToken(
+      await acquireTokenByUsernamePasswordViaBroker(ctx, SCOPES, "alice@contoso.com", "s3cret", {}),
+    );
+    assert.equal(result.token_source, "broker");
+    assert.equal(result.account?.username, "alice@contoso.com");
+    assert.equal(result.account?.account_source, "broker");
+    const [request] = broker.callsTo("signInSilently");
+    assert.deepEqual(request.extraParameters, {
+      validateAuthority: "no",
+      MSALRuntime_Username: "alice@contoso.com",
+      MSALRuntime_Password: "s3cret",
+    });
+    assert.equal(request.claims, mergeClaims(["CP1"], undefined));
+  });
+
+  it("returns the broker's error", async () => {
+    const { ctx, broker } = setup();
+    broker.script("signInSilently", { reply: brokerError("IncorrectConfiguration", "bad password") });
+    const error = assertError(
+      await acquireTokenByUsernamePasswordViaBroker(ctx, SCOPES, "alice@contoso.com", "wrong", {}),
+    );
+    assert.equal(error.error, "broker_error");
+    assert.equal(error.broker_status, "IncorrectConfiguration");
+  });
+});
+
 describe("accounts and sign-out", () => {
   it("lists the broker's accounts in this cloud as broker accounts", async () => {
     const sovereign = fakeBrokerAccount({
@@ -481,6 +519,57 @@ describe("accounts and sign-out", () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /Broker sign-out failed: .*Status: Unexpected/);
     assert.deepEqual(methods(broker), ["readAccount", "signOut", "readAccount"]);
+  });
+});
+
+describe("a broker that throws or hangs outside token calls: logged, never thrown", () => {
+  const quick = { timeouts: { silentMs: 20, interactiveMs: 10_000 } };
+
+  it("an account lookup that throws: the account counts as unknown", async () => {
+    const { ctx, broker, verbose } = setup({ accounts: [alice] });
+    broker.script("readAccount", { throws: new Error("bus closed") });
+    assert.equal(await acquireTokenSilentViaBroker(ctx, SCOPES, accountOf(alice), {}), null);
+    assert.deepEqual(methods(broker), ["readAccount"]);
+    assert.ok(verbose.some((m) => m.endsWith("Could not read the broker account: bus closed")));
+  });
+
+  it("an account lookup that hangs: a Timeout broker_error", async () => {
+    const { ctx, broker } = setup({ accounts: [alice] }, quick);
+    broker.script("readAccount", { delayMs: 60_000 });
+    const error = assertError(await acquireTokenSilentViaBroker(ctx, SCOPES, accountOf(alice), {}));
+    assert.equal(error.broker_status, "Timeout");
+    assert.deepEqual(methods(broker), ["readAccount"]);
+  });
+
+  it("sign-out that throws or hangs: one warning each", async () => {
+    const { ctx, broker, warnings } = setup({ accounts: [alice] }, quick);
+    broker.script("signOut", { throws: new Error("boom") }, { delayMs: 60_000 });
+    await signOutViaBroker(ctx, accountOf(alice));
+    await signOutViaBroker(ctx, accountOf(alice));
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0], /Broker sign-out failed: boom$/);
+    assert.match(warnings[1], /Broker sign-out failed: The broker did not answer within 20 ms/);
+  });
+
+  it("listing accounts that hangs: no accounts and a warning", async () => {
+    const { ctx, broker, warnings } = setup({ accounts: [alice] }, quick);
+    broker.script("getAccounts", { delayMs: 60_000 });
+    assert.deepEqual(await listBrokerAccounts(ctx), []);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /Could not list the broker's accounts: The broker did not answer within 20 ms/);
+  });
+
+  it("an aborted caller still gets AbortError", async () => {
+    const { ctx, broker } = setup({ accounts: [alice] });
+    const controller = new AbortController();
+    broker.script("signOut", {
+      reply: () => {
+        controller.abort();
+        return new Promise(() => {});
+      },
+    });
+    await assert.rejects(signOutViaBroker(ctx, accountOf(alice), { signal: controller.signal }), AbortError);
+    await assert.rejects(listBrokerAccounts(ctx, { signal: controller.signal }), AbortError);
   });
 });
 

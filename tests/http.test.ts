@@ -65,6 +65,20 @@ describe("HttpClient.postForm", () => {
     assert.ok("body" in later, "the throttle ends with Retry-After");
   });
 
+  it("caps an absurd Retry-After at an hour, as MSAL Python does", async () => {
+    let now = 5_000_000;
+    const client = new HttpClient({ now: () => now });
+    idp.fail("token", { status: 429, retryAfter: 999_999 });
+    await client.postForm(tokenUrl(), passwordGrant("D openid"));
+    const sent = idp.requestsTo("token").length;
+    now += 3_599_000;
+    await client.postForm(tokenUrl(), passwordGrant("D openid"));
+    assert.equal(idp.requestsTo("token").length, sent, "still throttled within the hour");
+    now += 2_000;
+    const later = await client.postForm(tokenUrl(), passwordGrant("D openid"));
+    assert.ok("body" in later, "free again after an hour");
+  });
+
   it("retries a 5xx once at once, then reports it with its status", async () => {
     idp.fail("token", { status: 502 }, 2);
     const sent = idp.requestsTo("token").length;
@@ -107,6 +121,50 @@ describe("HttpClient.postForm", () => {
     const pending = new HttpClient().postForm(tokenUrl(), passwordGrant(), { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     await assert.rejects(pending, AbortError);
+  });
+});
+
+describe("HttpClient with a server that stalls in the middle of its answer", () => {
+  let stalling: Awaited<ReturnType<typeof serve>>;
+  const pending: ReadableStreamDefaultController[] = [];
+  before(async () => {
+    stalling = await serve(() =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode('{"access_token":'));
+            pending.push(controller); // never closed: the body stalls after the headers
+          },
+        }),
+        { headers: { "content-type": "application/json" } },
+      )
+    );
+  });
+  after(async () => {
+    for (const controller of pending) {
+      try {
+        controller.close();
+      } catch {
+        // already closed: the client went away and the server cancelled the stream
+      }
+    }
+    await stalling.close();
+  });
+
+  it("times out with NetworkError", async () => {
+    await assert.rejects(
+      new HttpClient({ timeoutMs: 200 }).postForm(`http://127.0.0.1:${stalling.port}/token`, passwordGrant()),
+      NetworkError,
+    );
+  });
+
+  it("aborts with AbortError", async () => {
+    const controller = new AbortController();
+    const answer = new HttpClient().postForm(`http://127.0.0.1:${stalling.port}/token`, passwordGrant(), {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 50);
+    await assert.rejects(answer, AbortError);
   });
 });
 
