@@ -149,6 +149,8 @@ export interface AcquireTokenInteractiveOptions extends InteractiveOptions, Toke
 export interface FlowOptions {
   /** A claims challenge. */
   claimsChallenge?: string;
+  /** Sent as `client-request-id`, to find the request in the identity provider's logs; random by default. */
+  correlationId?: string;
   /** Cancels the call. */
   signal?: AbortSignal;
 }
@@ -393,6 +395,7 @@ export class PublicClientApplication {
     const wanted = validateScopes(scopes);
     return await redeemRefreshToken(await this.#ready(options.signal), refreshToken, wanted, {
       claims: this.#claims(options.claimsChallenge),
+      correlationId: options.correlationId,
       signal: options.signal,
     });
   }
@@ -402,11 +405,15 @@ export class PublicClientApplication {
     const wanted = validateScopes(scopes);
     return await startDeviceFlow(await this.#ready(options.signal), wanted, {
       claims: this.#claims(options.claimsChallenge),
+      correlationId: options.correlationId,
       signal: options.signal,
     });
   }
 
-  /** Waits for the user to finish the device-code flow. Abort with `options.signal`. */
+  /**
+   * Waits for the user to finish the device-code flow; its requests keep the flow's correlation id.
+   * Abort with `options.signal`.
+   */
   async acquireTokenByDeviceFlow(flow: DeviceFlow, options: FlowOptions = {}): Promise<AuthResult> {
     return await acquireTokenByDeviceFlow(await this.#ready(options.signal), flow, {
       claims: this.#claims(options.claimsChallenge),
@@ -433,7 +440,11 @@ export class PublicClientApplication {
         wanted,
         username,
         password,
-        { claimsChallenge: options.claimsChallenge, signal: options.signal },
+        {
+          claimsChallenge: options.claimsChallenge,
+          correlationId: options.correlationId,
+          signal: options.signal,
+        },
       );
     }
     const form: Record<string, string> = { grant_type: "password", username, password };
@@ -443,6 +454,7 @@ export class PublicClientApplication {
       scopes: wanted,
       accountSource: "password",
       username,
+      correlationId: options.correlationId,
       signal: options.signal,
     });
   }

@@ -44,6 +44,8 @@ export interface DeviceFlow {
 export interface InitiateDeviceFlowOptions {
   /** Claims to request (merged challenge and capabilities). */
   claims?: string;
+  /** The correlation id the flow's requests share; random by default. */
+  correlationId?: string;
   /** Cancels the request. */
   signal?: AbortSignal;
 }
@@ -56,7 +58,7 @@ export async function initiateDeviceFlow(
 ): Promise<DeviceFlow | ErrorResult> {
   const endpoint = context.authority.deviceAuthorizationEndpoint;
   if (!endpoint) throw new ConfigurationError("You need to provide device authorization endpoint");
-  const correlationId = crypto.randomUUID();
+  const correlationId = options.correlationId ?? crypto.randomUUID();
   const form: Record<string, string> = { client_id: context.clientId, scope: decorateScopes(scopes) };
   if (options.claims) form.claims = options.claims;
   const answer = await context.http.postForm(endpoint, form, { correlationId, signal: options.signal });

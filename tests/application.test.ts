@@ -77,6 +77,22 @@ describe("device-code flow", () => {
     assert.match(poll.headers["client-request-id"], /^[0-9a-f-]{36}$/);
   });
 
+  it("uses the app's correlation id for every request of the flow", async () => {
+    idp.clearRequests();
+    const app = newApp();
+    const flow = await app.initiateDeviceFlow(["User.Read"], {
+      correlationId: "c0ffee00-0000-4000-8000-000000000001",
+    });
+    assert.ok("user_code" in flow);
+    assert.equal(flow.correlation_id, "c0ffee00-0000-4000-8000-000000000001");
+    idp.approveDeviceCode(flow.user_code, USER.username);
+    await app.acquireTokenByDeviceFlow(flow);
+    const ids = [...idp.requestsTo("devicecode"), ...idp.requestsTo("token")].map((r) =>
+      r.headers["client-request-id"]
+    );
+    assert.deepEqual([...new Set(ids)], ["c0ffee00-0000-4000-8000-000000000001"]);
+  });
+
   it("returns the server's refusal as an error result", async () => {
     const app = newApp();
     const flow = await app.initiateDeviceFlow(["User.Read"]);
