@@ -86,6 +86,11 @@ const FLAG_APPLIES: Record<Platform, (optIn: BrokerOptIn) => boolean> = {
   wsl: (o) => o.enableBrokerOnWsl === true || o.enableBrokerOnLinux === true,
 };
 
+/** Whether any flag opts in on any platform; without one there is nothing to load or probe. */
+export function isOptedInAnywhere(optIn: BrokerOptIn): boolean {
+  return Object.values(FLAG_APPLIES).some((applies) => applies(optIn));
+}
+
 /**
  * A descriptor that imports the plugin module at `moduleUrl`. If that module itself does not exist, the
  * load fails with {@linkcode BrokerUnavailableError} "the <platform> broker plugin is not available in

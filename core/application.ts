@@ -11,6 +11,7 @@ import {
   type BrokerOptIn,
   type BrokerPluginSource,
   type BrokerStatus,
+  isOptedInAnywhere,
   loadBroker,
   type LoadBrokerResult,
 } from "../brokers/registry.ts";
@@ -155,12 +156,6 @@ export interface FlowOptions {
   signal?: AbortSignal;
 }
 
-const BROKER_FLAGS = [
-  "enableBrokerOnWindows",
-  "enableBrokerOnWsl",
-  "enableBrokerOnMac",
-  "enableBrokerOnLinux",
-] as const satisfies readonly (keyof BrokerOptIn)[];
 const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
 const PASSWORD_VIA_BROKER: ReadonlySet<Platform> = new Set(["windows", "mac"]);
 const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
@@ -222,9 +217,7 @@ export class PublicClientApplication {
     });
     this.tokenCache = options.tokenCache ?? new TokenCache();
     // Without an opt-in there is nothing to load, and the platform need not be probed at start-up.
-    this.#broker = BROKER_FLAGS.some((flag) => options[flag] === true)
-      ? this.#loadBroker()
-      : Promise.resolve({ status: undefined });
+    this.#broker = isOptedInAnywhere(options) ? this.#loadBroker() : Promise.resolve({ status: undefined });
     // The rejection (rule 2) is delivered by every call; never as an unhandled rejection.
     this.#broker.catch(() => {});
   }

@@ -34,7 +34,7 @@ export type Outcome<T> =
  *
  * @throws {AbortError} when `callerSignal` aborts (also before the call starts).
  */
-export async function withDeadline<T>(
+async function withDeadline<T>(
   timeoutMs: number,
   callerSignal: AbortSignal | undefined,
   call: (signal: AbortSignal) => Promise<T>,

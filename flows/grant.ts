@@ -113,7 +113,7 @@ export async function redeem(
 }
 
 /** Caches a successful token response and builds the result the app sees. */
-export async function recordTokenResponse(
+async function recordTokenResponse(
   context: FlowContext,
   response: Record<string, unknown>,
   options: RedeemOptions,

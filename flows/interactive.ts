@@ -10,7 +10,7 @@ import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { decorateScopes, mergeClaims } from "../core/scopes.ts";
 import { decodeClientInfo } from "../core/jwt.ts";
 import { openSystemBrowser } from "./browser.ts";
-import { type FlowContext, redeem } from "./grant.ts";
+import { anchorMailbox, type FlowContext, redeem } from "./grant.ts";
 import { type AuthorizationResponse, startLoopbackListener } from "./loopback.ts";
 import { createPkce, randomToken } from "./pkce.ts";
 
@@ -160,7 +160,7 @@ function anchorFromClientInfo(clientInfo: string | undefined): Record<string, st
   if (!clientInfo) return undefined;
   try {
     const { uid, utid } = decodeClientInfo(clientInfo);
-    return { "X-AnchorMailbox": `Oid:${uid}@${utid}` };
+    return anchorMailbox(`${uid}.${utid}`);
   } catch {
     return undefined;
   }

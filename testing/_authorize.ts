@@ -25,7 +25,7 @@ const CODE_LIFETIME_MS = 10 * 60 * 1000;
  * Whether the authority may send a browser to `uri`: loopback `http://localhost[:port][/path]` or
  * `http://127.0.0.1[:port][/path]`, or the native client page. Everything else gets an error page.
  */
-export function isAllowedRedirectUri(uri: string): boolean {
+function isAllowedRedirectUri(uri: string): boolean {
   if (uri === NATIVE_CLIENT_REDIRECT) return true;
   let url: URL;
   try {

@@ -56,7 +56,7 @@ const KNOWN_CLOUDS: CloudMetadata[] = [
  * The instance discovery metadata: Entra's real cloud list when the origin is an Entra host, else one
  * entry for the origin (plus `localhost`/`127.0.0.1` twins for a loopback origin).
  */
-export function instanceMetadata(origin: string): CloudMetadata[] {
+function instanceMetadata(origin: string): CloudMetadata[] {
   const url = new URL(origin);
   const host = url.host.toLowerCase();
   if (KNOWN_CLOUDS.some((cloud) => cloud.aliases.includes(host))) return KNOWN_CLOUDS;

@@ -24,7 +24,7 @@ export function estsTimestamp(date: Date = new Date()): string {
 }
 
 /** Builds the JSON body of an Entra error for the current request. */
-export function entraErrorBody(c: Ctx, e: EntraError): Record<string, unknown> {
+function entraErrorBody(c: Ctx, e: EntraError): Record<string, unknown> {
   const traceId = c.get("traceId");
   const correlationId = c.get("correlationId");
   const timestamp = estsTimestamp();

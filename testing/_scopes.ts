@@ -5,7 +5,7 @@
 export const OIDC_SCOPES: ReadonlySet<string> = new Set(["openid", "profile", "offline_access", "email"]);
 
 /** Microsoft Graph's application id: the audience of tokens for bare scopes like `User.Read`. */
-export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 
 /** Splits a space-separated scope parameter, dropping duplicates and keeping order. */
 export function parseScopes(value: string | undefined): string[] {
@@ -13,7 +13,7 @@ export function parseScopes(value: string | undefined): string[] {
 }
 
 /** The resource a scope belongs to: the part before the last `/`, or Graph for bare names. */
-export function resourceOf(scope: string): string {
+function resourceOf(scope: string): string {
   const slash = scope.lastIndexOf("/");
   return slash > 0 ? scope.slice(0, slash) : GRAPH_APP_ID;
 }
@@ -25,7 +25,7 @@ function sameResource(resource: string): string {
 }
 
 /** The API scopes of a request (everything but the OIDC ones). */
-export function apiScopes(scopes: string[]): string[] {
+function apiScopes(scopes: string[]): string[] {
   return scopes.filter((s) => !OIDC_SCOPES.has(s));
 }
 

@@ -121,7 +121,7 @@ export class AuthorityState {
 }
 
 /** Uppercases a user code and drops separators. */
-export function normalizeUserCode(userCode: string): string {
+function normalizeUserCode(userCode: string): string {
   return userCode.toUpperCase().replace(/[\s-]/g, "");
 }
 

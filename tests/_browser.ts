@@ -8,6 +8,8 @@
  * @module
  */
 
+import { decodeEntities, htmlAttributes } from "../testing/_html.ts";
+
 /** A page the browser shows. */
 export interface Page {
   /** The address of the page (after redirects). */
@@ -192,7 +194,7 @@ export class FetchBrowser {
         status: response.status,
         headers: response.headers,
         html,
-        title: decode(/<title>([^<]*)<\/title>/i.exec(html)?.[1] ?? "").trim(),
+        title: decodeEntities(/<title>([^<]*)<\/title>/i.exec(html)?.[1] ?? "").trim(),
       };
       return page;
     }
@@ -267,11 +269,11 @@ function formRequest(form: ParsedForm, options: SubmitOptions): [URL, RequestIni
 export function parseForms(html: string, base: string): ParsedForm[] {
   const forms: ParsedForm[] = [];
   for (const match of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form\s*>/gi)) {
-    const attrs = attributes(match[1]);
+    const attrs = htmlAttributes(match[1]);
     const controls: Control[] = [];
     for (const control of match[2].matchAll(/<(input|button)\b([^>]*)>/gi)) {
       const kind = control[1].toLowerCase() as Control["kind"];
-      const a = attributes(control[2]);
+      const a = htmlAttributes(control[2]);
       controls.push({
         kind,
         id: a.id,
@@ -287,25 +289,4 @@ export function parseForms(html: string, base: string): ParsedForm[] {
     });
   }
   return forms;
-}
-
-function attributes(source: string): Record<string, string> {
-  const attrs: Record<string, string> = {};
-  for (const m of source.matchAll(/([^\s"'=<>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g)) {
-    attrs[m[1].toLowerCase()] = decode(m[2] ?? m[3] ?? m[4] ?? "");
-  }
-  return attrs;
-}
-
-const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: "\u00a0" };
-
-function decode(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, entity: string) => {
-    if (entity[0] === "#") {
-      const hex = entity[1].toLowerCase() === "x";
-      const code = parseInt(entity.slice(hex ? 2 : 1), hex ? 16 : 10);
-      return Number.isFinite(code) && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
-    return NAMED[entity.toLowerCase()] ?? whole;
-  });
 }
