@@ -6,7 +6,7 @@
  * @module
  */
 
-import { CONSOLE_WINDOW_HANDLE, type WindowHandle } from "../brokers/broker.ts";
+import { type Broker, CONSOLE_WINDOW_HANDLE, type WindowHandle } from "../brokers/broker.ts";
 import {
   type BrokerOptIn,
   type BrokerPluginSource,
@@ -302,34 +302,9 @@ export class PublicClientApplication {
   async acquireTokenSilentWithError(scopes: string[], options: SilentOptions): Promise<AuthResult | null> {
     const wanted = validateScopes(scopes);
     const binding = tokenBindingOf(options);
-    if (!options.account) {
-      await this.#loaded(options.signal); // a missing broker dependency rejects every call
-      return null;
-    }
-    const key = JSON.stringify([
-      options.account.home_account_id,
-      [...wanted].sort(),
-      !!options.forceRefresh,
-      options.claimsChallenge ?? "",
-      options.popParameters ?? null,
-      options.sshCertificate ?? null,
-    ]);
+    const loaded = await this.#loaded(options.signal); // a missing broker dependency rejects every call
     const account = options.account;
-    // Callers share one attempt; each may stop waiting, and the attempt stops when all of them have.
-    return await this.#inFlight.run(
-      key,
-      (signal) => this.#silent(wanted, account, { ...options, signal }, binding),
-      options.signal,
-    );
-  }
-
-  async #silent(
-    scopes: string[],
-    account: Account,
-    options: SilentOptions,
-    binding: TokenBinding | undefined,
-  ): Promise<AuthResult | null> {
-    const loaded = await this.#loaded(options.signal);
+    if (!account) return null;
     // MSAL Python: only accounts the broker established (or of unknown origin) go to the broker.
     const broker = loaded.broker && brokerCanBind(loaded.broker, binding) &&
         BROKER_ACCOUNT_SOURCES.has(account.account_source)
@@ -338,16 +313,42 @@ export class PublicClientApplication {
     // Bound tokens come only from a broker: no refresh-token fallback for them.
     if (binding && !broker) throw bindingUnavailableError(binding, this.#currentPlatform());
     const authority = await this.#authority(options.signal);
-    const context = this.#flowContext(authority);
-    let aging: TokenResult | undefined;
-    // A PoP token is bound to one request: never served from the cache. SSH certificates are, per key.
+
+    // The hot path, outside the shared attempt below. A PoP token is bound to one request, so it is
+    // never served from the cache; SSH certificates are, per key.
+    let cached: TokenResult | undefined;
     if (!options.forceRefresh && !options.claimsChallenge && binding?.type !== "pop") {
       const keyId = binding?.type === "ssh-cert" ? binding.keyId : undefined;
-      const cached = await findCachedToken(context, account, scopes, { keyId });
+      cached = await findCachedToken(this.#flowContext(authority), account, wanted, { keyId });
       if (cached && (cached.refresh_on === undefined || cached.refresh_on > Date.now() / 1000)) return cached;
-      aging = cached;
     }
-    const claims = this.#claims(options.claimsChallenge);
+
+    const key = JSON.stringify([
+      account.home_account_id,
+      [...wanted].sort(),
+      !!options.forceRefresh,
+      options.claimsChallenge ?? "",
+      options.popParameters ?? null,
+      options.sshCertificate ?? null,
+    ]);
+    // Callers share one attempt; each may stop waiting, and the attempt stops when all of them have.
+    return await this.#inFlight.run(
+      key,
+      (signal) =>
+        this.#renew(authority, wanted, account, { ...options, signal }, { broker, binding, cached }),
+      options.signal,
+    );
+  }
+
+  /** The network half of a silent call: the broker, then refresh tokens; `aging` is the fallback. */
+  async #renew(
+    authority: ResolvedAuthority,
+    scopes: string[],
+    account: Account,
+    options: SilentOptions,
+    route: { broker?: Broker; binding?: TokenBinding; cached?: TokenResult },
+  ): Promise<AuthResult | null> {
+    const { broker, binding, cached: aging } = route;
     try {
       if (broker) {
         const viaBroker = await acquireTokenSilentViaBroker(
@@ -366,8 +367,8 @@ export class PublicClientApplication {
           return viaBroker;
         }
       }
-      const refreshed = await refreshSilently(context, account, scopes, {
-        claims,
+      const refreshed = await refreshSilently(this.#flowContext(authority), account, scopes, {
+        claims: this.#claims(options.claimsChallenge),
         correlationId: options.correlationId,
         signal: options.signal,
       });
