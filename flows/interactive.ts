@@ -229,7 +229,7 @@ export async function runBrowserFlow(
     const flow = await initiateAuthCodeFlow(context, scopes, {
       ...options,
       redirectUri: listener.redirectUri,
-      responseMode: options.responseMode ?? "form_post",
+      responseMode: listener.responseMode,
     });
     const waiting = listener.waitForResponse({
       state: flow.state,
