@@ -33,7 +33,7 @@ export {
   type PublicClientApplicationOptions,
   type SilentOptions,
   type SshCertificateParameters,
-} from "./core/application.ts";
+} from "./app/application.ts";
 export type { TokenBindingOptions } from "./core/token_binding.ts";
 export {
   type AccessTokenEntry,

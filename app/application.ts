@@ -46,15 +46,15 @@ import {
   type ParsedAuthority,
   resolveAuthority,
   type ResolvedAuthority,
-} from "./authority.ts";
-import { TokenCache } from "./cache.ts";
-import { ConfigurationError, NetworkError } from "./errors.ts";
-import { HttpClient } from "./http.ts";
-import { type Logger, LogWriter } from "./log.ts";
-import { detectPlatform, detectRuntime, osName, type Platform } from "./platform.ts";
-import type { Account, AuthResult, ErrorResult, TokenResult } from "./results.ts";
-import { mergeClaims, validateScopes } from "./scopes.ts";
-import { abortable, SharedWork } from "./abort.ts";
+} from "../core/authority.ts";
+import { TokenCache } from "../core/cache.ts";
+import { ConfigurationError, NetworkError } from "../core/errors.ts";
+import { HttpClient } from "../core/http.ts";
+import { type Logger, LogWriter } from "../core/log.ts";
+import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
+import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
+import { mergeClaims, validateScopes } from "../core/scopes.ts";
+import { abortable, SharedWork } from "../core/abort.ts";
 import {
   bindingUnavailableError,
   brokerCanBind,
@@ -63,7 +63,7 @@ import {
   type TokenBinding,
   tokenBindingOf,
   type TokenBindingOptions,
-} from "./token_binding.ts";
+} from "../core/token_binding.ts";
 
 export type { PopParameters, SshCertificateParameters };
 
