@@ -69,7 +69,7 @@ export {
   RedirectUriError,
   TimeoutError,
 } from "./core/errors.ts";
-export { type Logger, type LogLevel, LogWriter } from "./core/log.ts";
+export type { Logger, LogLevel } from "./core/log.ts";
 export type { AuthorityType } from "./core/authority.ts";
 export type { Platform, Runtime } from "./core/platform.ts";
 export {
@@ -91,33 +91,6 @@ export type {
   InteractiveOptions,
   Prompt,
 } from "./flows/interactive.ts";
-export {
-  type Broker,
-  type BrokerAccount,
-  type BrokerAccountsRequest,
-  type BrokerCallOptions,
-  type BrokerDescription,
-  type BrokerError,
-  type BrokerInteractiveRequest,
-  type BrokerPluginContext,
-  type BrokerPluginDescriptor,
-  type BrokerPluginModule,
-  type BrokerPopParameters,
-  type BrokerPrompt,
-  type BrokerReadAccountRequest,
-  type BrokerSignOutRequest,
-  type BrokerSilentRequest,
-  type BrokerTokenRequest,
-  type BrokerTokenResponse,
-  type BrokerTokenResult,
-  BrokerUnavailableError,
-  CONSOLE_WINDOW_HANDLE,
-  isBrokerError,
-  type WindowHandle,
-} from "./brokers/broker.ts";
-export {
-  type BrokerOptIn,
-  brokerPluginFromModule,
-  type BrokerPluginSource,
-  type BrokerStatus,
-} from "./brokers/registry.ts";
+// For plugin authors, the Broker contract lives in the "./broker" entry; apps need only these.
+export { CONSOLE_WINDOW_HANDLE, type WindowHandle } from "./brokers/broker.ts";
+export type { BrokerOptIn, BrokerPluginSource, BrokerStatus } from "./brokers/registry.ts";

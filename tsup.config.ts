@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { mod: "mod.ts", "testing/mod": "testing/mod.ts" },
+  // The same entries as deno.json's "exports" (tests/manifests.test.ts keeps them identical).
+  entry: { mod: "mod.ts", broker: "broker.ts", "testing/mod": "testing/mod.ts" },
   format: ["esm"],
   dts: true,
   clean: true,

@@ -19,7 +19,7 @@
  */
 
 import { MsalError } from "../core/errors.ts";
-import type { LogWriter } from "../core/log.ts";
+import type { PluginLogger } from "../core/log.ts";
 import type { IdTokenClaims } from "../core/results.ts";
 import type { Platform, Runtime } from "../core/platform.ts";
 
@@ -226,7 +226,7 @@ export interface BrokerPluginContext {
   /** The JavaScript runtime. */
   runtime: Runtime;
   /** Where the plugin logs; it honours the app's PII setting. */
-  logger: LogWriter;
+  logger: PluginLogger;
 }
 
 /** What `import()` of a plugin module yields. */

@@ -14,7 +14,7 @@
 
 import type { AuthorityType } from "../core/authority.ts";
 import { BrokerDependencyError } from "../core/errors.ts";
-import type { LogWriter } from "../core/log.ts";
+import type { PluginLogger } from "../core/log.ts";
 import { installCommand, type Platform, type Runtime } from "../core/platform.ts";
 import {
   type Broker,
@@ -64,7 +64,7 @@ export interface LoadBrokerOptions {
   /** The app's client id. */
   clientId: string;
   /** Where the fallback warning goes. */
-  logger: LogWriter;
+  logger: PluginLogger;
   /** Replaces the built-in plugin of a platform (tests, custom brokers). */
   plugins?: Partial<Record<Platform, BrokerPluginSource>>;
   /** How long the plugin may take to initialise before the app falls back (rule 3). Default 30 s. */

@@ -25,8 +25,39 @@ export interface Logger {
 /** A logger that drops everything: the default. */
 export const silentLogger: Logger = {};
 
-/** The library's internal logger: formats messages and scrubs PII unless the app allowed it. */
-export class LogWriter {
+/**
+ * The logger the library hands its own parts and broker plugins: every level always present, and a
+ * way to keep personal data out of messages unless the app turned PII logging on.
+ *
+ * @example
+ * ```ts
+ * import type { PluginLogger } from "@authbroker/msal/broker";
+ *
+ * function logSignIn(logger: PluginLogger, username: string): void {
+ *   logger.info(`Signed in as ${logger.pii(username)}`); // "(pii)" unless the app allowed PII
+ * }
+ * ```
+ */
+export interface PluginLogger {
+  /** Whether messages may include personal data. */
+  readonly piiEnabled: boolean;
+  /** Returns `String(value)` if PII logging is on, else the placeholder `"(pii)"`. */
+  pii(value: unknown): string;
+  /** Logs a failure the app should know about. */
+  error(message: string): void;
+  /** Logs a degradation, such as a broker fallback. */
+  warning(message: string): void;
+  /** Logs normal progress. */
+  info(message: string): void;
+  /** Logs detailed diagnostics. */
+  verbose(message: string): void;
+}
+
+/**
+ * The library's {@linkcode PluginLogger} over the app's {@linkcode Logger}: prefixes messages with the
+ * library's name, scrubs PII unless the app allowed it, and never lets a throwing logger break a call.
+ */
+export class LogWriter implements PluginLogger {
   readonly #logger: Logger;
 
   /** Wraps the app's logger (or the silent one). */

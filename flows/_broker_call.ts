@@ -7,7 +7,7 @@
  */
 
 import { AbortError } from "../core/errors.ts";
-import type { LogWriter } from "../core/log.ts";
+import type { PluginLogger } from "../core/log.ts";
 import type { BrokerError, BrokerTokenResult } from "../brokers/broker.ts";
 
 /** What {@linkcode withDeadline} resolves to when the broker did not answer in time. */
@@ -89,7 +89,7 @@ export async function callBroker(
  * @throws {AbortError} when `signal` aborts.
  */
 export async function attempt<T>(
-  logger: LogWriter,
+  logger: PluginLogger,
   timeoutMs: number,
   signal: AbortSignal | undefined,
   call: (signal: AbortSignal) => Promise<T>,
@@ -115,7 +115,7 @@ export function timeoutDescription(timeoutMs: number): string {
  * MSAL Python's wording of a broker error. With a logger, the context (which may name the user) is
  * scrubbed unless PII logging is on; without one it is kept, for the error result the app receives.
  */
-export function describeBrokerError(logger: LogWriter | undefined, error: BrokerError): string {
+export function describeBrokerError(logger: PluginLogger | undefined, error: BrokerError): string {
   const context = logger ? logger.pii(error.context) : error.context;
   return `${context}. Status: ${error.status}, Error code: ${error.errorCode}, Tag: ${error.tag}`;
 }

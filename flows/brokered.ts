@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { LogWriter } from "../core/log.ts";
+import type { PluginLogger } from "../core/log.ts";
 import type { Account, AuthResult } from "../core/results.ts";
 import { mergeClaims } from "../core/scopes.ts";
 import type { TokenCache } from "../core/cache.ts";
@@ -32,7 +32,7 @@ export interface BrokeredContext {
   /** The app's client id. */
   clientId: string;
   /** Where warnings about ignored options and broker failures go. */
-  logger: LogWriter;
+  logger: PluginLogger;
   /** The app's token cache; broker results are written to it. */
   cache: TokenCache;
   /** The app's authority, resolved. */
@@ -443,7 +443,7 @@ const BROWSER_ONLY_OPTIONS = [
   "responseMode",
 ] as const satisfies readonly (keyof BrokeredInteractiveOptions)[];
 
-function warnAboutIgnoredOptions(logger: LogWriter, options: BrokeredInteractiveOptions): void {
+function warnAboutIgnoredOptions(logger: PluginLogger, options: BrokeredInteractiveOptions): void {
   for (const name of BROWSER_ONLY_OPTIONS) {
     const value = options[name];
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;

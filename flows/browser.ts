@@ -7,7 +7,7 @@
  */
 
 import { BrowserLaunchError, ConfigurationError } from "../core/errors.ts";
-import type { LogWriter } from "../core/log.ts";
+import type { PluginLogger } from "../core/log.ts";
 import { detectPlatform, type Platform, systemProbe } from "../core/platform.ts";
 
 /** Starts `command` with `args` (no shell) and resolves with its exit code; rejects if it cannot start. */
@@ -22,7 +22,7 @@ export interface BrowserLaunchOptions {
   /** Starts a process; injectable for tests. A rejection (e.g. `ENOENT`) means "try the next launcher". */
   spawn?: SpawnFunction;
   /** Receives a line per launcher tried. */
-  logger?: LogWriter;
+  logger?: PluginLogger;
 }
 
 interface Launcher {

@@ -10,7 +10,7 @@ import type { AccountEntry, TokenCache } from "../core/cache.ts";
 import { IdTokenError } from "../core/errors.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import type { HttpClient } from "../core/http.ts";
-import type { LogWriter } from "../core/log.ts";
+import type { PluginLogger } from "../core/log.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
@@ -26,7 +26,7 @@ export interface FlowContext {
   /** The app's token cache. */
   readonly cache: TokenCache;
   /** The app's logger. */
-  readonly logger: LogWriter;
+  readonly logger: PluginLogger;
 }
 
 /** How to redeem and record a grant. */

@@ -7,7 +7,7 @@
  */
 
 import { AbortError, ConfigurationError, TimeoutError } from "../core/errors.ts";
-import { LogWriter } from "../core/log.ts";
+import { LogWriter, type PluginLogger } from "../core/log.ts";
 import { type RunningServer, serve } from "./serve.ts";
 
 /** Options for {@linkcode startLoopbackListener}. */
@@ -27,7 +27,7 @@ export interface LoopbackOptions {
   /** The largest request body accepted, in bytes (default 64 KiB); larger ones get 413 and are ignored. */
   maxBodyBytes?: number;
   /** Receives progress and warnings, such as a state mismatch. */
-  logger?: LogWriter;
+  logger?: PluginLogger;
 }
 
 /** The parameters of an authorization response: `code`, `state`, `error`, `error_description`, ... */

@@ -32,7 +32,7 @@ import type {
   BrokerTokenRequest,
   BrokerTokenResponse,
   BrokerTokenResult,
-} from "../brokers/broker.ts";
+} from "../broker.ts";
 
 /** Request and result types of each scriptable broker method. */
 export interface FakeBrokerCalls {

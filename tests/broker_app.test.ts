@@ -5,7 +5,6 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   BrokerDependencyError,
-  BrokerUnavailableError,
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
   InvalidInputError,
@@ -17,9 +16,6 @@ import type {
   Account,
   AcquireTokenInteractiveOptions,
   AuthResult,
-  BrokerAccount,
-  BrokerPluginDescriptor,
-  BrokerPluginModule,
   DeviceFlow,
   ErrorResult,
   Logger,
@@ -27,6 +23,12 @@ import type {
   PublicClientApplicationOptions,
   TokenResult,
 } from "../mod.ts";
+import {
+  type BrokerAccount,
+  type BrokerPluginDescriptor,
+  type BrokerPluginModule,
+  BrokerUnavailableError,
+} from "../broker.ts";
 import { DEFAULT_TENANT_ID, FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import {
   brokerError,

@@ -21,6 +21,31 @@ describe("package manifests", () => {
     }
   });
 
+  it("build every JSR entry, and only those, with tsup", () => {
+    const config = readFileSync(new URL("tsup.config.ts", root), "utf8");
+    const block = config.match(/entry:\s*\{([^}]*)\}/)?.[1] ?? "";
+    const built = Object.fromEntries(
+      [...block.matchAll(/["']?([\w/.-]+)["']?\s*:\s*["']([^"']+)["']/g)].map((
+        [, name, source],
+      ) => [name, source]),
+    );
+    const expected = Object.fromEntries(
+      Object.values(deno.exports as Record<string, string>).map((source) => [
+        source.replace(/^\.\//, "").replace(/\.ts$/, ""),
+        source.replace(/^\.\//, ""),
+      ]),
+    );
+    assert.deepEqual(built, expected);
+  });
+
+  it("publish every entry's file on JSR", () => {
+    const included: string[] = deno.publish.include;
+    for (const source of Object.values(deno.exports as Record<string, string>)) {
+      const file = source.replace(/^\.\//, "");
+      assert.ok(included.some((item) => item === file || file.startsWith(item)), `${file} is not published`);
+    }
+  });
+
   it("agree on name and version, ship ESM only and declare no side effects", () => {
     assert.equal(npm.name, deno.name);
     assert.equal(npm.version, deno.version);
@@ -33,5 +58,24 @@ describe("package manifests", () => {
       assert.equal(npm.dependencies?.[name], undefined, name);
       assert.equal(npm.peerDependenciesMeta?.[name]?.optional, true, name);
     }
+  });
+});
+
+describe("public entries", () => {
+  it("give plugin authors the Broker contract and registry helpers from ./broker", async () => {
+    const broker = await import("../broker.ts");
+    assert.equal(typeof broker.brokerPluginFromModule, "function");
+    assert.equal(typeof broker.isBrokerError, "function");
+    assert.equal(typeof broker.CONSOLE_WINDOW_HANDLE, "symbol");
+    const error = new broker.BrokerUnavailableError("no session bus");
+    assert.equal(error.code, "broker_unavailable");
+  });
+
+  it("keep the plugin contract out of the app developers' entry", async () => {
+    const app: Record<string, unknown> = await import("../mod.ts");
+    for (const name of ["BrokerUnavailableError", "isBrokerError", "brokerPluginFromModule", "LogWriter"]) {
+      assert.equal(app[name], undefined, `mod.ts exports ${name}`);
+    }
+    assert.equal(app.CONSOLE_WINDOW_HANDLE, (await import("../broker.ts")).CONSOLE_WINDOW_HANDLE);
   });
 });
