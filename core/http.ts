@@ -3,6 +3,17 @@
  * tokens, over an injected `fetch`, with per-request correlation ids, timeouts, one `Retry-After`
  * retry, and MSAL Python's throttling of identical failing requests.
  *
+ * Redirects: a form POST carries a credential (a refresh token, an authorization code and its PKCE
+ * verifier, a device code, a password), so it is sent with `redirect: "manual"` and a 3xx answer is
+ * never followed: it comes back as an `http_error` result naming the status. The body would otherwise
+ * be re-posted to wherever `Location` points (307/308), or the answer of another server taken as a
+ * token (301/302/303). Discovery GETs carry nothing secret; they follow at most
+ * {@linkcode MAX_DISCOVERY_REDIRECTS} redirects, and only within the origin (scheme, host and port)
+ * first asked, so metadata naming the token endpoint can only come from the authority's own origin.
+ *
+ * Bodies: at most `maxResponseBytes` (1 MiB by default) of an answer are read; a larger one is
+ * cancelled, not buffered, and reported as a typed failure.
+ *
  * @module
  */
 
@@ -27,6 +38,8 @@ export interface HttpClientOptions {
   throttleSeconds?: number;
   /** Extra headers on every request, e.g. `x-client-os`. */
   headers?: Record<string, string>;
+  /** The largest answer body read, in bytes; default 1 MiB (Entra's token responses are a few KiB). */
+  maxResponseBytes?: number;
   /** Clock in epoch milliseconds, for tests. */
   now?: () => number;
 }
@@ -55,6 +68,10 @@ const UI_REQUIRED_ERRORS = new Set(["invalid_grant", "interaction_required"]);
 const DEFAULT_RETRY_THROTTLE_SECONDS = 60;
 const MAX_THROTTLED_REQUESTS = 1_000;
 const MAX_RETRY_AFTER_SECONDS = 3_600;
+const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** How many same-origin redirects a discovery GET follows before it fails. */
+export const MAX_DISCOVERY_REDIRECTS = 3;
 
 /** Talks to the identity provider. One instance per app, so throttling spans the app's requests. */
 export class HttpClient {
@@ -63,6 +80,7 @@ export class HttpClient {
   readonly #maxRetryAfterSeconds: number;
   readonly #throttleSeconds: number;
   readonly #headers: Record<string, string>;
+  readonly #maxResponseBytes: number;
   readonly #now: () => number;
   readonly #throttled = new Map<string, { until: number; result: ErrorResult }>();
 
@@ -73,23 +91,48 @@ export class HttpClient {
     this.#maxRetryAfterSeconds = options.maxRetryAfterSeconds ?? 60;
     this.#throttleSeconds = options.throttleSeconds ?? 60;
     this.#headers = { "x-client-sku": CLIENT_SKU, "x-client-ver": CLIENT_VERSION, ...options.headers };
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.#now = options.now ?? Date.now;
   }
 
   /**
-   * GETs a JSON document (discovery). Resolves with the status and parsed body.
+   * GETs a JSON document (discovery). Resolves with the status and parsed body. Follows at most
+   * {@linkcode MAX_DISCOVERY_REDIRECTS} redirects, each within the origin of `url`.
    *
-   * @throws {NetworkError} on transport failure or a body that is not JSON.
+   * @throws {NetworkError} on transport failure, a body that is not JSON or larger than
+   *   `maxResponseBytes`, a redirect to another origin, or too many redirects.
    */
   async getJson(url: string, options: RequestOptions = {}): Promise<{ status: number; body: unknown }> {
-    const response = await this.#send(url, { method: "GET" }, options);
-    const text = response.text;
-    try {
-      return { status: response.status, body: JSON.parse(text) };
-    } catch (cause) {
-      throw new NetworkError(`${url} answered HTTP ${response.status} with a body that is not JSON`, {
-        cause,
-      });
+    const origin = new URL(url).origin;
+    let target = url;
+    for (let hops = 0;; hops++) {
+      const response = await this.#send(target, { method: "GET" }, options);
+      if (response.redirect === undefined) {
+        if (response.text === undefined) {
+          throw new NetworkError(
+            `${origin} answered with a body larger than ${this.#maxResponseBytes} bytes`,
+          );
+        }
+        try {
+          return { status: response.status, body: JSON.parse(response.text) };
+        } catch (cause) {
+          throw new NetworkError(`${origin} answered HTTP ${response.status} with a body that is not JSON`, {
+            cause,
+          });
+        }
+      }
+      const next = response.redirect === null ? undefined : safeUrl(response.redirect, target);
+      if (next?.origin !== origin) {
+        throw new NetworkError(
+          `${origin} redirected discovery (HTTP ${response.status}) to ${
+            next ? next.origin : "an invalid location"
+          }; discovery follows redirects within its own origin only`,
+        );
+      }
+      if (hops >= MAX_DISCOVERY_REDIRECTS) {
+        throw new NetworkError(`${origin} redirected discovery more than ${MAX_DISCOVERY_REDIRECTS} times`);
+      }
+      target = next.href;
     }
   }
 
@@ -135,11 +178,19 @@ export class HttpClient {
       headers: { "content-type": "application/x-www-form-urlencoded;charset=utf-8" },
       body: new URLSearchParams(form).toString(),
     }, options);
-    const json = parseJsonObject(response.text);
+    const json = response.redirect === undefined && response.text !== undefined
+      ? parseJsonObject(response.text)
+      : undefined;
     if (response.ok && json && !("error" in json)) return { ok: true, body: json };
     const result: ErrorResult = typeof json?.error === "string" ? { ...json, error: json.error } : {
       error: response.ok ? "invalid_response" : "http_error",
-      error_description: response.ok
+      error_description: response.redirect !== undefined
+        ? `The token endpoint answered HTTP ${response.status} with a redirect${
+          redirectTarget(response.redirect, url)
+        }. A request carrying a credential is never sent anywhere but the endpoint the authority named`
+        : response.text === undefined
+        ? `The server answered with a body larger than ${this.#maxResponseBytes} bytes`
+        : response.ok
         ? `The server answered HTTP ${response.status} with a body that is not a token response`
         : `The server answered HTTP ${response.status} ${response.statusText}`.trim(),
     };
@@ -153,7 +204,10 @@ export class HttpClient {
     };
   }
 
-  /** Sends a request and reads the whole answer, so a stall or reset mid-body is a typed error too. */
+  /**
+   * Sends a request without following redirects and reads the whole answer (up to `maxResponseBytes`),
+   * so a stall or reset mid-body is a typed error too.
+   */
   async #send(url: string, init: RequestInit, options: RequestOptions): Promise<HttpAnswer> {
     if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
     const timeout = AbortSignal.timeout(this.#timeoutMs);
@@ -167,21 +221,30 @@ export class HttpClient {
       "x-ms-lib-capability": "retry-after, h429",
     };
     try {
-      const response = await this.#fetch(url, { ...init, headers, signal });
-      return {
+      const response = await this.#fetch(url, { ...init, headers, signal, redirect: "manual" });
+      const answer = {
         ok: response.ok,
         status: response.status,
         statusText: response.statusText,
         headers: response.headers,
-        text: await response.text(),
       };
+      // A fetch that followed anyway (an injected one may ignore `redirect`) must not have left the origin.
+      if (response.redirected && safeUrl(response.url, url)?.origin !== new URL(url).origin) {
+        await response.body?.cancel().catch(() => {});
+        return { ...answer, ok: false, redirect: response.url };
+      }
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+        await response.body?.cancel().catch(() => {});
+        return { ...answer, ok: false, redirect: response.headers.get("location") };
+      }
+      return { ...answer, text: await readText(response, this.#maxResponseBytes) };
     } catch (cause) {
       if (options.signal?.aborted) throw new AbortError(undefined, { cause: options.signal.reason });
       const origin = new URL(url).origin;
       if (timeout.aborted) {
         throw new NetworkError(`${origin} did not answer within ${this.#timeoutMs} ms`, { cause });
       }
-      throw new NetworkError(`Could not reach ${origin}: ${(cause as Error)?.message}`, { cause });
+      throw new NetworkError(`Could not reach ${origin}: ${describeNetworkFailure(cause)}`, { cause });
     }
   }
 
@@ -228,13 +291,16 @@ export class HttpClient {
   }
 }
 
-/** A whole HTTP answer, body read. */
+/** A whole HTTP answer: its body, or where it redirects to. */
 interface HttpAnswer {
   ok: boolean;
   status: number;
   statusText: string;
   headers: Headers;
-  text: string;
+  /** The body; absent for a redirect, or when it is larger than the limit. */
+  text?: string;
+  /** Set (to `Location`, or `null` without one) when the answer is a redirect, which is never followed. */
+  redirect?: string | null;
 }
 
 interface PostFailure {
@@ -271,4 +337,101 @@ function parseRetryAfter(header: string | null, now: number): number | undefined
     ? undefined
     : Math.max(0, Math.ceil((date - now) / 1000));
   return parsed === undefined ? undefined : Math.min(parsed, MAX_RETRY_AFTER_SECONDS);
+}
+
+function safeUrl(location: string, base: string): URL | undefined {
+  try {
+    return new URL(location, base);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where a redirect points, as an origin only: a `Location` may carry anything in its path or query. */
+function redirectTarget(location: string | null | undefined, base: string): string {
+  const target = location ? safeUrl(location, base) : undefined;
+  return target ? ` to ${target.origin}` : "";
+}
+
+/** Reads a body as text, or `undefined` (after cancelling the rest) once it passes `maxBytes`. */
+async function readText(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > maxBytes || !response.body) {
+    await response.body?.cancel().catch(() => {});
+    return declared > maxBytes ? undefined : "";
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+// Root causes by the codes and messages of Node (undici), Deno (hyper/rustls) and Bun, most specific first.
+const NETWORK_FAILURES: readonly { reason: string; pattern: RegExp }[] = [
+  { reason: "connection refused", pattern: /ECONNREFUSED|connection refused|unable to connect/i },
+  {
+    reason: "DNS lookup failed: the host name could not be resolved",
+    pattern:
+      /ENOTFOUND|EAI_AGAIN|EAI_NONAME|dns error|getaddrinfo|failed to lookup address|name or service not known/i,
+  },
+  { reason: "port not allowed for fetch", pattern: /bad port|port \d+ (are|is) blocked/i },
+  {
+    reason: "TLS failed (certificate or handshake)",
+    pattern:
+      /CERT|certificate|ERR_SSL|ERR_TLS|EPROTO|\bTLS\b|\bSSL\b|handshake|InvalidContentType|corrupt message/i,
+  },
+  { reason: "connection timed out", pattern: /ETIMEDOUT|CONNECT_TIMEOUT|timed out/i },
+  {
+    reason: "connection reset",
+    pattern: /ECONNRESET|EPIPE|connection reset|socket hang up|other side closed|connection closed/i,
+  },
+];
+
+/**
+ * The root cause of a failed fetch in words, from the whole `cause` chain: Node says only "fetch
+ * failed" with the reason two causes down, Deno puts it at the end of a long message.
+ */
+export function describeNetworkFailure(error: unknown): string {
+  const parts: string[] = [];
+  let innermost = "";
+  let innermostCode: string | undefined;
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string") {
+      parts.push(code);
+      innermostCode = code;
+    }
+    if (typeof message === "string" && message) {
+      parts.push(message);
+      innermost = message;
+    } else if (typeof e !== "object") {
+      parts.push(String(e));
+      innermost = String(e);
+    }
+  }
+  const text = parts.join(" | ");
+  const found = NETWORK_FAILURES.find(({ pattern }) => pattern.test(text));
+  // The innermost code (ECONNREFUSED...), else the last clause of the innermost message: the runtime's
+  // own wording of the root cause (Deno prefixes it with the whole URL).
+  const detail = innermostCode ?? innermost.split(": ").at(-1)?.trim().split("\n")[0] ?? "";
+  if (!found) return detail || "the request failed";
+  return detail && detail.toLowerCase() !== found.reason.toLowerCase()
+    ? `${found.reason} (${detail})`
+    : found.reason;
 }
