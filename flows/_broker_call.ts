@@ -6,6 +6,7 @@
  * @module
  */
 
+import { onAbort } from "../core/abort.ts";
 import { AbortError } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import type { BrokerError, BrokerTokenResult } from "../brokers/broker.ts";
@@ -43,18 +44,19 @@ async function withDeadline<T>(
   if (callerSignal?.aborted) throw abortError();
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort = (): void => {};
+  let unsubscribe = (): void => {};
   // Settle the race before aborting the plugin, so a plugin rejecting on abort cannot win it.
   const stopped = new Promise<typeof TIMED_OUT>((resolve, reject) => {
     timer = setTimeout(() => {
       resolve(TIMED_OUT);
       controller.abort(new Error(timeoutDescription(timeoutMs)));
     }, timeoutMs);
-    onAbort = () => {
-      reject(abortError());
-      controller.abort(callerSignal?.reason);
-    };
-    callerSignal?.addEventListener("abort", onAbort, { once: true });
+    if (callerSignal) {
+      unsubscribe = onAbort(callerSignal, () => {
+        reject(abortError());
+        controller.abort(callerSignal.reason);
+      });
+    }
   });
   const pending = Promise.resolve().then(() => call(controller.signal));
   pending.catch(() => {}); // A plugin settling after the deadline must not become an unhandled rejection.
@@ -62,7 +64,7 @@ async function withDeadline<T>(
     return await Promise.race([pending, stopped]);
   } finally {
     clearTimeout(timer);
-    callerSignal?.removeEventListener("abort", onAbort);
+    unsubscribe();
   }
 }
 

@@ -1,0 +1,124 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { onAbort, SharedWork, sleep } from "../core/abort.ts";
+import { AbortError, PublicClientApplication } from "../mod.ts";
+import type { Account } from "../mod.ts";
+import { FakeAuthority } from "../testing/mod.ts";
+
+const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
+const USER = { username: "alice@contoso.com", password: "password" };
+
+describe("SharedWork", () => {
+  it("a caller arriving in the tick every earlier caller left starts a fresh attempt", async () => {
+    const work = new SharedWork<string>();
+    const signals: AbortSignal[] = [];
+    let runs = 0;
+    const task = (signal: AbortSignal) => {
+      signals.push(signal);
+      const run = ++runs;
+      return sleep(50, signal).then(() => `run ${run}`);
+    };
+    const leaving = new AbortController();
+    const first = work.run("k", task, leaving.signal);
+    leaving.abort();
+    const second = work.run("k", task);
+    await assert.rejects(first, AbortError);
+    assert.equal(await second, "run 2");
+    assert.equal(signals[0].aborted, true, "the abandoned attempt was cancelled");
+    assert.equal(signals[1].aborted, false);
+  });
+
+  it("a caller whose signal has already aborted neither joins nor starts an attempt", async () => {
+    const work = new SharedWork<string>();
+    let runs = 0;
+    await assert.rejects(work.run("k", async () => `run ${++runs}`, AbortSignal.abort()), AbortError);
+    assert.equal(runs, 0);
+  });
+
+  it("one listener per signal, however many waits share it", async () => {
+    const controller = new AbortController();
+    const added: string[] = [];
+    const signal = controller.signal;
+    const original = signal.addEventListener.bind(signal);
+    signal.addEventListener = ((type: string, ...rest: [EventListener, AddEventListenerOptions]) => {
+      added.push(type);
+      original(type, ...rest);
+    }) as typeof signal.addEventListener;
+    const work = new SharedWork<number>();
+    const waits = [
+      ...Array.from({ length: 30 }, () => work.run("k", (s) => sleep(1_000, s).then(() => 1), signal)),
+      ...Array.from({ length: 30 }, () => sleep(1_000, signal)),
+    ];
+    assert.equal(added.length, 1);
+    let fired = 0;
+    onAbort(signal, () => fired++);
+    controller.abort();
+    for (const wait of waits) await assert.rejects(wait, AbortError);
+    assert.equal(fired, 1);
+  });
+});
+
+describe("callers sharing a silent refresh", () => {
+  let idp: FakeAuthority;
+  let app: PublicClientApplication;
+  let account: Account;
+  before(async () => {
+    // Access tokens live 60 s, inside MSAL's five-minute margin: every silent call refreshes.
+    idp = await FakeAuthority.start({ users: [USER], deviceCodeInterval: 0, accessTokenLifetime: 60 });
+    // Refreshes are answered 300 ms late; the delay is on the way there, so an aborted one never arrives
+    // (the fake authority would otherwise rotate the refresh token for a request nobody reads).
+    const slowRefresh: typeof fetch = async (input, init) => {
+      if (String(init?.body ?? "").includes("grant_type=refresh_token")) {
+        await sleep(300, init?.signal ?? undefined);
+      }
+      return await idp.fetch(input, init);
+    };
+    app = new PublicClientApplication(CLIENT_ID, {
+      authority: idp.authority("organizations"),
+      fetch: slowRefresh,
+    });
+    const flow = await app.initiateDeviceFlow(["User.Read"]);
+    assert.ok("user_code" in flow);
+    idp.approveDeviceCode(flow.user_code, USER.username);
+    await app.acquireTokenByDeviceFlow(flow);
+    [account] = await app.getAccounts();
+  });
+  after(() => idp.close());
+
+  it("a caller without a signal never gets the AbortError of a caller who left", async () => {
+    const controller = new AbortController();
+    const a = app.acquireTokenSilent(["User.Read"], { account, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort();
+    const b = app.acquireTokenSilent(["User.Read"], { account });
+    await assert.rejects(a, AbortError);
+    const result = await b;
+    assert.ok(result && "access_token" in result, JSON.stringify(result));
+    assert.equal(result.token_source, "identity_provider");
+  });
+
+  it("Node prints nothing when 50 calls share one AbortSignal", { timeout: 90_000 }, async () => {
+    const root = fileURLToPath(new URL("..", import.meta.url));
+    const script = fileURLToPath(new URL("./fixtures/shared_signal.ts", import.meta.url));
+    const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+    const child = spawn(isNode ? process.execPath : "node", ["--import", "tsx", script], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk) => stdout += chunk);
+    child.stderr?.on("data", (chunk) => stderr += chunk);
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", resolve);
+    }).finally(() => clearTimeout(killer));
+    assert.equal(stderr, "");
+    assert.equal(code, 0);
+    assert.equal(stdout, "done\n");
+  });
+});
