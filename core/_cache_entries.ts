@@ -22,8 +22,16 @@ export interface TokenResponseEvent {
   clientId: string;
   /** Cache environment: the authority host, e.g. `login.microsoftonline.com` or `127.0.0.1:8080`. */
   environment: string;
-  /** Tenant segment of the token endpoint (`common`, `organizations`, a GUID...); used only when the ID token has no `tid`. */
+  /**
+   * The authority's cache realm (`common`, `organizations`, a GUID, `adfs`, a B2C tenant domain...);
+   * replaced by the ID token's `tid` unless `fixedRealm`.
+   */
   realm: string;
+  /**
+   * Write `realm` even when the ID token names a `tid`: B2C, ADFS and generic OIDC authorities, as MSAL
+   * Python writes them.
+   */
+  fixedRealm?: boolean;
   /** Requested scopes; used when the response has no `scope`. */
   scopes: string[];
   /**
@@ -50,7 +58,7 @@ export interface TokenResponseEvent {
 export interface BuiltEntries {
   /** `<uid>.<utid>` from `client_info`, else the ID token's `sub`. */
   homeAccountId?: string;
-  /** The tenant the entries are written for: the ID token's `tid`, else the event's realm. */
+  /** The tenant the entries are written for: the ID token's `tid` (unless `fixedRealm`), else the event's realm. */
   realm: string;
   /** Decoded (or broker-provided) ID token claims. */
   idTokenClaims?: IdTokenClaims;
@@ -107,7 +115,7 @@ export function buildEntries(event: TokenResponseEvent): BuiltEntries {
   const hid = homeAccountId ?? "";
   const environment = event.environment;
   const clientId = event.clientId;
-  const realm = nonEmptyString(idTokenClaims?.tid) ?? event.realm;
+  const realm = (event.fixedRealm ? undefined : nonEmptyString(idTokenClaims?.tid)) ?? event.realm;
   const scope = typeof response.scope === "string" ? response.scope.split(/\s+/).filter(Boolean) : [];
   const target = [...new Set(scope.length ? scope : event.scopes)].sort().join(" ");
   const foci = response.foci === undefined || response.foci === null ? undefined : String(response.foci);

@@ -128,7 +128,11 @@ export interface ResolvedAuthority extends ParsedAuthority, AuthorityEndpoints {
   readonly environment: string;
   /** Every alias of the host, the environment first: cache entries under any of them belong to this app. */
   readonly environments: readonly string[];
-  /** The tenant as the token endpoint names it: the cache `realm` when the ID token has no `tid`. */
+  /**
+   * The cache `realm`, as MSAL Python derives it: the token endpoint's first path segment. Entries of
+   * Entra ID tenants are written under the ID token's `tid` instead when it has one
+   * ({@linkcode realmFollowsIdToken}).
+   */
   readonly realm: string;
   /** True when the developer vouched for the authority (`validateAuthority: false` or no instance discovery). */
   readonly knownToDeveloper: boolean;
@@ -216,11 +220,46 @@ function openIdConfigurationUrl(parsed: ParsedAuthority): string {
     : `${parsed.url}/v2.0/.well-known/openid-configuration`;
 }
 
-/** The tenant segment of a token endpoint (`.../{tenant}/oauth2/v2.0/token`), as MSAL's cache realm. */
-function realmOf(tokenEndpoint: string, fallback: string): string {
+/**
+ * The cache `realm` of an authority: MSAL Python's `canonicalize(token_endpoint)`, i.e. the first path
+ * segment of the token endpoint (`common`, a tenant id, `adfs`, or a B2C tenant's domain such as
+ * `fabrikamb2c.onmicrosoft.com`, never its policy). dSTS keeps the tenant after `/dstsv2`.
+ */
+function realmOf(tokenEndpoint: string, parsed: ParsedAuthority): string {
   const segments = new URL(tokenEndpoint).pathname.split("/").filter(Boolean);
-  const index = segments.findIndex((segment) => segment.toLowerCase() === "oauth2");
-  return index > 0 ? segments[index - 1] : fallback;
+  if (parsed.type === "DSTS") {
+    const index = segments.findIndex((segment) => segment.toLowerCase() === "oauth2");
+    return index > 0 ? segments[index - 1] : parsed.tenant;
+  }
+  return segments[0] ?? parsed.tenant;
+}
+
+const MULTI_TENANT_REALMS = new Set(["common", "organizations", "consumers"]);
+
+/**
+ * Whether cache entries of this authority are written under the ID token's `tid` (Entra ID, CIAM and
+ * dSTS tenants, as msal-node and brokers write them) rather than under the authority's
+ * {@linkcode ResolvedAuthority.realm} (B2C, ADFS and generic OIDC, as MSAL Python writes them: a B2C
+ * `tid` names the directory, not the tenant segment every lookup uses).
+ */
+export function realmFollowsIdToken(authority: ParsedAuthority): boolean {
+  return authority.type === "AAD" || authority.type === "CIAM" || authority.type === "DSTS";
+}
+
+/**
+ * The cache realms to search for an account's access tokens, in order; `[undefined]` means any realm.
+ * - A single Entra ID (or CIAM, dSTS) tenant: its realm only, never a token of another tenant (guests).
+ * - `common`, `organizations`, `consumers`: the authority's realm (MSAL Python writes it), then the
+ *   account's tenant (what msal-node and this library write: the ID token's `tid`).
+ * - B2C, ADFS, generic OIDC: one realm per authority, spelled differently by each library (MSAL Python
+ *   the token endpoint's first segment, msal-node the ID token's `tid`, else B2C's `tfp` or `acr`), so
+ *   any realm: the home account, app, environment and scopes still have to match.
+ */
+export function cacheRealms(authority: ResolvedAuthority, accountRealm: string): (string | undefined)[] {
+  if (!realmFollowsIdToken(authority)) return [undefined];
+  return MULTI_TENANT_REALMS.has(authority.realm.toLowerCase())
+    ? [...new Set([authority.realm, accountRealm])]
+    : [authority.realm];
 }
 
 /**
@@ -262,7 +301,7 @@ export async function resolveAuthority(
     endSessionEndpoint: optionalString(config, "end_session_endpoint", what),
     environment,
     environments,
-    realm: realmOf(tokenEndpoint, parsed.tenant),
+    realm: realmOf(tokenEndpoint, parsed),
     knownToDeveloper,
   };
 }

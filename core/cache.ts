@@ -90,8 +90,8 @@ export interface AccessTokenQuery {
   homeAccountId: string;
   /** The authority host and its aliases. */
   environments: string[];
-  /** The tenant. */
-  realm: string;
+  /** The tenant; any when `undefined` (authorities with one realm: B2C, ADFS, generic OIDC). */
+  realm: string | undefined;
   /** Scopes the token must cover (case-insensitive). */
   scopes: string[];
   /** Only tokens bound to this key (PoP, SSH certificates); without it, only unbound tokens. */
@@ -393,13 +393,13 @@ export class TokenCache {
     const now = query.now ?? Date.now() / 1000;
     const environments = environmentSet(query.environments);
     const clientId = query.clientId.toLowerCase();
-    const realm = query.realm.toLowerCase();
+    const realm = query.realm?.toLowerCase();
     const scopes = query.scopes.map((s) => s.toLowerCase());
     let best: AnyEntry | undefined;
     let bestExpiry = -Infinity;
     for (const entry of this.#state.sections.AccessToken.bucket(query.homeAccountId).values()) {
       if (
-        lc(entry.client_id) !== clientId || lc(entry.realm) !== realm ||
+        lc(entry.client_id) !== clientId || (realm !== undefined && lc(entry.realm) !== realm) ||
         !environments.has(lc(entry.environment))
       ) continue;
       if ((entry.key_id ?? undefined) !== query.keyId || hasExtraCacheKey(entry)) continue;

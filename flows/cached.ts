@@ -5,6 +5,7 @@
  * @module
  */
 
+import { cacheRealms } from "../core/authority.ts";
 import type { AccessTokenEntry } from "../core/cache.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import type { Account, IdTokenClaims, TokenResult } from "../core/results.ts";
@@ -13,7 +14,6 @@ import type { FlowContext } from "./grant.ts";
 /** Cached access tokens expiring sooner than this (seconds) are not served. */
 export const EXPIRY_MARGIN_SECONDS = 300;
 
-const MULTI_TENANT = new Set(["common", "organizations", "consumers"]);
 const MAX_MEMOIZED_ID_TOKENS = 10_000;
 // Decoded claims by raw ID token, so the hot path does not decode the same JWT on every call.
 const claimsByIdToken = new Map<string, IdTokenClaims | null>();
@@ -53,8 +53,8 @@ function toResult(
 
 /**
  * A cached access token of `account` covering `scopes` that lives more than five minutes longer, as a
- * result with `token_source: "cache"`, or `undefined`. With a multi-tenant authority (`common`,
- * `organizations`, `consumers`) tokens of the account's own tenant count too, as other MSALs store them.
+ * result with `token_source: "cache"`, or `undefined`. The realms searched are {@linkcode cacheRealms}',
+ * so that caches MSAL Python and msal-node wrote for the same authority are served too.
  */
 export async function findCachedToken(
   context: FlowContext,
@@ -63,9 +63,7 @@ export async function findCachedToken(
   options: { keyId?: string } = {},
 ): Promise<TokenResult | undefined> {
   const { authority, cache, clientId } = context;
-  const realms = MULTI_TENANT.has(authority.realm.toLowerCase())
-    ? [...new Set([authority.realm, account.realm])]
-    : [authority.realm];
+  const realms = cacheRealms(authority, account.realm);
   const environments = [...authority.environments];
   const homeAccountId = account.home_account_id;
   const now = Date.now() / 1000;

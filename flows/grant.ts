@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ResolvedAuthority } from "../core/authority.ts";
+import { realmFollowsIdToken, type ResolvedAuthority } from "../core/authority.ts";
 import type { AccountEntry, TokenCache } from "../core/cache.ts";
 import { IdTokenError } from "../core/errors.ts";
 import { decodeIdToken } from "../core/jwt.ts";
@@ -131,6 +131,7 @@ async function recordTokenResponse(
       clientId: context.clientId,
       environment: context.authority.environment,
       realm: context.authority.realm,
+      fixedRealm: !realmFollowsIdToken(context.authority),
       scopes: [...options.scopes],
       response,
       accountSource: options.accountSource,
