@@ -102,6 +102,12 @@ export class AuthorityContext {
   }
 }
 
+/**
+ * The context of each running fake authority, for other fakes of the kit that sign tokens with its key
+ * (the fake Linux broker). Keyed by the `FakeAuthority` object; never exported from `mod.ts`.
+ */
+export const authorityContexts: WeakMap<object, AuthorityContext> = new WeakMap();
+
 /** Casts a numeric status for hono's typed responders. */
 export function status(code: number): ContentfulStatusCode {
   return code as ContentfulStatusCode;

@@ -104,7 +104,7 @@ export async function issueTokens(ctx: AuthorityContext, grant: Grant): Promise<
   return body;
 }
 
-// Entra's `sub` is pairwise: stable for one user and one application, different across applications.
-async function pairwiseSubject(oid: string, app: string): Promise<string> {
+/** Entra's `sub` is pairwise: stable for one user and one application, different across applications. */
+export async function pairwiseSubject(oid: string, app: string): Promise<string> {
   return await sha256Base64url(`${oid}|${app}`);
 }

@@ -8,7 +8,7 @@
 
 import { Hono } from "hono";
 import { type RunningServer, serve } from "../flows/serve.ts";
-import { AuthorityContext, type Ctx, type HonoEnv } from "./_context.ts";
+import { AuthorityContext, authorityContexts, type Ctx, type HonoEnv } from "./_context.ts";
 import { authorizeFault, registerAuthorize } from "./_authorize.ts";
 import { approve, registerDeviceCode } from "./_device.ts";
 import { aliasesOf, registerDiscovery } from "./_discovery.ts";
@@ -214,6 +214,7 @@ export class FakeAuthority {
   private constructor(server: RunningServer, ctx: AuthorityContext) {
     this.#server = server;
     this.#ctx = ctx;
+    authorityContexts.set(this, ctx);
     this.url = ctx.config.url;
     this.origin = ctx.config.origin;
     this.tenantId = ctx.config.defaultTenant;

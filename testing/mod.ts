@@ -49,3 +49,24 @@ export {
   type FakeBrokerOptions,
   type FakeBrokerStep,
 } from "./fake_broker.ts";
+export {
+  FakeLinuxBroker,
+  type FakeLinuxBrokerAccount,
+  type FakeLinuxBrokerAccountInit,
+  type FakeLinuxBrokerFault,
+  type FakeLinuxBrokerJsonError,
+  type FakeLinuxBrokerMethod,
+  type FakeLinuxBrokerOptions,
+  type FakeLinuxBrokerProfile,
+  type FakeLinuxBrokerRequest,
+  LINUX_BROKER_INTERFACE,
+  LINUX_BROKER_NAME,
+  LINUX_BROKER_PATH,
+} from "./linux_broker.ts";
+export {
+  type ActivatableService,
+  type PrivateBus,
+  PrivateBusError,
+  type PrivateBusOptions,
+  startPrivateBus,
+} from "./private_bus.ts";

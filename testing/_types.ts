@@ -1,0 +1,171 @@
+// Public types of the test kit's fakes, kept apart from their implementations so that modules can
+// share them without importing each other.
+
+import type { FakeAuthority } from "./authority.ts";
+
+/** The broker generation the fake Linux broker behaves like (linux-broker-dbus spec §0). */
+export type FakeLinuxBrokerProfile = "2.0.1" | "3.0.2";
+
+/** The eight methods of `com.microsoft.identity.Broker1`. */
+export type FakeLinuxBrokerMethod =
+  | "getLinuxBrokerVersion"
+  | "getAccounts"
+  | "acquireTokenSilently"
+  | "acquireTokenInteractively"
+  | "acquirePrtSsoCookie"
+  | "generateSignedHttpRequest"
+  | "removeAccount"
+  | "cancelInteractiveFlow";
+
+/** An account the fake Linux broker knows; only `username` is required. */
+export interface FakeLinuxBrokerAccountInit {
+  /** Sign-in name (UPN), e.g. `alice@contoso.com`. */
+  username: string;
+  /** Display name; defaults to the part of `username` before `@`. */
+  name?: string;
+  /** Given name; defaults to `name`'s first word. */
+  givenName?: string;
+  /** Family name; defaults to `name`'s last word when it has several, else `""`. */
+  familyName?: string;
+  /** Object id (`oid`); a random UUID by default. */
+  oid?: string;
+  /** Home tenant id (`realm`); the authority's default tenant, else a fixed GUID. */
+  tenantId?: string;
+}
+
+/** An account as the broker sends it: all fields of the broker's Account schema (spec §3.1). */
+export interface FakeLinuxBrokerAccount {
+  /** Empty. */
+  alternativeAccountId: string;
+  /** base64url `{"uid":oid,"utid":tenant}`. */
+  clientInfo: string;
+  /** `login.windows.net`, as real 2.0.1 brokers report it, unless configured. */
+  environment: string;
+  /** Family name. */
+  familyName: string;
+  /** Given name. */
+  givenName: string;
+  /** `<oid>.<tenant id>`. */
+  homeAccountId: string;
+  /** Same as `environment`. */
+  homeEnvironment: string;
+  /** The object id. */
+  localAccountId: string;
+  /** Empty. */
+  middleName: string;
+  /** Display name. */
+  name: string;
+  /** Empty. */
+  passwordChangeUrl: string;
+  /** 0. */
+  passwordExpiry: number;
+  /** Home tenant id. */
+  realm: string;
+  /** Sign-in name. */
+  username: string;
+}
+
+/** Options of {@linkcode FakeLinuxBroker.start}. */
+export interface FakeLinuxBrokerOptions {
+  /** The bus address, e.g. `PrivateBus.address`; defaults to `DBUS_SESSION_BUS_ADDRESS`. */
+  address?: string;
+  /** Which broker generation to behave like; default `"3.0.2"`. */
+  profile?: FakeLinuxBrokerProfile;
+  /**
+   * Sign tokens with this fake authority's key and issuer, and (when `accounts` is not given) know its
+   * users. Without it the broker uses a key of its own and `https://login.microsoftonline.com`.
+   */
+  authority?: FakeAuthority;
+  /** The accounts signed in on the "device"; default: the authority's users, else `alice@contoso.com`. */
+  accounts?: FakeLinuxBrokerAccountInit[];
+  /**
+   * Who signs in through the broker's "window" when an interactive call names no known account, and
+   * who silent sign-in (`isSignIn`) uses: a username of `accounts`; default the first account.
+   */
+  defaultAccount?: string;
+  /** `environment` of the accounts; default `login.windows.net`. */
+  environment?: string;
+  /** Lifetime of issued access tokens in seconds; default 3600. */
+  accessTokenLifetime?: number;
+  /**
+   * The start-up race of real v2 brokers (spec §1): the name is owned at once but the object is
+   * exported only this many milliseconds later; calls in between fail with
+   * `org.freedesktop.DBus.Error.UnknownObject`. Default 0.
+   */
+  exportDelayMs?: number;
+}
+
+/** A JSON error the broker puts in its reply (spec §3.6), e.g. status 2 = interaction required. */
+export interface FakeLinuxBrokerJsonError {
+  /** Sends an in-band error. */
+  kind: "error";
+  /**
+   * MSAL runtime `ResponseStatus`: 0 Unexpected, 2 InteractionRequired, 3 NoNetwork, 6
+   * ApiContractViolation, 7 UserCanceled, 13 AccountUnusable, …
+   */
+  status: number;
+  /** Message text; a realistic default per status. */
+  context?: string;
+  /** Code-path id; a realistic default per status. */
+  tag?: number;
+  /** System error code; default 0. */
+  errorCode?: number;
+  /** Default 0. */
+  subStatus?: number;
+}
+
+/** Something the fake Linux broker does instead of answering a call normally. */
+export type FakeLinuxBrokerFault =
+  | FakeLinuxBrokerJsonError
+  | {
+    /** `getAccounts` answers `{"accounts":[]}` (no enrolled account, or a locked keyring). */
+    kind: "emptyAccounts";
+  }
+  | {
+    /** Answers this JSON text (a string is sent verbatim, so it can be malformed). */
+    kind: "reply";
+    /** The reply. */
+    json: string | Record<string, unknown>;
+  }
+  | {
+    /** Answers `org.freedesktop.DBus.Error.UnknownObject`, like a v2 broker still starting. */
+    kind: "unknownObject";
+  }
+  | {
+    /**
+     * Drops the broker's bus connection without replying (the caller gets
+     * `org.freedesktop.DBus.Error.NoReply`), as a crashing broker does; a fresh connection has
+     * already queued for the name, so the next call reaches a "restarted" broker.
+     */
+    kind: "disconnect";
+  }
+  | {
+    /** Never replies: the call stays pending until the client gives up or the broker closes. */
+    kind: "noReply";
+  }
+  | {
+    /** Answers normally, this many milliseconds later. */
+    kind: "delay";
+    /** Milliseconds. */
+    ms: number;
+  };
+
+/** A call the fake Linux broker received on `com.microsoft.identity.Broker1`. */
+export interface FakeLinuxBrokerRequest {
+  /** The method called. */
+  method: FakeLinuxBrokerMethod;
+  /** First argument, e.g. `"0.0"`. */
+  protocolVersion: string;
+  /** Second argument. */
+  correlationId: string;
+  /** Third argument, verbatim. */
+  json: string;
+  /** Third argument parsed, when it is a JSON object. */
+  request?: Record<string, unknown>;
+  /** The caller's unique bus name. */
+  sender: string;
+  /** The JSON the broker answered, when it answered. */
+  reply?: Record<string, unknown>;
+  /** When it arrived, epoch ms. */
+  at: number;
+}
