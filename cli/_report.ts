@@ -37,7 +37,11 @@ const USER_ACTION_BROKER_STATUSES = new Set([
   "AccountUnusable",
 ]);
 const SERVICE_UNAVAILABLE_ERRORS = new Set(["temporarily_unavailable", "server_error"]);
-const NETWORK_BROKER_STATUSES = new Set(["NoNetwork", "NetworkTemporarilyUnavailable", "ServerTemporarilyUnavailable"]);
+const NETWORK_BROKER_STATUSES = new Set([
+  "NoNetwork",
+  "NetworkTemporarilyUnavailable",
+  "ServerTemporarilyUnavailable",
+]);
 
 /** The exit code for an error result. */
 export function exitCodeOfResult(result: ErrorResult): number {
@@ -52,7 +56,9 @@ export function exitCodeOfResult(result: ErrorResult): number {
 export function exitCodeOfException(error: unknown): number {
   if (error instanceof AbortError) return EXIT_INTERRUPTED;
   if (error instanceof NetworkError) return EXIT_NETWORK;
-  if (error instanceof AuthorityError) return error.cause instanceof NetworkError ? EXIT_NETWORK : EXIT_FAILED;
+  if (error instanceof AuthorityError) {
+    return error.cause instanceof NetworkError ? EXIT_NETWORK : EXIT_FAILED;
+  }
   if (error instanceof BrokerDependencyError || error instanceof BrowserLaunchError) return EXIT_USER_ACTION;
   if (error instanceof TimeoutError) return EXIT_USER_ACTION;
   if (error instanceof ConfigurationError || error instanceof UsageError) return EXIT_USAGE;

@@ -22,13 +22,19 @@ export interface AccountsCommand extends Omit<AppSettings, "clientId"> {
 }
 
 /** Runs `authbroker accounts`: one line per account (`username`, `home_account_id`, `environment`). */
-export async function accounts(command: AccountsCommand, terminal: Terminal, signal: AbortSignal): Promise<number> {
+export async function accounts(
+  command: AccountsCommand,
+  terminal: Terminal,
+  signal: AbortSignal,
+): Promise<number> {
   const found = command.clientId
     ? await appAccounts({ ...command, clientId: command.clientId }, terminal, signal)
     : await cachedAccounts(command.paths, command.username);
   if (command.json) terminal.out(`${JSON.stringify(found, null, 2)}\n`);
   else if (found.length === 0) terminal.err("No signed-in accounts. Sign in with `authbroker token`.\n");
-  else for (const account of found) terminal.out(`${account.username}\t${account.home_account_id}\t${account.environment}\n`);
+  else {for (const account of found) {
+      terminal.out(`${account.username}\t${account.home_account_id}\t${account.environment}\n`);
+    }}
   return EXIT_OK;
 }
 
@@ -39,12 +45,18 @@ export interface LogoutCommand extends AppSettings {
 }
 
 /** Runs `authbroker logout`: signs the accounts out of the broker (broker accounts) and the cache. */
-export async function logout(command: LogoutCommand, terminal: Terminal, signal: AbortSignal): Promise<number> {
+export async function logout(
+  command: LogoutCommand,
+  terminal: Terminal,
+  signal: AbortSignal,
+): Promise<number> {
   const { app, close } = await openApp(command, terminal);
   try {
     const signedIn = await app.getAccounts({ username: command.username, signal });
     if (signedIn.length === 0) {
-      terminal.err(command.username ? `No signed-in account named ${command.username}.\n` : "No signed-in accounts.\n");
+      terminal.err(
+        command.username ? `No signed-in account named ${command.username}.\n` : "No signed-in accounts.\n",
+      );
     }
     for (const account of signedIn) {
       await app.removeAccount(account, { signal });
@@ -56,7 +68,11 @@ export async function logout(command: LogoutCommand, terminal: Terminal, signal:
   }
 }
 
-async function appAccounts(settings: AppSettings & { username?: string }, terminal: Terminal, signal: AbortSignal): Promise<Account[]> {
+async function appAccounts(
+  settings: AppSettings & { username?: string },
+  terminal: Terminal,
+  signal: AbortSignal,
+): Promise<Account[]> {
   const { app, close } = await openApp(settings, terminal);
   try {
     return await app.getAccounts({ username: settings.username, signal });

@@ -17,7 +17,9 @@ import { EXIT_INTERRUPTED } from "./exit_codes.ts";
 import { run, type Terminal } from "./run.ts";
 
 const controller = new AbortController();
-process.once("SIGINT", () => {
+// `on`, not `once`: Deno restores the default action (die by the signal) when the last listener goes.
+process.on("SIGINT", () => {
+  if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C
   controller.abort();
   process.stderr.write("\nCancelled.\n");
   // Whatever was pending has been told to stop; do not wait for a slow server to notice.

@@ -16,7 +16,8 @@ import { token } from "./token.ts";
 export type { Terminal } from "./_terminal.ts";
 
 /** The text `authbroker --help` prints. */
-export const USAGE: string = `authbroker: Microsoft Entra ID tokens from the command line, with OS broker single sign-on.
+export const USAGE: string =
+  `authbroker: Microsoft Entra ID tokens from the command line, with OS broker single sign-on.
 
 Usage:
   authbroker token --client-id ID --scope S [--scope S2 ...] [--authority URL] [--broker]
@@ -84,11 +85,15 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
       case "accounts": {
         const { values } = parse(rest, COMMON);
         if (values.help) return help(terminal);
-        return await accounts({
-          ...settings(values, terminal, { clientIdRequired: false }),
-          username: values.username,
-          json: values.json,
-        }, terminal, signal);
+        return await accounts(
+          {
+            ...settings(values, terminal, { clientIdRequired: false }),
+            username: values.username,
+            json: values.json,
+          },
+          terminal,
+          signal,
+        );
       }
       case "logout": {
         const { values } = parse(rest, COMMON);
@@ -100,11 +105,15 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
         const { values } = parse(rest, COMMON);
         if (values.help) return help(terminal);
         const { doctor } = await import("./doctor.ts");
-        return await doctor({
-          clientId: values["client-id"] ?? terminal.env.AUTHBROKER_CLIENT_ID,
-          paths: cachePaths(terminal.env, values["cache-dir"]),
-          json: values.json,
-        }, terminal, signal);
+        return await doctor(
+          {
+            clientId: values["client-id"] ?? terminal.env.AUTHBROKER_CLIENT_ID,
+            paths: cachePaths(terminal.env, values["cache-dir"]),
+            json: values.json,
+          },
+          terminal,
+          signal,
+        );
       }
       case "demo": {
         parse(rest, {});
@@ -136,16 +145,22 @@ async function runToken(args: string[], terminal: Terminal, signal: AbortSignal)
   const app = settings(values, terminal, { clientIdRequired: true });
   const scopes = (values.scope ?? []).flatMap((scope) => scope.split(/\s+/)).filter(Boolean);
   if (scopes.length === 0) throw new UsageError("--scope is required, e.g. --scope User.Read");
-  if (values["device-code"] && values.silent) throw new UsageError("--device-code and --silent exclude each other");
-  return await token({
-    ...app,
-    clientId: app.clientId!,
-    scopes,
-    deviceCode: values["device-code"],
-    username: values.username,
-    silent: values.silent,
-    json: values.json,
-  }, terminal, signal);
+  if (values["device-code"] && values.silent) {
+    throw new UsageError("--device-code and --silent exclude each other");
+  }
+  return await token(
+    {
+      ...app,
+      clientId: app.clientId!,
+      scopes,
+      deviceCode: values["device-code"],
+      username: values.username,
+      silent: values.silent,
+      json: values.json,
+    },
+    terminal,
+    signal,
+  );
 }
 
 function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
@@ -157,7 +172,13 @@ function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
 }
 
 function settings(
-  values: { "client-id"?: string; authority?: string; broker?: boolean; verbose?: boolean; "cache-dir"?: string },
+  values: {
+    "client-id"?: string;
+    authority?: string;
+    broker?: boolean;
+    verbose?: boolean;
+    "cache-dir"?: string;
+  },
   terminal: Terminal,
   { clientIdRequired }: { clientIdRequired: boolean },
 ) {

@@ -80,7 +80,10 @@ async function acquire(
             ? "The broker will ask you to sign in. Press Ctrl-C to cancel.\n"
             : `Opening a browser to sign in. If none opens, visit this URL, or run again with --device-code:\n${url}\n`,
         );
-        done = waiting(terminal, ui === "broker" ? "Waiting for the broker..." : "Waiting for the browser...");
+        done = waiting(
+          terminal,
+          ui === "broker" ? "Waiting for the broker..." : "Waiting for the browser...",
+        );
       },
     });
   } finally {

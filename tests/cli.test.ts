@@ -1,0 +1,266 @@
+/**
+ * The `authbroker` command, spawned as a process under the runtime running the tests (so Deno, Bun and
+ * Node across the three test runs), against the fake authority: output, exit codes, the `--json`
+ * shape, the persisted cache reused by a second process with no network, doctor, and Ctrl-C.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { FakeAuthority } from "../testing/mod.ts";
+import { cli, runtimeCommand, tempDir } from "./_cli.ts";
+
+const CLIENT_ID = "5f0c2b7e-6a1d-4c2b-9e3f-8a7b6c5d4e3f";
+const DEVICE_CODE = /enter the code (\S+) to authenticate/;
+
+describe("authbroker CLI", () => {
+  let idp: FakeAuthority;
+  let cache: { path: string; remove(): void };
+  let env: Record<string, string>;
+  const tokenArgs = (): string[] => [
+    "token",
+    "--client-id",
+    CLIENT_ID,
+    "--scope",
+    "User.Read",
+    "--authority",
+    idp.authority("organizations"),
+  ];
+
+  before(async () => {
+    idp = await FakeAuthority.start({
+      users: [
+        { username: "alice@contoso.com", password: "password", name: "Alice" },
+        { username: "bob@contoso.com", password: "hunter2", name: "Bob" },
+      ],
+      deviceCodeInterval: 1,
+    });
+    cache = tempDir();
+    // A cache folder of its own, and no broker or browser of the machine's.
+    env = { AUTHBROKER_CACHE_DIR: cache.path, BROWSER: "", DISPLAY: "", DBUS_SESSION_BUS_ADDRESS: "" };
+  });
+  after(async () => {
+    await idp.close();
+    cache.remove();
+  });
+  /** The same environment with an empty cache folder of its own: the next `token` must sign in. */
+  const freshEnv = (): Record<string, string> => {
+    const fresh = tempDir();
+    cleanups.push(fresh.remove);
+    return { ...env, AUTHBROKER_CACHE_DIR: fresh.path };
+  };
+  const cleanups: (() => void)[] = [];
+  after(() => cleanups.forEach((cleanup) => cleanup()));
+
+  it("signs in with the device code, printing the message on stderr and only the token on stdout", async () => {
+    const run = cli([...tokenArgs(), "--device-code"], env);
+    const [, userCode] = await run.waitForStderr(DEVICE_CODE);
+    idp.approveDeviceCode(userCode, "alice@contoso.com");
+    const { code, stdout, stderr } = await run.finished;
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    assert.match(
+      stderr,
+      /To sign in, use a web browser to open the page http:\/\/127\.0\.0\.1:\d+\/devicelogin/,
+    );
+    assert.doesNotMatch(stderr, /⠋|\r/, "no spinner when stderr is not a terminal");
+  });
+
+  it("answers a second process from the persisted cache with no network at all", async () => {
+    idp.clearRequests();
+    const { code, stdout, stderr } = await cli([...tokenArgs(), "--json"], env).finished;
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+    assert.deepEqual(
+      idp.requests.map((r) => r.path),
+      [],
+      "discovery and token both came from the cache folder",
+    );
+    const result = JSON.parse(stdout);
+    assert.equal(result.token_source, "cache");
+    assert.equal(result.token_type, "Bearer");
+    assert.equal(typeof result.expires_in, "number");
+    assert.match(result.access_token, /^eyJ/);
+    assert.equal(result.account.username, "alice@contoso.com");
+    assert.equal(result.id_token_claims.preferred_username, "alice@contoso.com");
+  });
+
+  it("lists accounts as lines and as JSON, from the cache and for one app", async () => {
+    const plain = await cli(["accounts"], env).finished;
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stdout, /^alice@contoso\.com\t[\w-]+\.[\w-]+\t127\.0\.0\.1:\d+\n$/);
+
+    const json = await cli(
+      ["accounts", "--json", "--client-id", CLIENT_ID, "--authority", idp.authority("organizations")],
+      env,
+    ).finished;
+    assert.equal(json.code, 0, json.stderr);
+    const accounts = JSON.parse(json.stdout);
+    assert.equal(accounts.length, 1);
+    assert.equal(accounts[0].username, "alice@contoso.com");
+    assert.equal(accounts[0].account_source, "urn:ietf:params:oauth:grant-type:device_code");
+  });
+
+  it("signs in through the browser when no device code is asked for", async () => {
+    const browser = [...runtimeCommand("tests/fixtures/browser_sign_in.ts"), "%s"]
+      .map((word) => `'${word}'`).join(" ");
+    const { code, stdout, stderr } = await cli(
+      [...tokenArgs(), "--scope", "Calendars.Read", "--username", "bob@contoso.com", "--json"],
+      {
+        ...env,
+        BROWSER: browser,
+        FAKE_BROWSER_USERNAME: "bob@contoso.com",
+        FAKE_BROWSER_PASSWORD: "hunter2",
+      },
+    ).finished;
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /Opening a browser to sign in/);
+    const result = JSON.parse(stdout);
+    assert.equal(result.token_source, "identity_provider");
+    assert.equal(result.account.username, "bob@contoso.com");
+    assert.equal(result.account.account_source, "authorization_code");
+  });
+
+  it("logs out one account; then --silent exits 3 and asks for a sign-in", async () => {
+    const out = await cli(
+      [
+        "logout",
+        "--client-id",
+        CLIENT_ID,
+        "--authority",
+        idp.authority("organizations"),
+        "--username",
+        "alice@contoso.com",
+      ],
+      env,
+    ).finished;
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout, "Signed out alice@contoso.com\n");
+    const left = await cli(["accounts", "--json"], env).finished;
+    assert.deepEqual(JSON.parse(left.stdout).map((a: { username: string }) => a.username), [
+      "bob@contoso.com",
+    ]);
+
+    const silent = await cli([...tokenArgs(), "--silent", "--username", "alice@contoso.com"], env).finished;
+    assert.equal(silent.code, 3);
+    assert.equal(silent.stdout, "");
+    assert.match(
+      silent.stderr,
+      /^error: no_account\nerror_description: No signed-in account named alice@contoso\.com/,
+    );
+  });
+
+  it("exits 3 with error, description and correlation id when the user declines the device code", async () => {
+    const run = cli([...tokenArgs(), "--device-code", "--json"], freshEnv());
+    const [, userCode] = await run.waitForStderr(DEVICE_CODE);
+    idp.denyDeviceCode(userCode);
+    const { code, stdout, stderr } = await run.finished;
+    assert.equal(code, 3);
+    assert.equal(stdout, "");
+    const error = JSON.parse(stderr.slice(stderr.indexOf("{")));
+    assert.equal(error.error, "authorization_declined");
+    assert.equal(typeof error.error_description, "string");
+    assert.match(error.correlation_id, /^[\da-f-]{36}$/);
+  });
+
+  it("exits 1 when the identity provider refuses the app, with the three lines on stderr", async () => {
+    idp.failGrant("device_code", { error: "invalid_client", errorDescription: "AADSTS7000218: no client" });
+    const run = cli([...tokenArgs(), "--device-code"], freshEnv());
+    const [, userCode] = await run.waitForStderr(DEVICE_CODE);
+    idp.approveDeviceCode(userCode, "alice@contoso.com");
+    const { code, stdout, stderr } = await run.finished;
+    assert.equal(code, 1);
+    assert.equal(stdout, "");
+    assert.match(stderr, /^error: invalid_client$/m);
+    assert.match(stderr, /^error_description: AADSTS7000218: no client/m);
+    assert.match(stderr, /^correlation_id: [\da-f-]{36}$/m);
+  });
+
+  it("exits 4 when the identity provider cannot be reached", async () => {
+    const closed = await FakeAuthority.start();
+    const authority = closed.authority("organizations");
+    await closed.close();
+    const { code, stderr } = await cli(
+      ["token", "--client-id", CLIENT_ID, "--scope", "User.Read", "--authority", authority, "--device-code"],
+      freshEnv(),
+    ).finished;
+    assert.equal(code, 4, stderr);
+    assert.match(stderr, /^error: (network_error|authority_discovery_failed)$/m);
+  });
+
+  it("exits 2 for bad usage, naming what is wrong", async () => {
+    const missing = await cli(["token", "--scope", "User.Read"], { ...env, AUTHBROKER_CLIENT_ID: "" })
+      .finished;
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--client-id is required/);
+    const unknown = await cli(["token", "--client-id", CLIENT_ID, "--scope", "x", "--nope"], env).finished;
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /Unknown option '--nope'/);
+    const badAuthority = await cli([
+      "token",
+      "--client-id",
+      CLIENT_ID,
+      "--scope",
+      "x",
+      "--authority",
+      "http://evil.example/common",
+    ], env).finished;
+    assert.equal(badAuthority.code, 2);
+    assert.match(badAuthority.stderr, /must use https/);
+    const command = await cli(["tokne"], env).finished;
+    assert.equal(command.code, 2);
+    assert.match(command.stderr, /Unknown command "tokne"/);
+    const help = await cli(["--help"], env).finished;
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Exit codes: 0 ok; 1 .*; 2 bad usage; 3 .*; 4 network/s);
+  });
+
+  it("Ctrl-C during the device-code wait cancels and exits 130", async () => {
+    const run = cli([...tokenArgs(), "--device-code"], freshEnv());
+    await run.waitForStderr(DEVICE_CODE);
+    const polls = idp.requestsTo("token").length;
+    run.kill("SIGINT");
+    const { code, stdout, stderr } = await run.finished;
+    assert.equal(code, 130, stderr);
+    assert.equal(stdout, "");
+    assert.match(stderr, /Cancelled\./);
+    const after = idp.requestsTo("token").length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.equal(idp.requestsTo("token").length, after, "no polling after the process ended");
+    assert.ok(after >= polls);
+  });
+
+  it("doctor reports the runtime, the platform, each flag, the cache, and a fix for each problem", async () => {
+    const { code, stdout, stderr } = await cli(["doctor", "--json", "--client-id", CLIENT_ID], env).finished;
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout);
+    const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+    assert.equal(report.runtime.name, runtime);
+    assert.equal(report.platform, "linux");
+    assert.equal(report.wsl, false);
+    assert.deepEqual(report.flags.map((f: { flag: string }) => f.flag), [
+      "enableBrokerOnWindows",
+      "enableBrokerOnWsl",
+      "enableBrokerOnMac",
+      "enableBrokerOnLinux",
+    ]);
+    const linux = report.flags.find((f: { flag: string }) => f.flag === "enableBrokerOnLinux");
+    assert.equal(linux.applies, true);
+    assert.equal(linux.brokerAnswers, false);
+    assert.equal(linux.redirectUri, "https://login.microsoftonline.com/common/oauth2/nativeclient");
+    assert.equal(
+      report.flags[0].redirectUri,
+      `ms-appx-web://Microsoft.AAD.BrokerPlugin/${CLIENT_ID}`,
+    );
+    assert.equal(report.tokenCache.exists, true);
+    assert.equal(report.tokenCache.readable, true);
+    assert.equal(report.tokenCache.accounts, 1);
+    assert.match(report.fallback, /enableBrokerOnLinux falls back to the device-code flow/);
+    assert.ok(report.problems.length > 0);
+    for (const problem of report.problems) assert.match(problem, /\. Fix: \S/);
+    assert.ok(report.problems.some((p: string) => /session bus/.test(p)));
+
+    const text = await cli(["doctor"], env).finished;
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /^runtime {7}\w+ \d/m);
+    assert.match(text.stdout, /^session bus {3}none: .*Fix: /m);
+  });
+});
