@@ -33,7 +33,10 @@ describe("SharedWork", () => {
   it("a caller whose signal has already aborted neither joins nor starts an attempt", async () => {
     const work = new SharedWork<string>();
     let runs = 0;
-    await assert.rejects(work.run("k", () => Promise.resolve(`run ${++runs}`), AbortSignal.abort()), AbortError);
+    await assert.rejects(
+      work.run("k", () => Promise.resolve(`run ${++runs}`), AbortSignal.abort()),
+      AbortError,
+    );
     assert.equal(runs, 0);
   });
 
