@@ -110,8 +110,8 @@ export function parseAuthority(authority: string, options: { oidc?: boolean } = 
 
 /** The endpoints an app needs, from the authority's OpenID configuration. */
 export interface AuthorityEndpoints {
-  /** The OIDC issuer. */
-  readonly issuer: string;
+  /** The OIDC issuer from the metadata, which ID tokens' `iss` must match; `undefined` when it names none. */
+  readonly issuer?: string;
   /** Where the browser goes to sign in. */
   readonly authorizationEndpoint: string;
   /** Where codes, refresh tokens and device codes are redeemed. */
@@ -294,7 +294,7 @@ export async function resolveAuthority(
   const environments = [...new Set([environment, parsed.host, ...aliases])];
   return {
     ...parsed,
-    issuer: optionalString(config, "issuer", what) ?? parsed.url,
+    issuer: optionalString(config, "issuer", what),
     authorizationEndpoint,
     tokenEndpoint,
     deviceAuthorizationEndpoint: optionalString(config, "device_authorization_endpoint", what),

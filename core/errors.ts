@@ -104,11 +104,19 @@ export class BrowserLaunchError extends MsalError {
   }
 }
 
-/** A returned ID token failed validation (nonce mismatch, too old for `maxAge`, malformed). */
+/**
+ * A returned ID token failed validation (OpenID Connect Core 1.0 §3.1.3.7, as MSAL Python checks it):
+ * wrong `aud` or `iss`, expired (`exp`), issued in the future (`iat`, `nbf`), another `nonce`, or an
+ * `auth_time` older than `maxAge`. Nothing from that response is cached.
+ */
 export class IdTokenError extends MsalError {
-  /** Creates the error describing which check failed. */
-  constructor(message: string, options?: ErrorOptions) {
+  /** The claim that failed its check, e.g. `"aud"`, `"iss"`, `"exp"`, `"nonce"`, `"auth_time"`. */
+  readonly claim: string;
+
+  /** Creates the error naming the claim and describing the check that failed. */
+  constructor(claim: string, message: string, options?: ErrorOptions) {
     super("invalid_id_token", message, options);
+    this.claim = claim;
   }
 }
 

@@ -1,14 +1,16 @@
 /**
  * Decoding of the two opaque-looking strings a token response carries about the user: the ID token
  * (a JWT, of which only the payload is read here) and `client_info` (base64url JSON `{uid, utid}`).
- * Nothing here verifies signatures: tokens come straight from the token endpoint over TLS, as in MSAL.
+ * Nothing here verifies signatures: an ID token received directly from the token endpoint over TLS is
+ * authenticated by TLS (OpenID Connect Core 1.0 §3.1.3.7, step 6), as in every MSAL; its claims are
+ * checked by {@linkcode checkIdTokenClaims}.
  *
  * Error messages describe what was wrong, never the token itself.
  *
  * @module
  */
 
-import { InvalidInputError } from "./errors.ts";
+import { IdTokenError, InvalidInputError } from "./errors.ts";
 import type { IdTokenClaims } from "./results.ts";
 
 /** The two identifiers Entra ID returns in `client_info`. */
@@ -119,4 +121,113 @@ export function decodeClientInfo(clientInfo: string): ClientInfo {
     throw new InvalidInputError("Malformed client_info: uid and utid must be strings");
   }
   return { uid: value.uid, utid: value.utid };
+}
+
+/** Clock skew allowed on `exp`, `iat`, `nbf` and `auth_time`, in seconds (MSAL Python's `skew = 120`). */
+export const ID_TOKEN_SKEW_SECONDS = 120;
+
+/** What an ID token must say (OpenID Connect Core 1.0 §3.1.3.7). */
+export interface IdTokenExpectations {
+  /** The app's client id: `aud` must be it, or an array containing it (case-sensitive). */
+  clientId: string;
+  /**
+   * The issuer from the authority's metadata: `iss` must equal it. Entra's multi-tenant template
+   * `https://login.microsoftonline.com/{tenantid}/v2.0` takes the token's `tid`. Unchecked when absent.
+   */
+  issuer?: string;
+  /** The nonce the app sent (authorization code flows). */
+  nonce?: string;
+  /** With `maxAge` (seconds), `auth_time` must be at most this old. */
+  maxAge?: number;
+  /** Epoch seconds; defaults to now. */
+  now?: number;
+}
+
+function expectedIssuerMatches(template: string, claims: IdTokenClaims): boolean {
+  if (typeof claims.iss !== "string") return false;
+  if (!template.includes("{tenantid}")) return claims.iss === template;
+  if (typeof claims.tid === "string" && claims.tid) {
+    return claims.iss === template.replaceAll("{tenantid}", claims.tid);
+  }
+  const [before, after] = template.split("{tenantid}");
+  const middle = claims.iss.slice(before.length, claims.iss.length - after.length);
+  return claims.iss.startsWith(before) && claims.iss.endsWith(after) && /^[^/]+$/.test(middle);
+}
+
+function epochClaim(claims: IdTokenClaims, name: string, required: boolean): number | undefined {
+  const value = claims[name];
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new IdTokenError(
+      name,
+      `The ID token's ${name} claim is ${value === undefined ? "missing" : "not a number"}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks an ID token's claims as MSAL Python's OIDC layer does (OpenID Connect Core 1.0 §3.1.3.7):
+ * `aud` contains the client id, `iss` is the authority's issuer, `exp` is not past and `iat`/`nbf` not
+ * ahead (each with {@linkcode ID_TOKEN_SKEW_SECONDS}), `nonce` is the one sent, and `auth_time` is
+ * recent enough for `maxAge`. The signature is not checked: the token came from the token endpoint
+ * over TLS.
+ *
+ * @example
+ * ```ts
+ * checkIdTokenClaims(decodeIdToken(response.id_token), { clientId, issuer: metadata.issuer });
+ * ```
+ * @throws {IdTokenError} naming the first claim that fails.
+ */
+export function checkIdTokenClaims(claims: IdTokenClaims, expected: IdTokenExpectations): void {
+  const now = expected.now ?? Math.floor(Date.now() / 1000);
+  const skew = ID_TOKEN_SKEW_SECONDS;
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (!audiences.includes(expected.clientId)) {
+    throw new IdTokenError(
+      "aud",
+      `The ID token's audience (aud) must contain this app's client id "${expected.clientId}", ` +
+        "case-sensitively: the token was issued to another app. Was your client id in wrong casing?",
+    );
+  }
+  if (expected.issuer !== undefined && !expectedIssuerMatches(expected.issuer, claims)) {
+    throw new IdTokenError(
+      "iss",
+      `The ID token's issuer (iss) must be the authority's issuer "${expected.issuer}"` +
+        (typeof claims.iss === "string" ? `, not "${claims.iss}"` : ", and the token names none"),
+    );
+  }
+  const exp = epochClaim(claims, "exp", true)!;
+  if (now - skew > exp) {
+    throw new IdTokenError("exp", `The ID token expired ${now - exp} seconds ago (exp)`);
+  }
+  for (const name of ["iat", "nbf"]) {
+    const at = epochClaim(claims, name, false);
+    if (at !== undefined && at > now + skew) {
+      throw new IdTokenError(
+        name,
+        `The ID token is not valid until ${at - now} seconds from now (${name}); check the system clock`,
+      );
+    }
+  }
+  if (expected.nonce !== undefined && claims.nonce !== expected.nonce) {
+    throw new IdTokenError(
+      "nonce",
+      `The ID token's nonce does not match the one this app sent (expected a nonce, got ${
+        claims.nonce === undefined ? "none" : "another"
+      }). The response may have been replayed.`,
+    );
+  }
+  if (expected.maxAge !== undefined) {
+    const authTime = claims.auth_time;
+    if (typeof authTime !== "number") {
+      throw new IdTokenError("auth_time", "maxAge was requested but the ID token has no auth_time claim");
+    }
+    if (now > authTime + expected.maxAge + skew) {
+      throw new IdTokenError(
+        "auth_time",
+        `The user last signed in ${now - authTime} seconds ago, longer than maxAge=${expected.maxAge}`,
+      );
+    }
+  }
 }

@@ -7,11 +7,10 @@
 
 import { realmFollowsIdToken, type ResolvedAuthority } from "../core/authority.ts";
 import type { AccountEntry, TokenCache } from "../core/cache.ts";
-import { IdTokenError } from "../core/errors.ts";
-import { decodeIdToken } from "../core/jwt.ts";
+import { checkIdTokenClaims, decodeIdToken } from "../core/jwt.ts";
 import type { HttpClient } from "../core/http.ts";
 import type { PluginLogger } from "../core/log.ts";
-import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
+import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 
@@ -72,28 +71,6 @@ export function anchorMailbox(homeAccountId: string): Record<string, string> {
   return uid && utid ? { "X-AnchorMailbox": `Oid:${uid}@${utid}` } : {};
 }
 
-const AUTH_TIME_SKEW_SECONDS = 120;
-
-function checkIdToken(claims: IdTokenClaims, options: RedeemOptions, now: number): void {
-  if (options.expectedNonce !== undefined && claims.nonce !== options.expectedNonce) {
-    throw new IdTokenError(
-      `The ID token's nonce does not match the one this app sent (expected a nonce, got ${
-        claims.nonce === undefined ? "none" : "another"
-      }). The response may have been replayed.`,
-    );
-  }
-  if (options.maxAge !== undefined) {
-    if (typeof claims.auth_time !== "number") {
-      throw new IdTokenError("maxAge was requested but the ID token has no auth_time claim");
-    }
-    if (now > claims.auth_time + options.maxAge + AUTH_TIME_SKEW_SECONDS) {
-      throw new IdTokenError(
-        `The user last signed in ${now - claims.auth_time} seconds ago, longer than maxAge=${options.maxAge}`,
-      );
-    }
-  }
-}
-
 /**
  * POSTs `form` (plus `client_id` and decorated `scope`) to the token endpoint; on success caches the
  * tokens and returns a {@linkcode TokenResult} with `token_source: "identity_provider"`.
@@ -125,7 +102,15 @@ async function recordTokenResponse(
     };
   }
   const now = Math.floor(Date.now() / 1000);
-  if (typeof response.id_token === "string") checkIdToken(decodeIdToken(response.id_token), options, now);
+  if (typeof response.id_token === "string") {
+    checkIdTokenClaims(decodeIdToken(response.id_token), {
+      clientId: context.clientId,
+      issuer: context.authority.issuer,
+      nonce: options.expectedNonce,
+      maxAge: options.maxAge,
+      now,
+    });
+  }
   const added = await context.cache.access(() =>
     context.cache.addTokenResponse({
       clientId: context.clientId,

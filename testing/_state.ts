@@ -109,6 +109,16 @@ export class AuthorityState {
   readonly sessions: Map<string, Session> = new Map();
   /** By request id. */
   readonly pending: Map<string, PendingAuthorization> = new Map();
+  /** Claims to put into the next ID tokens, first queued first used. */
+  readonly idTokenOverrides: { claims: Record<string, unknown>; remaining: number }[] = [];
+
+  /** The claims override for the next ID token, if one is queued. */
+  takeIdTokenOverride(): Record<string, unknown> | undefined {
+    const head = this.idTokenOverrides[0];
+    if (!head) return undefined;
+    if (--head.remaining <= 0) this.idTokenOverrides.shift();
+    return head.claims;
+  }
 
   /** Finds a device code by the code the user types, ignoring case, spaces and dashes. */
   deviceCodeByUserCode(userCode: string): DeviceCodeRecord | undefined {

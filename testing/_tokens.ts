@@ -97,6 +97,10 @@ export async function issueTokens(ctx: AuthorityContext, grant: Grant): Promise<
       ver: "2.0",
     };
     if (grant.nonce !== undefined) claims.nonce = grant.nonce;
+    for (const [name, value] of Object.entries(ctx.state.takeIdTokenOverride() ?? {})) {
+      if (value === undefined) delete claims[name];
+      else claims[name] = value;
+    }
     body.id_token = await ctx.key.sign(claims);
   }
   body.client_info = clientInfo(user);

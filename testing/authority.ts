@@ -339,6 +339,21 @@ export class FakeAuthority {
     this.#pendingDeviceCode(userCode).status = "denied";
   }
 
+  /**
+   * Makes the next `times` ID tokens carry `claims` over the real ones (a claim set to `undefined` is
+   * removed), still correctly signed: to test how an app handles an ID token for another app
+   * (`{ aud: "someone-else" }`), from another issuer (`{ iss: "https://mix-up.example" }`), or expired
+   * (`{ exp: Math.floor(Date.now() / 1000) - 3600 }`). The library refuses each with an `IdTokenError`.
+   *
+   * @param times how many ID tokens; default 1.
+   */
+  overrideIdTokenClaims(claims: Record<string, unknown>, times = 1): void {
+    if (!(times > 0) || (!Number.isInteger(times) && times !== Infinity)) {
+      throw new RangeError(`times must be a positive integer or Infinity, got ${times}`);
+    }
+    this.#ctx.state.idTokenOverrides.push({ claims: { ...claims }, remaining: times });
+  }
+
   /** Revokes the refresh tokens of `username` (of everyone when omitted): they now get `invalid_grant`. */
   revokeRefreshTokens(username?: string): void {
     const wanted = username?.toLowerCase();
