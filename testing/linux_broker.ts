@@ -153,8 +153,9 @@ interface PendingCall {
  * - the signature `sss` (else `org.freedesktop.DBus.Error.InvalidArgs`), protocol version `"0.0"`, a
  *   JSON object as request (else status 0 `Invalid requestJson`);
  * - token calls: `authParameters` with `clientId`, an http(s) `authority`, `redirectUri` and a non-empty
- *   array `requestedScopes`; the account sent back must be one the broker listed, unchanged (status 6
- *   when a field differs, status 2 when the broker does not know it); silent calls without an account
+ *   array `requestedScopes`; the account sent back must be one the broker listed, unchanged but for its
+ *   `environment`, which may be any host of the same cloud as Microsoft's runtime normalises it (status
+ *   6 when a field differs, status 2 when the broker does not know it); silent calls without an account
  *   need `isSignIn: true`;
  * - profile 3.0.2: `authorizationType` 1 for silent calls, 1, 6 or none for interactive ones, 8 for
  *   cookies (status 6 otherwise), `ssoUrl` also inside `authParameters` for cookies, and no
@@ -565,7 +566,7 @@ export class FakeLinuxBroker {
       throw rejection(Status.InteractionRequired, `Account '${String(sent.homeAccountId)}' was not found`);
     }
     for (const [field, value] of Object.entries(account)) {
-      if (sent[field] !== value) {
+      if (sent[field] !== value && !(ENVIRONMENT_FIELDS.has(field) && sameCloud(sent[field], value))) {
         throw rejection(
           Status.ApiContractViolation,
           `The account is not the one the broker returned: '${field}' is ${JSON.stringify(sent[field])}`,
@@ -584,6 +585,21 @@ export class FakeLinuxBroker {
   #signInAccount(hint: string | undefined): FakeLinuxBrokerAccount | undefined {
     return this.#findByUsername(hint) ?? this.#findByUsername(this.#defaultAccount) ?? this.#accounts[0];
   }
+}
+
+// Microsoft's runtime sends the account back with its environment normalised to the cloud's preferred
+// host (login.windows.net -> login.microsoftonline.com); the broker accepts any alias of the cloud.
+const ENVIRONMENT_FIELDS = new Set(["environment", "homeEnvironment"]);
+const PUBLIC_CLOUD = new Set([
+  "login.microsoftonline.com",
+  "login.windows.net",
+  "login.microsoft.com",
+  "sts.windows.net",
+]);
+
+function sameCloud(sent: unknown, value: string): boolean {
+  return typeof sent === "string" && PUBLIC_CLOUD.has(sent.toLowerCase()) &&
+    PUBLIC_CLOUD.has(value.toLowerCase());
 }
 
 function rejection(status: number, context: string): RejectedRequest {
