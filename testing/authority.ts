@@ -17,6 +17,7 @@ import { SigningKey } from "./_jwt.ts";
 import { errorPage } from "./_pages.ts";
 import type { DeviceCodeRecord, ResolvedUser } from "./_state.ts";
 import { registerToken } from "./_token.ts";
+import { signInAt } from "./_user_agent.ts";
 
 /** The tenant id the fake authority uses unless told otherwise. */
 export const DEFAULT_TENANT_ID = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
@@ -328,6 +329,31 @@ export class FakeAuthority {
     const user = this.#ctx.findUser(username);
     if (!user) throw new Error(`Unknown user: ${username}`);
     approve(record, user);
+  }
+
+  /**
+   * An `openBrowser` for `acquireTokenInteractive` (and a way to finish `initiateAuthCodeFlow`) that
+   * acts as `username` at a browser: opens the authorization URL, signs in on the sign-in page with the
+   * user's password, answers the consent page (`options.consent`, default `"accept"`), and delivers
+   * the answer to the app's redirect URI (a redirect, or the auto-submitted `form_post` form).
+   *
+   * @example
+   * ```ts ignore
+   * const result = await app.acquireTokenInteractive(["User.Read"], {
+   *   openBrowser: idp.signInAs("alice@contoso.com"),
+   * });
+   * ```
+   * @throws {Error} at once for an unknown user; the returned function rejects when a page is not one
+   *   a user could answer (e.g. the fake's error page for a bad redirect URI).
+   */
+  signInAs(
+    username: string,
+    options: { consent?: "accept" | "cancel" } = {},
+  ): (url: string) => Promise<void> {
+    const user = this.#ctx.findUser(username);
+    if (!user) throw new Error(`Unknown user: ${username}`);
+    return (url) =>
+      signInAt(url, { fetch: this.fetch, username: user.username, password: user.password, ...options });
   }
 
   /**

@@ -110,7 +110,11 @@ export interface FakeBrokerAccountInit {
   oid?: string;
   /** The home tenant id; a fixed GUID by default. */
   tenantId?: string;
-  /** The authority host; `login.microsoftonline.com` by default. */
+  /**
+   * The authority host. By default none: the account then belongs to whichever authority the app
+   * uses (`login.microsoftonline.com`, or a `FakeAuthority`'s `127.0.0.1:<port>`), as a real broker's
+   * accounts follow the authority of the request.
+   */
   environment?: string;
   /** Display name. */
   name?: string;
@@ -134,7 +138,7 @@ export function fakeBrokerAccount(init: FakeBrokerAccountInit): BrokerAccount {
     id: init.id ?? `broker-${init.username.toLowerCase()}`,
     username: init.username,
     homeAccountId: `${oid}.${tenantId}`,
-    environment: init.environment ?? "login.microsoftonline.com",
+    ...(init.environment !== undefined && { environment: init.environment }),
     realm: tenantId,
     oid,
     name: init.name ?? init.username.split("@")[0],
@@ -163,6 +167,14 @@ function base64url(value: unknown): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function hostOf(url: string | undefined): string | undefined {
+  try {
+    return url ? new URL(url).host : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -304,7 +316,7 @@ export class FakeBroker implements Broker {
   issueToken(account: BrokerAccount, request: BrokerTokenRequest): BrokerTokenResponse {
     const now = Math.floor(Date.now() / 1000);
     const [oid, tid] = (account.homeAccountId ?? `${crypto.randomUUID()}.${FAKE_TENANT_ID}`).split(".");
-    const environment = account.environment ?? "login.microsoftonline.com";
+    const environment = account.environment ?? hostOf(request.authority) ?? "login.microsoftonline.com";
     const claims = {
       aud: request.clientId,
       iss: `https://${environment}/${tid}/v2.0`,
