@@ -134,56 +134,120 @@ export function lc(value: unknown): string {
   return typeof value === "string" ? value.toLowerCase() : "";
 }
 
-const REQUIRED: Record<CacheSection, { strings: string[]; nullable: string[] }> = {
+type FieldRule = "string" | "nullableString" | "optionalString" | "optionalSeconds" | "seconds" | "tokenType";
+
+const STRING_FIELDS: Record<string, FieldRule> = {
+  credential_type: "string",
+  secret: "string",
+  environment: "string",
+  client_id: "string",
+};
+
+/**
+ * What each field of an entry read from a cache file must be, where the library reads it. An entry
+ * that breaks a rule is ignored (never served, never listed) and written back unchanged; the entries
+ * beside it are read as usual. Fields not named here are other libraries' and kept as they are.
+ * - `string`: a non-empty string (`secret`, `environment`, `client_id`...).
+ * - `nullableString`: a string, `null` or absent (MSAL Python writes `null` for app-only tokens).
+ * - `optionalString`: a string, `null` or absent; read as `""` (or left out) when not a string.
+ * - `seconds` / `optionalSeconds`: epoch seconds as a decimal string (or a number), finite, `>= 0`.
+ * - `tokenType`: absent, `null`, or `Bearer`, `pop`, `ssh-cert` (any case): the types this library issues.
+ */
+const RULES: Record<CacheSection, Record<string, FieldRule>> = {
   AccessToken: {
-    strings: ["credential_type", "secret", "environment", "client_id", "expires_on"],
-    nullable: ["home_account_id", "realm", "target"],
+    ...STRING_FIELDS,
+    expires_on: "seconds",
+    home_account_id: "nullableString",
+    realm: "nullableString",
+    target: "nullableString",
+    cached_at: "optionalSeconds",
+    extended_expires_on: "optionalSeconds",
+    refresh_on: "optionalSeconds",
+    token_type: "tokenType",
+    key_id: "optionalString",
   },
   RefreshToken: {
-    strings: ["credential_type", "secret", "environment", "client_id"],
-    nullable: ["home_account_id"],
+    ...STRING_FIELDS,
+    home_account_id: "nullableString",
+    target: "nullableString",
+    family_id: "optionalString",
+    last_modification_time: "optionalSeconds",
   },
-  IdToken: {
-    strings: ["credential_type", "secret", "environment", "client_id"],
-    nullable: ["home_account_id"],
+  IdToken: { ...STRING_FIELDS, home_account_id: "nullableString", realm: "nullableString" },
+  Account: {
+    home_account_id: "string",
+    environment: "string",
+    realm: "nullableString",
+    username: "optionalString",
+    local_account_id: "optionalString",
+    authority_type: "optionalString",
+    account_source: "optionalString",
+    name: "optionalString",
   },
-  Account: { strings: ["home_account_id", "environment"], nullable: ["realm"] },
-  AppMetadata: { strings: ["client_id", "environment"], nullable: [] },
+  AppMetadata: { client_id: "string", environment: "string", family_id: "optionalString" },
 };
+
+const TOKEN_TYPES = new Set(["bearer", "pop", "ssh-cert"]);
+// Past this a number no longer holds every integer exactly: not a time this library wrote.
+const MAX_SECONDS = Number.MAX_SAFE_INTEGER;
+
+function isSeconds(value: unknown): boolean {
+  if (typeof value !== "string" && typeof value !== "number") return false;
+  if (typeof value === "string" && !/^\s*\d+(\.\d+)?\s*$/.test(value)) return false;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 && n <= MAX_SECONDS;
+}
+
+function follows(rule: FieldRule, value: unknown): boolean {
+  switch (rule) {
+    case "string":
+      return typeof value === "string" && value !== "";
+    case "nullableString":
+    case "optionalString":
+      return value === undefined || value === null || typeof value === "string";
+    case "seconds":
+      return isSeconds(value);
+    case "optionalSeconds":
+      return value === undefined || value === null || isSeconds(value);
+    case "tokenType":
+      return value === undefined || value === null ||
+        (typeof value === "string" && TOKEN_TYPES.has(value.toLowerCase()));
+  }
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Whether an entry read from outside follows the field rules of its section (see `RULES`). */
+export function isUsableEntry(section: CacheSection, entry: unknown): entry is AnyEntry {
+  if (!isPlainObject(entry)) return false;
+  const rules = RULES[section];
+  for (const field in rules) if (!follows(rules[field], entry[field])) return false;
+  return true;
+}
+
 /**
- * Checks that a deserialized section holds entries this library can index. Fields MSAL Python may
- * write as `null` (e.g. `home_account_id` of app-only tokens) are accepted as such.
+ * Splits a deserialized section into the entries this library can use and those it ignores (kept to
+ * be written back unchanged).
+ *
+ * @throws {InvalidInputError} when the section itself is not an object.
  */
-export function validateSection(section: CacheSection, value: unknown): Record<string, AnyEntry> {
+export function validateSection(
+  section: CacheSection,
+  value: unknown,
+): { usable: Record<string, AnyEntry>; ignored: Record<string, unknown> } {
   if (!isPlainObject(value)) {
     throw new InvalidInputError(`Corrupt token cache: section "${section}" is not an object`);
   }
-  const { strings, nullable } = REQUIRED[section];
+  const usable: Record<string, AnyEntry> = {};
+  const ignored: Record<string, unknown> = {};
   for (const key in value) {
     const entry = value[key];
-    if (!isPlainObject(entry)) {
-      throw new InvalidInputError(`Corrupt token cache: an entry of "${section}" is not an object`);
-    }
-    for (const field of strings) {
-      if (typeof entry[field] !== "string") {
-        throw new InvalidInputError(`Corrupt token cache: an entry of "${section}" has no string "${field}"`);
-      }
-    }
-    for (const field of nullable) {
-      const v = entry[field];
-      if (v !== undefined && v !== null && typeof v !== "string") {
-        throw new InvalidInputError(
-          `Corrupt token cache: an entry of "${section}" has a non-string "${field}"`,
-        );
-      }
-    }
+    if (isUsableEntry(section, entry)) usable[key] = entry;
+    else ignored[key] = entry;
   }
-  return value as Record<string, AnyEntry>;
+  return { usable, ignored };
 }
 
 /** Parses a serialized cache's top level; `""` is an empty cache. */

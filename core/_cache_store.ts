@@ -21,6 +21,8 @@ export class SectionStore {
   readonly section: CacheSection;
   readonly #entries = new Map<string, AnyEntry>();
   readonly #index = new Map<string, Map<string, AnyEntry>>();
+  // Entries read from a cache file that break the section's field rules: never looked up, written back.
+  readonly #ignored = new Map<string, unknown>();
 
   /** Creates an empty section. */
   constructor(section: CacheSection) {
@@ -54,6 +56,7 @@ export class SectionStore {
 
   /** Stores `entry` under `key` (in place if the key exists) and returns what was there. */
   set(key: string, entry: AnyEntry): AnyEntry | undefined {
+    this.#ignored.delete(key);
     const previous = this.#entries.get(key);
     if (previous) this.#unindex(key, previous);
     this.#entries.set(key, entry);
@@ -73,9 +76,16 @@ export class SectionStore {
     return previous;
   }
 
-  /** The section as a plain JSON object. */
-  toJSON(): Record<string, AnyEntry> {
-    return Object.fromEntries(this.#entries);
+  /** Keeps an entry that breaks the section's rules, to be written back unchanged by `toJSON`. */
+  ignore(key: string, entry: unknown): void {
+    this.#ignored.set(key, entry);
+  }
+
+  /** The section as a plain JSON object, ignored entries included. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = Object.fromEntries(this.#ignored);
+    for (const [key, entry] of this.#entries) json[key] = entry;
+    return json;
   }
 
   #unindex(key: string, entry: AnyEntry): void {
@@ -120,7 +130,7 @@ export class CacheState {
     const top = parseTopLevel(serialized);
     const order = Object.keys(top);
     const unknown = new Map<string, unknown>();
-    const sections: Partial<Record<CacheSection, Record<string, AnyEntry>>> = {};
+    const sections: Partial<Record<CacheSection, ReturnType<typeof validateSection>>> = {};
     for (const name of order) {
       if (KNOWN.has(name)) sections[name as CacheSection] = validateSection(name as CacheSection, top[name]);
       else unknown.set(name, top[name]);
@@ -131,7 +141,8 @@ export class CacheState {
       const entries = sections[name];
       if (!entries) continue;
       const store = state.sections[name];
-      for (const key in entries) store.set(key, entries[key]);
+      for (const key in entries.ignored) store.ignore(key, entries.ignored[key]);
+      for (const key in entries.usable) store.set(key, entries.usable[key]);
     }
     return state;
   }

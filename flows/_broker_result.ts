@@ -55,7 +55,72 @@ export async function finish(
 ): Promise<AuthResult> {
   if ("timeout" in response) return timeoutResult(response.timeoutMs, correlationId);
   if (!response.ok) return errorResult(ctx, response, correlationId);
+  const invalid = invalidField(response);
+  if (invalid) {
+    return {
+      error: "broker_error",
+      error_description: `The broker's answer is malformed: ${invalid}`,
+      broker_status: "InvalidResponse",
+      correlation_id: correlationId,
+    };
+  }
   return await cacheAndReturn(ctx, scopes, response, binding);
+}
+
+// What a broker may issue; the result carries the type the request asked for (the binding's, else Bearer).
+const TOKEN_TYPES = new Set(["bearer", "pop", "ssh-cert"]);
+const optionalString = (value: unknown): boolean => value === undefined || typeof value === "string";
+
+/**
+ * What is wrong with a broker's token, if anything. A plugin hands over what its broker sent, so each
+ * field the core reads is checked: `accessToken` a non-empty string; `expiresOn` finite epoch seconds
+ * `>= 0`; `tokenType` absent or `Bearer`, `pop`, `ssh-cert` (any case);
+ * `idToken`, `clientInfo` strings; `idTokenClaims` an object; `grantedScopes` strings; `account.id` a
+ * string.
+ */
+function invalidField(response: BrokerTokenResponse): string | undefined {
+  if (typeof response.accessToken !== "string" || response.accessToken === "") return "no accessToken";
+  const { expiresOn } = response;
+  if (typeof expiresOn !== "number" || !Number.isFinite(expiresOn) || expiresOn < 0) {
+    return "expiresOn is not a time in epoch seconds";
+  }
+  const { tokenType } = response;
+  if (
+    tokenType !== undefined && (typeof tokenType !== "string" || !TOKEN_TYPES.has(tokenType.toLowerCase()))
+  ) {
+    return "tokenType is not Bearer, pop or ssh-cert";
+  }
+  if (!optionalString(response.idToken) || !optionalString(response.clientInfo)) {
+    return "idToken or clientInfo is not a string";
+  }
+  const claims = response.idTokenClaims;
+  if (claims !== undefined && (typeof claims !== "object" || claims === null || Array.isArray(claims))) {
+    return "idTokenClaims is not an object";
+  }
+  const granted = response.grantedScopes;
+  if (granted !== undefined && (!Array.isArray(granted) || !granted.every((s) => typeof s === "string"))) {
+    return "grantedScopes is not a list of strings";
+  }
+  if (!readBrokerAccount(response.account)) return "the account has no id";
+  return undefined;
+}
+
+/**
+ * A broker account with every field the core reads of the right type: `undefined` without a string
+ * `id`; optional fields that are not strings are dropped.
+ */
+export function readBrokerAccount(account: unknown): BrokerAccount | undefined {
+  if (typeof account !== "object" || account === null) return undefined;
+  const { id, username, homeAccountId, environment, realm } = account as Record<string, unknown>;
+  if (typeof id !== "string" || id === "") return undefined;
+  return {
+    ...account,
+    id,
+    username: typeof username === "string" ? username : undefined,
+    homeAccountId: typeof homeAccountId === "string" ? homeAccountId : undefined,
+    environment: typeof environment === "string" ? environment : undefined,
+    realm: typeof realm === "string" ? realm : undefined,
+  };
 }
 
 /** The `broker_error` result of a call cancelled at its deadline. */
@@ -73,8 +138,9 @@ export function timeoutResult(timeoutMs: number, correlationId: string): ErrorRe
  * there is none or it cannot be decoded.
  */
 export function claimsOf(response: BrokerTokenResponse): IdTokenClaims | undefined {
-  if (response.idTokenClaims) return response.idTokenClaims;
-  if (!response.idToken) return undefined;
+  const claims = response.idTokenClaims;
+  if (typeof claims === "object" && claims !== null && !Array.isArray(claims)) return claims;
+  if (typeof response.idToken !== "string" || !response.idToken) return undefined;
   try {
     return decodeIdToken(response.idToken);
   } catch {
@@ -88,11 +154,13 @@ export function accountFromBroker(
   account: BrokerAccount,
   claims?: IdTokenClaims,
 ): Account {
+  const claim = (name: string): string | undefined =>
+    typeof claims?.[name] === "string" ? claims[name] as string : undefined;
   const result: Account = {
     home_account_id: account.homeAccountId ?? "",
     environment: account.environment ?? ctx.authority.environment,
-    username: account.username ?? claims?.preferred_username ?? "",
-    realm: account.realm ?? claims?.tid ?? ctx.authority.tenant,
+    username: account.username ?? claim("preferred_username") ?? "",
+    realm: account.realm ?? claim("tid") ?? ctx.authority.tenant,
     local_account_id: account.id,
     authority_type: "MSSTS",
     account_source: "broker",
@@ -102,17 +170,18 @@ export function accountFromBroker(
 }
 
 function errorResult(ctx: ResultContext, error: BrokerError, correlationId: string): ErrorResult {
-  if (REDIRECT_URI_NOT_REGISTERED.test(error.context)) {
+  if (typeof error.context === "string" && REDIRECT_URI_NOT_REGISTERED.test(error.context)) {
     throw new RedirectUriError(ctx.broker.redirectUri(ctx.clientId), error.context);
   }
-  return {
+  const result: ErrorResult = {
     error: "broker_error",
     error_description: describeBrokerError(undefined, error),
-    broker_status: error.status,
-    broker_error_code: error.errorCode,
-    broker_tag: error.tag,
     correlation_id: correlationId,
   };
+  if (typeof error.status === "string") result.broker_status = error.status;
+  if (Number.isFinite(error.errorCode)) result.broker_error_code = error.errorCode;
+  if (typeof error.tag === "string" || Number.isFinite(error.tag)) result.broker_tag = error.tag;
+  return result;
 }
 
 /**
@@ -126,7 +195,7 @@ async function cacheAndReturn(
   binding: TokenBinding | undefined,
 ): Promise<TokenResult> {
   const now = Math.floor(Date.now() / 1000);
-  const tokenType = binding?.type ?? response.tokenType ?? "Bearer";
+  const tokenType = binding?.type ?? "Bearer";
   if (binding?.type === "ssh-cert" && !response.accessToken.startsWith("AAAA")) {
     // MSAL Python's TokenTypeError: SSH certificates start with "AAAA" (a base64 length prefix).
     throw new InvalidInputError(`Broker could not get an SSH Cert: ${response.accessToken.slice(0, 8)}...`);
@@ -165,7 +234,7 @@ async function cacheAndReturn(
       account_source: "broker",
       ...(added.account.name ? { name: added.account.name } : {}),
     }
-    : accountFromBroker(ctx, response.account, claims);
+    : accountFromBroker(ctx, readBrokerAccount(response.account)!, claims);
   const result: TokenResult = {
     access_token: response.accessToken,
     token_type: tokenType,

@@ -23,7 +23,7 @@ import type {
   WindowHandle,
 } from "../brokers/broker.ts";
 import { attempt, callBroker, TIMED_OUT, timeoutDescription } from "./_broker_call.ts";
-import { accountFromBroker, claimsOf, finish, timeoutResult } from "./_broker_result.ts";
+import { accountFromBroker, claimsOf, finish, readBrokerAccount, timeoutResult } from "./_broker_result.ts";
 
 /** What the brokered flows need from the application. */
 export interface BrokeredContext {
@@ -169,7 +169,7 @@ export async function acquireTokenInteractiveViaBroker(
         ),
     );
     const wrongAccount = response.ok && !!loginHint &&
-      loginHint.toLowerCase() !== (claimsOf(response)?.preferred_username ?? "").toLowerCase();
+      loginHint.toLowerCase() !== String(claimsOf(response)?.preferred_username ?? "").toLowerCase();
     if (prompt === "none") {
       if (wrongAccount) {
         return {
@@ -327,9 +327,10 @@ export async function listBrokerAccounts(
     return [];
   }
   const environments = new Set([ctx.authority.environment, ...ctx.authority.environments].map(lower));
-  return listed.value
-    .filter((account) => !account.environment || environments.has(lower(account.environment)))
-    .map((account) => accountFromBroker(ctx, account));
+  const accounts = Array.isArray(listed.value) ? listed.value.map(readBrokerAccount) : [];
+  return accounts
+    .filter((account) => account && (!account.environment || environments.has(lower(account.environment))))
+    .map((account) => accountFromBroker(ctx, account!));
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -7,12 +7,14 @@
 
 import { realmFollowsIdToken, type ResolvedAuthority } from "../core/authority.ts";
 import type { AccountEntry, TokenCache } from "../core/cache.ts";
+import { InvalidInputError } from "../core/errors.ts";
 import { checkIdTokenClaims, decodeIdToken } from "../core/jwt.ts";
 import type { HttpClient } from "../core/http.ts";
 import type { PluginLogger } from "../core/log.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
+import { type CheckedTokenResponse, readTokenResponse } from "../core/token_response.ts";
 
 /** What every flow needs from the app. */
 export interface FlowContext {
@@ -55,13 +57,14 @@ export function toAccount(entry: AccountEntry): Account {
   const account: Account = {
     home_account_id: entry.home_account_id,
     environment: entry.environment,
-    username: entry.username,
-    realm: entry.realm,
-    local_account_id: entry.local_account_id,
-    authority_type: entry.authority_type,
+    // A cache file may hold `null` where MSAL Python had no value; the app always gets strings.
+    username: entry.username ?? "",
+    realm: entry.realm ?? "",
+    local_account_id: entry.local_account_id ?? "",
+    authority_type: entry.authority_type ?? "",
   };
-  if (entry.account_source !== undefined) account.account_source = entry.account_source;
-  if (entry.name !== undefined) account.name = entry.name;
+  if (typeof entry.account_source === "string") account.account_source = entry.account_source;
+  if (typeof entry.name === "string") account.name = entry.name;
   return account;
 }
 
@@ -89,20 +92,25 @@ export async function redeem(
   return await recordTokenResponse(context, answer.body, options);
 }
 
-/** Caches a successful token response and builds the result the app sees. */
+/**
+ * Caches a successful token response and builds the result the app sees: only the fields
+ * {@linkcode readTokenResponse} checked, plus `id_token_claims`, `account`, `refresh_on` and
+ * `token_source`. An answer with a field out of type or range is an `invalid_response` and caches nothing.
+ */
 async function recordTokenResponse(
   context: FlowContext,
-  response: Record<string, unknown>,
+  body: Record<string, unknown>,
   options: RedeemOptions,
 ): Promise<TokenResult | ErrorResult> {
-  if (typeof response.access_token !== "string") {
-    return {
-      error: "invalid_response",
-      error_description: "The token endpoint's answer has no access_token",
-    };
-  }
   const now = Math.floor(Date.now() / 1000);
-  if (typeof response.id_token === "string") {
+  let response: CheckedTokenResponse;
+  try {
+    response = readTokenResponse(body, now);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    return { error: "invalid_response", error_description: error.message };
+  }
+  if (response.id_token !== undefined) {
     checkIdTokenClaims(decodeIdToken(response.id_token), {
       clientId: context.clientId,
       issuer: context.authority.issuer,
@@ -118,24 +126,16 @@ async function recordTokenResponse(
       realm: context.authority.realm,
       fixedRealm: !realmFollowsIdToken(context.authority),
       scopes: [...options.scopes],
-      response,
+      response: { ...response },
       accountSource: options.accountSource,
       username: options.username,
       skipAccountCreation: options.skipAccountCreation,
       now,
     })
   );
-  const { refresh_in: refreshIn, ...rest } = response;
-  const result: TokenResult = {
-    ...rest,
-    access_token: response.access_token,
-    token_type: typeof response.token_type === "string" ? response.token_type : "Bearer",
-    expires_in: Number(response.expires_in ?? 600),
-    token_source: "identity_provider",
-  };
-  if (typeof refreshIn === "number" || typeof refreshIn === "string") {
-    result.refresh_on = now + Number(refreshIn);
-  }
+  const { refresh_in: refreshIn, ...fields } = response;
+  const result: TokenResult = { ...fields, token_source: "identity_provider" };
+  if (refreshIn !== undefined) result.refresh_on = now + refreshIn;
   if (added.idTokenClaims) result.id_token_claims = added.idTokenClaims;
   if (added.account) result.account = toAccount(added.account);
   return result;

@@ -387,20 +387,77 @@ describe("TokenCache: serialization", () => {
     ["JSON null", "null"],
     ["a section that is a string", JSON.stringify({ AccessToken: "oops" })],
     ["a section that is an array", JSON.stringify({ Account: [] })],
-    ["an entry that is not an object", JSON.stringify({ IdToken: { k: "x" } })],
-    [
-      "an entry missing secret",
-      JSON.stringify({
-        RefreshToken: {
-          k: { credential_type: "RefreshToken", home_account_id: "h", environment: ENV, client_id: "c" },
-        },
-      }),
-    ],
-    [
-      "an account without home_account_id",
-      JSON.stringify({ Account: { k: { environment: ENV, realm: "r" } } }),
-    ],
   ];
+  // A bad entry is ignored where it is read and written back unchanged; the good ones beside it serve.
+  const badEntries: [string, string, Record<string, unknown>][] = [
+    ["an entry that is not an object", "IdToken", { k: "x" }],
+    ["a refresh token without secret", "RefreshToken", {
+      k: {
+        credential_type: "RefreshToken",
+        home_account_id: "u1.home",
+        environment: ENV,
+        client_id: "client-a",
+      },
+    }],
+    ["an account without home_account_id", "Account", { k: { environment: ENV, realm: "r", username: "x" } }],
+    ["an account whose username is a number", "Account", {
+      k: { home_account_id: "bad.home", environment: ENV, realm: "r", username: 123 },
+    }],
+    ["an access token expiring at 1e400", "AccessToken", {
+      k: {
+        credential_type: "AccessToken",
+        secret: "at-forever",
+        home_account_id: "u1.home",
+        environment: ENV,
+        client_id: "client-a",
+        realm: "t1",
+        target: "User.Read Mail.Read",
+        expires_on: "1e400",
+      },
+    }],
+    ["an access token whose token_type is an object", "AccessToken", {
+      k: {
+        credential_type: "AccessToken",
+        secret: "at-evil",
+        home_account_id: "u1.home",
+        environment: ENV,
+        client_id: "client-a",
+        realm: "t1",
+        target: "User.Read Mail.Read",
+        expires_on: String(NOW + 7200),
+        token_type: { evil: 1 },
+      },
+    }],
+  ];
+  for (const [what, section, entries] of badEntries) {
+    it(`ignores ${what}, serves the good entries beside it, and writes it back unchanged`, () => {
+      const good = new TokenCache();
+      good.addTokenResponse(signIn("u1", "t1"));
+      const blob = JSON.parse(good.serialize());
+      blob[section] = { ...blob[section], ...entries };
+      const cache = new TokenCache();
+      cache.deserialize(JSON.stringify(blob));
+      const accounts = cache.getAccounts({ username: "u1@contoso.com" });
+      assert.equal(accounts.length, 1);
+      assert.deepEqual(cache.getAccounts().map((a) => a.home_account_id), ["u1.home"]);
+      assert.deepEqual(cache.getAccounts({ username: "x" }), []);
+      const at = cache.findAccessToken({
+        clientId: "client-a",
+        homeAccountId: "u1.home",
+        environments: [ENV],
+        realm: "t1",
+        scopes: ["User.Read"],
+        now: NOW,
+      });
+      assert.equal(at?.secret, "at-u1-t1");
+      assert.equal(
+        cache.findRefreshTokens({ homeAccountId: "u1.home", environments: [ENV] })[0]?.secret,
+        "rt-u1",
+      );
+      assert.deepEqual(JSON.parse(cache.serialize())[section].k, entries.k, "kept for other libraries");
+    });
+  }
+
   for (const [what, blob] of corrupt) {
     it(`rejects ${what} with InvalidInputError and leaves the cache exactly as it was`, () => {
       const cache = new TokenCache();
