@@ -43,6 +43,7 @@ export {
   type AddTokenResponseResult,
   type AppMetadataEntry,
   type AppMetadataQuery,
+  type CacheAccessOptions,
   type CachePlugin,
   type CachePluginContext,
   type CacheSection,

@@ -2,7 +2,13 @@ import { defineConfig } from "tsup";
 
 export default defineConfig({
   // The same entries as deno.json's "exports" (tests/manifests.test.ts keeps them identical).
-  entry: { mod: "mod.ts", broker: "broker.ts", "testing/mod": "testing/mod.ts", "cli/main": "cli/main.ts" },
+  entry: {
+    mod: "mod.ts",
+    broker: "broker.ts",
+    "persistence/mod": "persistence/mod.ts",
+    "testing/mod": "testing/mod.ts",
+    "cli/main": "cli/main.ts",
+  },
   format: ["esm"],
   dts: true,
   clean: true,

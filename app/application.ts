@@ -255,8 +255,9 @@ export class PublicClientApplication {
     const { broker } = await this.#loaded(options.signal);
     const authority = await this.#authority(options.signal);
     const wanted = options.username?.toLowerCase();
-    const entries = await this.tokenCache.access(() =>
-      this.tokenCache.getAccounts({ environments: [...authority.environments] })
+    const entries = await this.tokenCache.access(
+      () => this.tokenCache.getAccounts({ environments: [...authority.environments] }),
+      { readOnly: true },
     );
     const grouped = new Map<string, Account>();
     for (const entry of entries) {

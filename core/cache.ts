@@ -33,6 +33,7 @@ import {
   targetSet,
 } from "./_cache_schema.ts";
 import { CacheState } from "./_cache_store.ts";
+import { MsalError } from "./errors.ts";
 import type { IdTokenClaims } from "./results.ts";
 
 export type {
@@ -51,6 +52,11 @@ export interface CachePluginContext {
   readonly cache: TokenCache;
   /** In `afterCacheAccess`: whether the access changed the cache (so it needs writing). */
   readonly cacheHasChanged: boolean;
+  /**
+   * Whether the access only reads (`access(fn, { readOnly: true })`): a plugin need not lock, since
+   * nothing will be written. A plugin that does not care may ignore it.
+   */
+  readonly readOnly: boolean;
 }
 
 /**
@@ -70,6 +76,15 @@ export interface CachePlugin {
 export interface TokenCacheOptions {
   /** Persistence hooks run around every {@linkcode TokenCache.access}. */
   plugin?: CachePlugin;
+}
+
+/** Options of {@linkcode TokenCache.access}. */
+export interface CacheAccessOptions {
+  /**
+   * The callback only reads. Plugins may then skip their write lock; a callback that changes the
+   * cache anyway is undone and `access` throws.
+   */
+  readOnly?: boolean;
 }
 
 /** What {@linkcode TokenCache.addTokenResponse} derived from the response. */
@@ -222,18 +237,23 @@ export class TokenCache {
    * leaves it as `beforeCacheAccess` loaded it. The in-memory state is only ever replaced by data the
    * plugin actually `deserialize`d, never by an older snapshot.
    *
+   * Pass `{ readOnly: true }` for lookups: persistence plugins then read without taking their
+   * cross-process lock.
+   *
+   * @throws {MsalError} `read_only_access` with `readOnly`, if `fn` changed the cache (the change is undone).
    * @example
    * ```ts
-   * const at = await cache.access(() => cache.findAccessToken(query));
+   * const at = await cache.access(() => cache.findAccessToken(query), { readOnly: true });
    * ```
    */
-  access<T>(fn: () => T | Promise<T>): Promise<T> {
-    const run = this.#tail.then(() => this.#transaction(fn));
+  access<T>(fn: () => T | Promise<T>, options: CacheAccessOptions = {}): Promise<T> {
+    const readOnly = options.readOnly === true;
+    const run = this.#tail.then(() => this.#transaction(fn, readOnly));
     this.#tail = run.then(() => {}, () => {});
     return run;
   }
 
-  async #transaction<T>(fn: () => T | Promise<T>): Promise<T> {
+  async #transaction<T>(fn: () => T | Promise<T>, readOnly: boolean): Promise<T> {
     const journal: Undo[] = [];
     const wasChanged = this.#changed;
     this.#journal = journal;
@@ -241,7 +261,7 @@ export class TokenCache {
       const plugin = this.#plugin;
       if (plugin) {
         try {
-          await plugin.beforeCacheAccess({ cache: this, cacheHasChanged: false });
+          await plugin.beforeCacheAccess({ cache: this, cacheHasChanged: false, readOnly });
         } catch (error) {
           this.#rollback(journal, 0, wasChanged);
           throw error;
@@ -253,11 +273,17 @@ export class TokenCache {
       let result: T;
       try {
         result = await fn();
+        if (readOnly && this.#version !== version) {
+          throw new MsalError(
+            "read_only_access",
+            "A readOnly cache access changed the cache; the change was undone",
+          );
+        }
       } catch (error) {
         this.#rollback(journal, mark, loadedChanged);
         if (plugin) {
           try {
-            await plugin.afterCacheAccess({ cache: this, cacheHasChanged: false });
+            await plugin.afterCacheAccess({ cache: this, cacheHasChanged: false, readOnly });
           } catch {
             // The callback's error is the one the caller needs to see.
           }
@@ -266,7 +292,11 @@ export class TokenCache {
       }
       if (plugin) {
         try {
-          await plugin.afterCacheAccess({ cache: this, cacheHasChanged: this.#version !== version });
+          await plugin.afterCacheAccess({
+            cache: this,
+            cacheHasChanged: this.#version !== version,
+            readOnly,
+          });
         } catch (error) {
           this.#rollback(journal, mark, loadedChanged);
           throw error;

@@ -427,7 +427,9 @@ async function findBrokerAccount(
  */
 async function cachedBrokerAccountId(ctx: BrokeredContext, username: string): Promise<string | undefined> {
   const environments = [...new Set([ctx.authority.environment, ...ctx.authority.environments])];
-  const entries = await ctx.cache.access(() => ctx.cache.getAccounts({ environments, username }));
+  const entries = await ctx.cache.access(() => ctx.cache.getAccounts({ environments, username }), {
+    readOnly: true,
+  });
   const byHome = new Map(entries.map((entry) => [entry.home_account_id, entry.local_account_id]));
   return byHome.size === 1 ? [...byHome.values()][0] : undefined;
 }

@@ -83,6 +83,6 @@ export async function findCachedToken(
       }
     }
     return undefined;
-  });
+  }, { readOnly: true });
   return found && toResult(found.entry, found.idToken, account, now);
 }

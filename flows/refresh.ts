@@ -38,6 +38,8 @@ export function redeemRefreshToken(
 }
 
 const FAMILY_ID = "1";
+/** Lookups only: persistence plugins read without their write lock. */
+const READ = { readOnly: true } as const;
 
 /**
  * Tries the cached refresh tokens of `account` for `scopes`, in MSAL Python's order. Returns the first
@@ -52,7 +54,7 @@ export async function refreshSilently(
   const environments = [...context.authority.environments];
   const homeAccountId = account.home_account_id;
   const { cache, clientId } = context;
-  const appMetadata = await cache.access(() => cache.findAppMetadata({ clientId, environments }));
+  const appMetadata = await cache.access(() => cache.findAppMetadata({ clientId, environments }), READ);
   let lastError: ErrorResult | null = null;
 
   const attempt = async (tokens: RefreshTokenEntry[]): Promise<AuthResult | null> => {
@@ -70,14 +72,22 @@ export async function refreshSilently(
   };
 
   if (!appMetadata || appMetadata.family_id) {
-    const familyTokens = await cache.access(() =>
-      cache.findRefreshTokens({ homeAccountId, environments, familyId: appMetadata?.family_id ?? FAMILY_ID })
+    const familyTokens = await cache.access(
+      () =>
+        cache.findRefreshTokens({
+          homeAccountId,
+          environments,
+          familyId: appMetadata?.family_id ?? FAMILY_ID,
+        }),
+      READ,
     );
     const result = await attempt(familyTokens);
     if (result) return result;
   }
-  const ownTokens = await cache.access(() =>
-    cache.findRefreshTokens({ homeAccountId, environments, clientId }).filter((token) => !token.family_id)
+  const ownTokens = await cache.access(
+    () =>
+      cache.findRefreshTokens({ homeAccountId, environments, clientId }).filter((token) => !token.family_id),
+    READ,
   );
   const result = await attempt(ownTokens);
   return result ?? lastError;

@@ -2,7 +2,11 @@
 // authority: proves the published JavaScript works without TypeScript tooling.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PublicClientApplication } from "../dist/mod.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PublicClientApplication, TokenCache } from "../dist/mod.js";
+import { FileCachePlugin } from "../dist/persistence/mod.js";
 import { FakeAuthority } from "../dist/testing/mod.js";
 
 describe("dist/ under plain Node", () => {
@@ -22,6 +26,29 @@ describe("dist/ under plain Node", () => {
       assert.equal(silent?.token_source, "cache");
       assert.equal(silent?.access_token, signedIn.access_token);
     } finally {
+      await idp.close();
+    }
+  });
+
+  it("persists the cache in a file through the ./persistence entry", async () => {
+    const idp = await FakeAuthority.start({ deviceCodeInterval: 0 });
+    const folder = mkdtempSync(join(tmpdir(), "smoke-dist-"));
+    const app = (path) =>
+      new PublicClientApplication("11111111-2222-3333-4444-555555555555", {
+        authority: idp.authority("organizations"),
+        tokenCache: new TokenCache({ plugin: new FileCachePlugin(path) }),
+      });
+    try {
+      const first = app(join(folder, "cache.json"));
+      const flow = await first.initiateDeviceFlow(["User.Read"]);
+      idp.approveDeviceCode(flow.user_code, "alice@contoso.com");
+      const signedIn = await first.acquireTokenByDeviceFlow(flow);
+      const second = app(join(folder, "cache.json"));
+      const [account] = await second.getAccounts();
+      const silent = await second.acquireTokenSilent(["User.Read"], { account });
+      assert.equal(silent?.access_token, signedIn.access_token);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
       await idp.close();
     }
   });

@@ -971,6 +971,26 @@ describe("TokenCache: plugin hooks", () => {
     );
   });
 
+  it("tells the plugin which accesses only read, and undoes a readOnly access that writes", async () => {
+    const seen: boolean[] = [];
+    const plugin = new RecordingPlugin();
+    const cache = new TokenCache({
+      plugin: {
+        beforeCacheAccess: (c) => (seen.push(c.readOnly), plugin.beforeCacheAccess(c)),
+        afterCacheAccess: (c) => plugin.afterCacheAccess(c),
+      },
+    });
+    await cache.access(() => cache.getAccounts(), { readOnly: true });
+    await cache.access(() => cache.addTokenResponse(signIn("u1", "t1")));
+    assert.deepEqual(seen, [true, false]);
+    await assert.rejects(
+      cache.access(() => cache.addTokenResponse(signIn("u2", "t1")), { readOnly: true }),
+      (error: unknown) => (error as { code?: string }).code === "read_only_access",
+    );
+    assert.deepEqual(cache.getAccounts().map((a) => a.home_account_id), ["u1.home"]);
+    assert.equal(JSON.parse(plugin.file).Account["u2.home-login.microsoftonline.com-t1"], undefined);
+  });
+
   it("without a plugin, access just runs fn", async () => {
     const cache = new TokenCache();
     assert.equal(await cache.access(() => 42), 42);

@@ -2,9 +2,13 @@
 // talk to the fake authority posing as login.microsoftonline.com.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as msal from "@azure/msal-node";
 import { PublicClientApplication, TokenCache } from "../mod.ts";
-import { FakeAuthority } from "../testing/mod.ts";
+import { FileCachePlugin } from "../persistence/mod.ts";
+import { DEFAULT_TENANT_ID, FakeAuthority } from "../testing/mod.ts";
 
 const CLIENT_ID = "9f8e7d6c-5b4a-4321-8765-0fedcba98765";
 const USER = { username: "grace@contoso.com", password: "hopper" };
@@ -100,5 +104,158 @@ describe("interop with @azure/msal-node", () => {
     assert.equal(result.accessToken, signedIn.access_token);
     assert.equal(result.fromCache, true);
     assert.equal(idp.requestsTo("token").length, 0);
+  });
+});
+
+describe("interop with @azure/msal-node and MSAL Python through FileCachePlugin", () => {
+  const folder = mkdtempSync(join(tmpdir(), "authbroker-interop-"));
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  function ourApp(path: string): PublicClientApplication {
+    return new PublicClientApplication(CLIENT_ID, {
+      authority: "https://login.microsoftonline.com/organizations",
+      fetch: idp.fetch,
+      tokenCache: new TokenCache({ plugin: new FileCachePlugin(path) }),
+    });
+  }
+
+  it("serves a token from a file msal-node wrote, and adds to that file", async () => {
+    const path = join(folder, "from-msal-node.json");
+    const theirs = msalNodeApp();
+    const signedIn = await theirs.acquireTokenByDeviceCode({
+      scopes: SCOPES,
+      deviceCodeCallback: (response) => idp.approveDeviceCode(response.userCode, USER.username),
+    });
+    writeFileSync(path, theirs.getTokenCache().serialize());
+
+    const ours = ourApp(path);
+    const [account] = await ours.getAccounts();
+    idp.clearRequests();
+    const result = await ours.acquireTokenSilent(SCOPES, { account });
+    assert.equal(result?.access_token, signedIn?.accessToken);
+    assert.equal(idp.requestsTo("token").length, 0);
+    // A refresh writes the file; msal-node's own entries (tenantProfiles...) survive it.
+    const refreshed = await ours.acquireTokenSilent(["https://graph.microsoft.com/Mail.Read"], { account });
+    assert.equal(refreshed?.token_source, "identity_provider");
+    const written = JSON.parse(readFileSync(path, "utf8"));
+    const accounts = Object.values(written.Account) as { tenantProfiles?: unknown }[];
+    assert.ok(accounts.some((a) => a.tenantProfiles), "msal-node's tenantProfiles kept");
+
+    const reader = msalNodeApp();
+    await reader.getTokenCache().deserialize(readFileSync(path, "utf8"));
+    const [theirAccount] = await reader.getTokenCache().getAllAccounts();
+    const silent = await reader.acquireTokenSilent({
+      account: theirAccount,
+      scopes: ["https://graph.microsoft.com/Mail.Read"],
+    });
+    assert.equal(silent.accessToken, refreshed?.access_token);
+    assert.equal(silent.fromCache, true);
+  });
+
+  it("writes a file msal-node's acquireTokenSilent serves from", async () => {
+    const path = join(folder, "from-us.json");
+    const ours = ourApp(path);
+    const flow = await ours.initiateDeviceFlow(SCOPES);
+    assert.ok("user_code" in flow);
+    idp.approveDeviceCode(flow.user_code, USER.username);
+    const signedIn = await ours.acquireTokenByDeviceFlow(flow);
+    assert.ok("access_token" in signedIn);
+
+    const theirs = msalNodeApp();
+    await theirs.getTokenCache().deserialize(readFileSync(path, "utf8"));
+    const [account] = await theirs.getTokenCache().getAllAccounts();
+    idp.clearRequests();
+    const result = await theirs.acquireTokenSilent({ account, scopes: SCOPES });
+    assert.equal(result.accessToken, signedIn.access_token);
+    assert.equal(result.fromCache, true);
+    assert.equal(idp.requestsTo("token").length, 0);
+  });
+
+  it("reads a file MSAL Python wrote, and writes entries MSAL Python's by-value lookups find", async () => {
+    const path = join(folder, "from-python.json");
+    const tenant = DEFAULT_TENANT_ID;
+    const home = `python-uid.${tenant}`;
+    const env = "login.microsoftonline.com";
+    const target = "https://graph.microsoft.com/User.Read";
+    const now = Math.floor(Date.now() / 1000);
+    // As MSAL Python 1.x's TokenCache.add writes it (token_cache.py key makers; indent=4 as its
+    // SerializableTokenCache does; account_source and AppMetadata always present).
+    writeFileSync(
+      path,
+      JSON.stringify(
+        {
+          AccessToken: {
+            [`${home}-${env}-accesstoken-${CLIENT_ID}-${tenant}-${target}`.toLowerCase()]: {
+              credential_type: "AccessToken",
+              secret: "python-access-token",
+              home_account_id: home,
+              environment: env,
+              client_id: CLIENT_ID,
+              target,
+              realm: tenant,
+              token_type: "Bearer",
+              cached_at: String(now),
+              expires_on: String(now + 3600),
+              extended_expires_on: String(now + 3600),
+            },
+          },
+          Account: {
+            [`${home}-${env}-${tenant}`.toLowerCase()]: {
+              home_account_id: home,
+              environment: env,
+              realm: tenant,
+              local_account_id: "python-oid",
+              username: "py@contoso.com",
+              authority_type: "MSSTS",
+              account_source: "device_flow",
+            },
+          },
+          IdToken: {},
+          RefreshToken: {
+            [`${home}-${env}-refreshtoken-${CLIENT_ID}--${target}`.toLowerCase()]: {
+              credential_type: "RefreshToken",
+              secret: "python-refresh-token",
+              home_account_id: home,
+              environment: env,
+              client_id: CLIENT_ID,
+              target,
+              last_modification_time: String(now),
+            },
+          },
+          AppMetadata: {
+            [`appmetadata-${env}-${CLIENT_ID}`]: { client_id: CLIENT_ID, environment: env },
+          },
+        },
+        null,
+        4,
+      ),
+    );
+    const ours = ourApp(path);
+    const [account] = await ours.getAccounts();
+    assert.equal(account.username, "py@contoso.com");
+    const result = await ours.acquireTokenSilent([target], { account });
+    assert.equal(result?.access_token, "python-access-token");
+    assert.equal(result?.token_source, "cache");
+
+    // Our sign-in lands in the same file next to Python's entries, keyed and shaped as MSAL Python
+    // writes them, so its by-value find() (client_id, environment, realm, home_account_id, target) works.
+    const flow = await ours.initiateDeviceFlow(SCOPES);
+    assert.ok("user_code" in flow);
+    idp.approveDeviceCode(flow.user_code, USER.username);
+    const signedIn = await ours.acquireTokenByDeviceFlow(flow);
+    assert.ok("access_token" in signedIn);
+    const written = JSON.parse(readFileSync(path, "utf8"));
+    const ats = Object.entries(written.AccessToken) as [string, Record<string, string>][];
+    assert.ok(ats.some(([, at]) => at.secret === "python-access-token"), "Python's token kept");
+    const [key, at] = ats.find(([, at]) => at.secret === signedIn.access_token)!;
+    const hid = signedIn.account!.home_account_id;
+    assert.equal(
+      key,
+      `${hid}-${at.environment}-accesstoken-${CLIENT_ID}-${at.realm}-${at.target}`.toLowerCase(),
+    );
+    for (const field of ["credential_type", "environment", "client_id", "realm", "target", "expires_on"]) {
+      assert.equal(typeof at[field], "string", field);
+    }
+    assert.ok(Object.keys(written.AppMetadata).includes(`appmetadata-${at.environment}-${CLIENT_ID}`));
   });
 });

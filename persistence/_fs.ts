@@ -1,0 +1,223 @@
+/**
+ * The few synchronous file-system and process calls the persistence plugins make, behind one
+ * interface: `Deno.*` under Deno, `node:fs` under Node and Bun (loaded on first use, so importing the
+ * plugins costs nothing). Synchronous on purpose: the files are small and local, and a silent call's
+ * stat + version read is several times cheaper without a trip through a thread pool.
+ *
+ * @module
+ */
+
+/** What the plugins need from the operating system. Paths are absolute or relative to the cwd. */
+export interface PersistenceFs {
+  /** `"<dev>:<ino>:<size>:<mtime>:<ctime>"`, or `undefined` if `path` does not exist. */
+  fingerprint(path: string): string | undefined;
+  /** The file's modification time (epoch ms), or `undefined` if it does not exist. */
+  modifiedAt(path: string): number | undefined;
+  /** The file's text, or `undefined` if it does not exist. */
+  readText(path: string): string | undefined;
+  /** Creates `path` (failing with `EEXIST` if it exists) with `mode`, writes `text`, flushes it to disk. */
+  writeNew(path: string, text: string, mode: number): void;
+  /** Replaces `path`'s content in place (creating it with `mode`); not atomic, for tiny files. */
+  overwrite(path: string, text: string, mode: number): void;
+  /** Atomically renames `from` to `to`, replacing `to`. */
+  rename(from: string, to: string): void;
+  /** Creates the hard link `to` of `from`; fails with `EEXIST` if `to` exists. */
+  link(from: string, to: string): void;
+  /** Removes a file; a missing file is not an error. */
+  remove(path: string): void;
+  /** Creates the folder and its parents with `mode` (new folders only). */
+  mkdirs(path: string, mode: number): void;
+  /** The current process id. */
+  readonly pid: number;
+  /** The host name, or `""` if the runtime may not read it (Deno without `--allow-sys=hostname`). */
+  readonly hostname: string;
+  /**
+   * Whether process `pid` on this host exists: a signal-0 probe (`EPERM` = alive, another user's).
+   * `undefined` when the runtime may not probe (Deno without `--allow-run`).
+   */
+  isAlive(pid: number): boolean | undefined;
+}
+
+/** The `code` of a file-system error (`ENOENT`, `EEXIST`, ...), in every runtime. */
+export function errorCode(error: unknown): string | undefined {
+  return (error as { code?: string } | null)?.code;
+}
+
+function probe(kill: (pid: number, signal: number) => unknown, pid: number): boolean | undefined {
+  try {
+    kill(pid, 0);
+    return true;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ESRCH") return false;
+    if (code === "EPERM") return true;
+    return undefined;
+  }
+}
+
+interface NodeFs {
+  statSync(path: string): { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number };
+  readFileSync(path: string, encoding: "utf8"): string;
+  openSync(path: string, flags: string, mode?: number): number;
+  writeSync(fd: number, data: string): number;
+  writeFileSync(path: string, data: string, options: { mode: number }): void;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(from: string, to: string): void;
+  linkSync(from: string, to: string): void;
+  unlinkSync(path: string): void;
+  mkdirSync(path: string, options: { recursive: true; mode: number }): unknown;
+}
+
+interface NodeProcess {
+  pid: number;
+  kill(pid: number, signal: number): unknown;
+}
+
+function ignoreMissing(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    if (errorCode(error) !== "ENOENT") throw error;
+  }
+}
+
+function nodeAdapter(fs: NodeFs, hostname: string): PersistenceFs {
+  const process = (globalThis as unknown as { process: NodeProcess }).process;
+  return {
+    fingerprint(path) {
+      try {
+        const s = fs.statSync(path);
+        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    modifiedAt(path) {
+      try {
+        return fs.statSync(path).mtimeMs;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    readText(path) {
+      try {
+        return fs.readFileSync(path, "utf8");
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    writeNew(path, text, mode) {
+      const fd = fs.openSync(path, "wx", mode);
+      try {
+        fs.writeSync(fd, text);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+    overwrite(path, text, mode) {
+      fs.writeFileSync(path, text, { mode });
+    },
+    rename: (from, to) => fs.renameSync(from, to),
+    link: (from, to) => fs.linkSync(from, to),
+    remove: (path) => ignoreMissing(() => fs.unlinkSync(path)),
+    mkdirs: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
+    pid: process.pid,
+    hostname,
+    isAlive: (pid) => probe((p, s) => process.kill(p, s), pid),
+  };
+}
+
+interface DenoFile {
+  writeSync(bytes: Uint8Array): number;
+  syncSync(): void;
+  close(): void;
+}
+
+interface DenoApi {
+  pid: number;
+  hostname(): string;
+  statSync(
+    path: string,
+  ): { dev: number; ino: number | null; size: number; mtime: Date | null; ctime: Date | null };
+  readTextFileSync(path: string): string;
+  writeTextFileSync(path: string, text: string, options: { mode: number }): void;
+  openSync(path: string, options: { write: true; createNew: true; mode: number }): DenoFile;
+  renameSync(from: string, to: string): void;
+  linkSync(from: string, to: string): void;
+  removeSync(path: string): void;
+  mkdirSync(path: string, options: { recursive: true; mode: number }): void;
+}
+
+function denoAdapter(): PersistenceFs {
+  const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+  let hostname = "";
+  try {
+    hostname = deno.hostname();
+  } catch {
+    // No --allow-sys=hostname: locks then carry the pid only.
+  }
+  // Deno 2 has Node's `process` global; its kill() honours signal 0 (with --allow-run).
+  const process = (globalThis as unknown as { process?: NodeProcess }).process;
+  const encoder = new TextEncoder();
+  return {
+    fingerprint(path) {
+      try {
+        const s = deno.statSync(path);
+        return `${s.dev}:${s.ino}:${s.size}:${s.mtime?.getTime()}:${s.ctime?.getTime()}`;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    modifiedAt(path) {
+      try {
+        return deno.statSync(path).mtime?.getTime() ?? 0;
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    readText(path) {
+      try {
+        return deno.readTextFileSync(path);
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    writeNew(path, text, mode) {
+      const file = deno.openSync(path, { write: true, createNew: true, mode });
+      try {
+        const bytes = encoder.encode(text);
+        for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+        file.syncSync();
+      } finally {
+        file.close();
+      }
+    },
+    overwrite: (path, text, mode) => deno.writeTextFileSync(path, text, { mode }),
+    rename: (from, to) => deno.renameSync(from, to),
+    link: (from, to) => deno.linkSync(from, to),
+    remove: (path) => ignoreMissing(() => deno.removeSync(path)),
+    mkdirs: (path, mode) => deno.mkdirSync(path, { recursive: true, mode }),
+    pid: deno.pid,
+    hostname,
+    isAlive: (pid) => process ? probe((p, s) => process.kill(p, s), pid) : undefined,
+  };
+}
+
+let loaded: Promise<PersistenceFs> | undefined;
+
+/** The adapter for the running runtime, loaded once. */
+export function persistenceFs(): Promise<PersistenceFs> {
+  return loaded ??= (async () => {
+    if ("Deno" in globalThis) return denoAdapter();
+    const [fs, os] = await Promise.all([import("node:fs"), import("node:os")]);
+    return nodeAdapter(fs as unknown as NodeFs, os.hostname());
+  })();
+}

@@ -1,0 +1,87 @@
+/**
+ * The typed errors of the persistence plugins. Each has a stable `code`.
+ *
+ * @module
+ */
+
+import { MsalError } from "../mod.ts";
+
+/** Who held a cache lock, as its lock file says. */
+export interface LockOwner {
+  /** The owner's process id. */
+  pid: number;
+  /** The owner's host name; `""` if the owner did not record one (e.g. msal-node-extensions). */
+  host: string;
+}
+
+/**
+ * The cross-process cache lock could not be taken in time: another live process holds it (code
+ * `cache_lock_timeout`), or this process's lock was broken while it held it (code `cache_lock_lost`).
+ */
+export class CacheLockError extends MsalError {
+  /** The lock file. */
+  readonly lockPath: string;
+  /** The holder at the last attempt, when known. */
+  readonly owner: LockOwner | undefined;
+
+  /** Creates the error for `lockPath`, naming the owner if known. */
+  constructor(
+    code: "cache_lock_timeout" | "cache_lock_lost",
+    lockPath: string,
+    owner?: LockOwner,
+    options?: ErrorOptions,
+  ) {
+    const holder = owner ? ` (held by pid ${owner.pid}${owner.host ? ` on ${owner.host}` : ""})` : "";
+    super(
+      code,
+      code === "cache_lock_timeout"
+        ? `Timed out waiting for the token cache lock ${lockPath}${holder}`
+        : `The token cache lock ${lockPath} was taken over by another process${holder}; nothing was written`,
+      options,
+    );
+    this.lockPath = lockPath;
+    this.owner = owner;
+  }
+}
+
+/**
+ * The persisted cache could not be parsed. It was moved aside to `movedTo` (never overwritten), and
+ * the cache starts empty. Code `cache_corrupt`.
+ */
+export class CacheCorruptError extends MsalError {
+  /** Where the cache was (a file path, or a description of the keyring item). */
+  readonly location: string;
+  /** Where the unreadable content was kept. */
+  readonly movedTo: string;
+
+  /** Creates the error; `cause` is the parse failure. */
+  constructor(location: string, movedTo: string, options?: ErrorOptions) {
+    super(
+      "cache_corrupt",
+      `The token cache at ${location} was corrupt; it was moved to ${movedTo} and the cache starts empty`,
+      options,
+    );
+    this.location = location;
+    this.movedTo = movedTo;
+  }
+}
+
+/** No Secret Service (`org.freedesktop.secrets`) is reachable: no session bus, or no keyring running. */
+export class SecretServiceUnavailableError extends MsalError {
+  /** Creates the error; `cause` holds the D-Bus failure. */
+  constructor(message: string, options?: ErrorOptions) {
+    super("secret_service_unavailable", message, options);
+  }
+}
+
+/** The keyring collection is locked, and the service offered no prompt or the user dismissed it. */
+export class KeyringLockedError extends MsalError {
+  /** The D-Bus object path of the locked collection. */
+  readonly collection: string;
+
+  /** Creates the error for `collection`. */
+  constructor(collection: string, detail = "", options?: ErrorOptions) {
+    super("keyring_locked", `The keyring ${collection} is locked${detail ? `: ${detail}` : ""}`, options);
+    this.collection = collection;
+  }
+}
