@@ -12,16 +12,11 @@
  * @module
  */
 
-import {
-  type CachePlugin,
-  type CachePluginContext,
-  InvalidInputError,
-  type LogWriter,
-  type TokenCache,
-} from "../mod.ts";
+import { type CachePlugin, type CachePluginContext, InvalidInputError, type TokenCache } from "../mod.ts";
 import { CacheCorruptError, CacheLockError } from "./errors.ts";
 import { CrossProcessLock, type LockTiming } from "./_lock.ts";
 import type { PersistenceFs } from "./_fs.ts";
+import type { PersistenceLog } from "./_log.ts";
 
 /** Where a serialized cache lives. */
 export interface CacheStore {
@@ -51,7 +46,7 @@ export interface SyncOptions extends LockTiming {
   /** The folder holding both, created 0700 on first use. */
   folder: string;
   /** Receives the corrupt-cache report. */
-  log: LogWriter;
+  log: PersistenceLog;
   /** Called instead of throwing when the stored cache was corrupt. */
   onCorruptCache?: (error: CacheCorruptError) => void;
 }
@@ -173,7 +168,7 @@ export class SyncedCachePlugin implements CachePlugin {
       cache.deserialize("");
       this.#commit();
       const corrupt = new CacheCorruptError(this.#store.location, movedTo, { cause: parseError });
-      this.#options.log.error(corrupt.message);
+      this.#options.log("error", corrupt.message);
       if (!this.#options.onCorruptCache) {
         // The caller's access is undone; the next one starts from the now empty store.
         this.#loaded = undefined;

@@ -5,10 +5,11 @@
  * @module
  */
 
-import { type CachePlugin, type CachePluginContext, type Logger, LogWriter } from "../mod.ts";
+import type { CachePlugin, CachePluginContext, Logger } from "../mod.ts";
 import type { CacheCorruptError } from "./errors.ts";
 import { writeAtomically } from "./_atomic.ts";
 import { type PersistenceFs, persistenceFs } from "./_fs.ts";
+import { persistenceLog } from "./_log.ts";
 import { type CacheStore, SyncedCachePlugin } from "./_synced.ts";
 
 /** Options of {@linkcode FileCachePlugin}. */
@@ -106,7 +107,7 @@ export class FileCachePlugin implements CachePlugin {
       ...companions(this.path),
       timeoutMs: this.#options.lockTimeoutMs ?? 10_000,
       staleMs: this.#options.staleLockMs ?? 5_000,
-      log: new LogWriter(this.#options.logger),
+      log: persistenceLog(this.#options.logger),
       onCorruptCache: this.#options.onCorruptCache,
     });
   }
