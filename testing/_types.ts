@@ -93,6 +93,32 @@ export interface FakeLinuxBrokerOptions {
    * `org.freedesktop.DBus.Error.UnknownObject`. Default 0.
    */
   exportDelayMs?: number;
+  /**
+   * Called with each call's record once the broker has dealt with it (answered it, failed it, or left it
+   * pending), e.g. to log calls of a broker running in another process.
+   */
+  onRequest?: (request: FakeLinuxBrokerRequest) => void;
+}
+
+/** Options of {@linkcode linuxBrokerService}: those of the broker that survive a process boundary. */
+export interface LinuxBrokerServiceOptions {
+  /** Which broker generation to behave like; default `"3.0.2"`. */
+  profile?: FakeLinuxBrokerProfile;
+  /** The accounts; default `alice@contoso.com`. */
+  accounts?: FakeLinuxBrokerAccountInit[];
+  /** As {@linkcode FakeLinuxBrokerOptions.defaultAccount}. */
+  defaultAccount?: string;
+  /** As {@linkcode FakeLinuxBrokerOptions.environment}. */
+  environment?: string;
+  /** As {@linkcode FakeLinuxBrokerOptions.accessTokenLifetime}. */
+  accessTokenLifetime?: number;
+  /** As {@linkcode FakeLinuxBrokerOptions.exportDelayMs}: the start-up race right after activation. */
+  exportDelayMs?: number;
+  /**
+   * A file the activated broker appends each call to, as one JSON {@linkcode FakeLinuxBrokerRequest}
+   * per line.
+   */
+  requestLog?: string;
 }
 
 /** A JSON error the broker puts in its reply (spec §3.6), e.g. status 2 = interaction required. */

@@ -139,6 +139,7 @@ interface QueuedFault {
 }
 
 interface PendingCall {
+  reported?: boolean;
   method: FakeLinuxBrokerMethod;
   message: DBusMessage;
   connection: DBusConnection;
@@ -182,6 +183,7 @@ export class FakeLinuxBroker {
   readonly #lifetime: number;
   readonly #exportAt: number;
   #defaultAccount: string | undefined;
+  readonly #onRequest: ((request: FakeLinuxBrokerRequest) => void) | undefined;
   #accounts: FakeLinuxBrokerAccount[] = [];
   #requests: FakeLinuxBrokerRequest[] = [];
   #faults: QueuedFault[] = [];
@@ -205,6 +207,7 @@ export class FakeLinuxBroker {
     this.#lifetime = options.accessTokenLifetime ?? 3600;
     this.#exportAt = Date.now() + (options.exportDelayMs ?? 0);
     this.#defaultAccount = options.defaultAccount;
+    this.#onRequest = options.onRequest;
   }
 
   /**
@@ -371,8 +374,26 @@ export class FakeLinuxBroker {
   }
 
   async #handle(call: PendingCall): Promise<void> {
+    try {
+      await this.#handleCall(call);
+    } finally {
+      this.#report(call);
+    }
+  }
+
+  // Hands the record to `onRequest` once, before the caller can see the outcome.
+  #report(call: PendingCall): void {
+    if (call.reported) return;
+    call.reported = true;
+    this.#onRequest?.(call.record);
+  }
+
+  async #handleCall(call: PendingCall): Promise<void> {
     const { method, message, connection, record } = call;
     const fault = this.#takeFault(method);
+    if (fault?.kind === "unknownObject" || fault?.kind === "disconnect" || fault?.kind === "noReply") {
+      this.#report(call);
+    }
     switch (fault?.kind) {
       case "unknownObject":
         connection.send(
@@ -400,6 +421,7 @@ export class FakeLinuxBroker {
       method === "cancelInteractiveFlow" && this.profile !== "2.0.1" && isEmptyRequest(record.json)
     ) {
       // 3.0.2 fell off the bus when called with an empty body (spec §4.8).
+      this.#report(call);
       await this.#crash();
       return;
     } else {
@@ -410,6 +432,7 @@ export class FakeLinuxBroker {
 
   #reply(call: PendingCall, reply: Json | string): void {
     if (typeof reply !== "string") call.record.reply = reply;
+    this.#report(call);
     const text = typeof reply === "string" ? reply : JSON.stringify(reply);
     call.connection.send(this.#dbus.Message.newMethodReturn(call.message, "s", [text]));
   }

@@ -63,6 +63,7 @@ export {
   LINUX_BROKER_NAME,
   LINUX_BROKER_PATH,
 } from "./linux_broker.ts";
+export { linuxBrokerService, type LinuxBrokerServiceOptions } from "./linux_broker_activation.ts";
 export {
   type ActivatableService,
   type PrivateBus,

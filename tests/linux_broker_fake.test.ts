@@ -3,12 +3,16 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   FakeAuthority,
   FakeLinuxBroker,
   type FakeLinuxBrokerAccount,
   type FakeLinuxBrokerOptions,
+  type FakeLinuxBrokerRequest,
+  linuxBrokerService,
   type PrivateBus,
   startPrivateBus,
 } from "../testing/mod.ts";
@@ -131,6 +135,67 @@ describe("startPrivateBus", () => {
     } finally {
       client.close();
       await bus.stop();
+    }
+  });
+});
+
+describe("linuxBrokerService (D-Bus activation)", () => {
+  it("is activatable before it runs; the first call starts it; stop() ends it too", async () => {
+    const bus = await startPrivateBus({
+      services: [linuxBrokerService({ profile: "2.0.1", accounts: [{ username: "zed@contoso.com" }] })],
+    });
+    const client = await rawClient(bus.address);
+    let brokerPid = 0;
+    try {
+      const requestLog = join(bus.directory, "calls.jsonl");
+      assert.ok(((await client.daemon("ListActivatableNames"))[0] as string[]).includes(BROKER.name));
+      assert.deepEqual(await client.daemon("NameHasOwner", "s", [BROKER.name]), [false]);
+      const reply = await client.call("getAccounts", { clientId: CLIENT_ID });
+      assert.deepEqual((reply.accounts as Json[]).map((a) => a.username), ["zed@contoso.com"]);
+      assert.equal((reply.telemetry as Json).broker_version, "2.0.1");
+      [brokerPid] = (await client.daemon("GetConnectionUnixProcessID", "s", [BROKER.name])) as number[];
+      assert.ok(alive(brokerPid));
+      assert.equal(existsSync(requestLog), false, "no log was asked for");
+    } finally {
+      client.close();
+      await bus.stop();
+    }
+    assert.equal(alive(brokerPid), false, "the activated broker is still running");
+  });
+
+  it("reproduces the start-up race right after activation (UnknownObject)", async () => {
+    const bus = await startPrivateBus({ services: [linuxBrokerService({ exportDelayMs: 60_000 })] });
+    const client = await rawClient(bus.address);
+    try {
+      assert.equal(
+        await dbusErrorOf(client.call("getLinuxBrokerVersion", { msalCppVersion: "1.31.0" })),
+        "org.freedesktop.DBus.Error.UnknownObject",
+      );
+      assert.deepEqual(await client.daemon("NameHasOwner", "s", [BROKER.name]), [true]);
+    } finally {
+      client.close();
+      await bus.stop();
+    }
+  });
+
+  it("appends each call to the request log as a JSON line", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "broker-log-"));
+    const requestLog = join(scratch, "calls.jsonl");
+    const bus = await startPrivateBus({ services: [linuxBrokerService({ requestLog })] });
+    const client = await rawClient(bus.address);
+    try {
+      await client.call("getLinuxBrokerVersion", { msalCppVersion: "1.31.0" });
+      await client.call("getAccounts", { clientId: CLIENT_ID });
+      const calls = readFileSync(requestLog, "utf8").trim().split("\n").map((line) =>
+        JSON.parse(line) as FakeLinuxBrokerRequest
+      );
+      assert.deepEqual(calls.map((c) => c.method), ["getLinuxBrokerVersion", "getAccounts"]);
+      assert.deepEqual(calls[1].request, { clientId: CLIENT_ID });
+      assert.equal((calls[0].reply as Json).linuxBrokerVersion, "3.0.2");
+    } finally {
+      client.close();
+      await bus.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 });
