@@ -172,7 +172,18 @@ export interface BrokerError {
   tag: number | string;
   /** Human-readable detail, often including an `AADSTS` code. */
   context: string;
+  /**
+   * What the app can do about it, when the plugin classifies its broker's statuses: go interactive
+   * (`"interaction_required"`), accept the user's cancel (`"user_canceled"`), retry later (`"network"`).
+   * The error result's `error` is then that class instead of `"broker_error"`.
+   */
+  kind?: BrokerErrorKind;
+  /** The broker's numeric sub-status, when it has one. */
+  subStatus?: number;
 }
+
+/** The classes of {@linkcode BrokerError.kind}; `"broker_error"` for anything else. */
+export type BrokerErrorKind = "interaction_required" | "user_canceled" | "network" | "broker_error";
 
 /** The outcome of a token request. */
 export type BrokerTokenResult = BrokerTokenResponse | BrokerError;

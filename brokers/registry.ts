@@ -142,11 +142,18 @@ function builtinPlugin(platform: Platform, file: string, dependency: string): Br
   );
 }
 
+// A literal specifier, so `deno publish` and the npm build see the plugin and ship it.
+const LINUX_PLUGIN: BrokerPluginDescriptor = {
+  name: "linux",
+  dependency: "dbus-next",
+  load: () => import("./linux.ts"),
+};
+
 const BUILTIN_PLUGINS: Record<Platform, () => BrokerPluginDescriptor> = {
   windows: () => builtinPlugin("windows", "msalruntime", "@azure/msal-node-runtime"),
   wsl: () => builtinPlugin("wsl", "msalruntime", "@azure/msal-node-runtime"),
   mac: () => builtinPlugin("mac", "msalruntime", "@azure/msal-node-runtime"),
-  linux: () => builtinPlugin("linux", "linux", "dbus-next"),
+  linux: () => LINUX_PLUGIN,
 };
 
 /**
@@ -196,7 +203,9 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
     logger.verbose(`Broker enabled: ${broker.description.name} on ${platform}`);
     return { broker, status: { enabled: true, platform, plugin: source.name } };
   } catch (error) {
-    // Rule 2: only the plugin's own dependency counts; anything else missing would not be fixed by
+    // Rule 2: the plugin said so itself,
+    if (error instanceof BrokerDependencyError) throw error;
+    // or only the plugin's own dependency counts; anything else missing would not be fixed by
     // installing something.
     if (source.dependency && isModuleNotFound(error) && namesPackage(error, source.dependency)) {
       throw new BrokerDependencyError(installCommand(source.dependency, options.runtime), { cause: error });

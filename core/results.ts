@@ -69,7 +69,10 @@ export interface TokenResult {
 
 /** A protocol failure: what the identity provider or the broker returned instead of a token. */
 export interface ErrorResult {
-  /** The OAuth error code, e.g. `"invalid_grant"`, `"interaction_required"`, `"broker_error"`. */
+  /**
+   * The OAuth error code, e.g. `"invalid_grant"`, `"interaction_required"`, `"broker_error"`; from a broker
+   * that classifies its failures also `"user_canceled"` or `"network_error"` (retry later).
+   */
   error: string;
   /** Human-readable detail. */
   error_description?: string;
@@ -97,6 +100,8 @@ export interface ErrorResult {
   broker_error_code?: number;
   /** The broker's tag (where in the broker the error arose), for `broker_error`. */
   broker_tag?: number | string;
+  /** The broker's numeric sub-status, when it sent one. */
+  broker_sub_status?: number;
 }
 
 /** Either outcome of a token request. */

@@ -15,6 +15,7 @@ import type {
   Broker,
   BrokerAccount,
   BrokerError,
+  BrokerErrorKind,
   BrokerTokenResponse,
   BrokerTokenResult,
 } from "../brokers/broker.ts";
@@ -174,15 +175,24 @@ function errorResult(ctx: ResultContext, error: BrokerError, correlationId: stri
     throw new RedirectUriError(ctx.broker.redirectUri(ctx.clientId), error.context);
   }
   const result: ErrorResult = {
-    error: "broker_error",
+    error: ERROR_OF_KIND[error.kind ?? "broker_error"] ?? "broker_error",
     error_description: describeBrokerError(undefined, error),
     correlation_id: correlationId,
   };
   if (typeof error.status === "string") result.broker_status = error.status;
   if (Number.isFinite(error.errorCode)) result.broker_error_code = error.errorCode;
   if (typeof error.tag === "string" || Number.isFinite(error.tag)) result.broker_tag = error.tag;
+  if (Number.isFinite(error.subStatus)) result.broker_sub_status = error.subStatus;
   return result;
 }
+
+/** The `error` of a broker failure a plugin classified (rule 4; MSAL.NET's mapping of broker statuses). */
+const ERROR_OF_KIND: Record<BrokerErrorKind, string> = {
+  interaction_required: "interaction_required",
+  user_canceled: "user_canceled",
+  network: "network_error",
+  broker_error: "broker_error",
+};
 
 /**
  * Caches the access token, ID token and account. An SSH certificate is cached under its key id; a
