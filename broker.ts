@@ -41,6 +41,7 @@ export {
   type BrokerCallOptions,
   type BrokerDescription,
   type BrokerError,
+  type BrokerErrorKind,
   type BrokerInteractiveRequest,
   type BrokerPluginContext,
   type BrokerPluginDescriptor,

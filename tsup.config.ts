@@ -6,6 +6,7 @@ export default defineConfig({
     mod: "mod.ts",
     broker: "broker.ts",
     "persistence/mod": "persistence/mod.ts",
+    linux_broker: "linux_broker.ts",
     "testing/mod": "testing/mod.ts",
     "cli/main": "cli/main.ts",
   },

@@ -9,7 +9,7 @@
 
 import { AbortError, BrokerDependencyError } from "../core/errors.ts";
 import { sleep } from "../core/abort.ts";
-import { detectRuntime, installCommand, type Runtime, systemProbe } from "../core/platform.ts";
+import { denoAllows, detectRuntime, installCommand, type Runtime, systemProbe } from "../core/platform.ts";
 import { BrokerUnavailableError } from "./broker.ts";
 import {
   type AuthParametersInit,
@@ -533,6 +533,12 @@ function openBus(
       : "dbus-next supports only unix:path= and tcp: addresses";
     return Promise.reject(
       new BrokerUnavailableError(`cannot open the D-Bus session bus at ${address}: ${why}`),
+    );
+  }
+  // dbus-next authenticates with the process's uid, read where an exception would escape us.
+  if (!denoAllows({ name: "sys", kind: "uid" })) {
+    return Promise.reject(
+      new BrokerUnavailableError("Deno needs --allow-sys=uid to authenticate to the D-Bus session bus"),
     );
   }
   let bus: MessageBus;

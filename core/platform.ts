@@ -39,10 +39,11 @@ interface DenoPermissions {
 }
 
 /**
- * Under Deno, reading the kernel release, a file or an environment variable needs a permission, and
- * touching one that is not granted may prompt the user; a library must never do that, so it asks first.
+ * Whether Deno grants the permission `descriptor` (e.g. `{name: "sys", kind: "uid"}`); always true on
+ * other runtimes. Under Deno, touching something not granted may prompt the user or throw where a
+ * library cannot catch it; a library must never do that, so it asks first.
  */
-function denoAllows(descriptor: Record<string, string>): boolean {
+export function denoAllows(descriptor: Record<string, string>): boolean {
   const deno = (globalThis as unknown as { Deno?: DenoPermissions }).Deno;
   if (!deno) return true;
   try {

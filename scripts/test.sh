@@ -14,10 +14,10 @@ step "deno lint"
 "$deno" lint
 
 step "deno doc --lint (every export documented, no private types in the public API)"
-"$deno" doc --lint -q mod.ts broker.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
+"$deno" doc --lint -q mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
 
 step "deno check"
-"$deno" check mod.ts broker.ts persistence/mod.ts testing/mod.ts tests/ bench/ samples/
+"$deno" check mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts tests/ bench/ samples/
 
 step "tests under Deno"
 "$deno" test -A tests/
