@@ -184,6 +184,9 @@ function spawnGroup(
   if (child.pid !== undefined) {
     installExitHook();
     liveGroups.add(child.pid);
+    // A bus nobody stopped must not keep the test process alive; the exit hook ends it then.
+    child.unref();
+    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
   }
   return child;
 }
@@ -286,8 +289,8 @@ async function startSecretService(address: string, env: Record<string, string>):
  * `unix:path=` socket in a fresh temporary folder, a `<servicedir>` when `services` are given), and
  * `gnome-keyring-daemon` on it when `secretService` is set.
  *
- * Works under Node, Bun and Deno (`--allow-run --allow-read --allow-write --allow-env`). Processes
- * are killed when the test process exits, even if `stop()` was never called.
+ * Works under Node, Bun and Deno (`--allow-run --allow-read --allow-write --allow-env`). The daemons do
+ * not keep the test process alive, and are killed when it exits, even if `stop()` was never called.
  *
  * @example
  * ```ts ignore
@@ -346,8 +349,10 @@ export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<
   const stop = (): Promise<void> =>
     stopping ??= (async () => {
       for (const child of children.slice().reverse()) {
-        if (child.pid !== undefined) await endGroup(child.pid);
-        await waitExit(child);
+        if (child.pid !== undefined) {
+          await endGroup(child.pid);
+          await waitExit(child);
+        }
         child.stdout?.destroy();
         child.stderr?.destroy();
         child.stdin?.destroy();

@@ -1,6 +1,7 @@
 // Raw dbus-next calls for tests that drive a broker without the plugin: what any D-Bus client sends.
 
 import dbus from "dbus-next";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 
 type Json = Record<string, unknown>;
@@ -79,11 +80,16 @@ export async function dbusErrorOf(promise: Promise<unknown>): Promise<string> {
   throw new Error("The call succeeded");
 }
 
-/** Whether a process id is still alive. */
+/** Whether a process id is still alive (a zombie waiting to be reaped is not). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
   }

@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import {
   FakeAuthority,
   FakeLinuxBroker,
@@ -14,12 +17,15 @@ import {
   type FakeLinuxBrokerRequest,
   linuxBrokerService,
   type PrivateBus,
+  PrivateBusError,
   startPrivateBus,
 } from "../testing/mod.ts";
 import { alive, BROKER, dbusErrorOf, type RawClient, rawClient } from "./_dbus_client.ts";
 
 type Json = Record<string, unknown>;
 
+// Child processes and daemons: generous, for a loaded machine (Bun's default is 5 s).
+const SLOW = { timeout: 120_000 };
 const CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const NATIVE_CLIENT = "https://login.microsoftonline.com/common/oauth2/nativeclient";
 
@@ -111,7 +117,7 @@ describe("startPrivateBus", () => {
     await bus.stop(); // idempotent
   });
 
-  it("starts gnome-keyring's Secret Service on the bus when asked, and stops it too", async () => {
+  it("starts gnome-keyring's Secret Service on the bus when asked, and stops it too", SLOW, async () => {
     const bus = await startPrivateBus({ secretService: true });
     try {
       assert.equal(bus.pids.length, 2);
@@ -122,6 +128,40 @@ describe("startPrivateBus", () => {
       await bus.stop();
     }
     assert.ok(!bus.pids.some(alive), "a daemon is still running");
+  });
+
+  it(
+    "a test process that forgets stop() still exits by itself, and its daemons die with it",
+    SLOW,
+    async () => {
+      const script = fileURLToPath(new URL("./fixtures/forgotten_bus.ts", import.meta.url));
+      const args = "Deno" in globalThis ? ["run", "-A", script] : "Bun" in globalThis ? [script] : [
+        "--import",
+        "tsx",
+        script,
+      ];
+      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk) => output += chunk);
+      child.stderr.on("data", (chunk) => output += chunk);
+      // A safety net, not a timing assertion: a child still alive after 60 s is killed and fails.
+      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.once("close", (code, signal) => resolve([code, signal]))
+      ).finally(() => clearTimeout(killer));
+      assert.equal(signal, null, `the child did not exit by itself:\n${output}`);
+      assert.equal(code, 0, output);
+      const pids = JSON.parse(output.trim().split("\n").at(-1)!) as number[];
+      assert.equal(pids.length, 2);
+      await until(() => !pids.some(alive));
+    },
+  );
+
+  it("names a missing dbus-daemon", async () => {
+    await assert.rejects(
+      startPrivateBus({ env: { PATH: "/nonexistent" } }),
+      (error: Error) => error instanceof PrivateBusError && /dbus-daemon/.test(error.message),
+    );
   });
 
   it("without a service folder, an unowned name is ServiceUnknown (not installed)", async () => {
@@ -140,7 +180,7 @@ describe("startPrivateBus", () => {
 });
 
 describe("linuxBrokerService (D-Bus activation)", () => {
-  it("is activatable before it runs; the first call starts it; stop() ends it too", async () => {
+  it("is activatable before it runs; the first call starts it; stop() ends it too", SLOW, async () => {
     const bus = await startPrivateBus({
       services: [linuxBrokerService({ profile: "2.0.1", accounts: [{ username: "zed@contoso.com" }] })],
     });
@@ -163,7 +203,7 @@ describe("linuxBrokerService (D-Bus activation)", () => {
     assert.equal(alive(brokerPid), false, "the activated broker is still running");
   });
 
-  it("reproduces the start-up race right after activation (UnknownObject)", async () => {
+  it("reproduces the start-up race right after activation (UnknownObject)", SLOW, async () => {
     const bus = await startPrivateBus({ services: [linuxBrokerService({ exportDelayMs: 60_000 })] });
     const client = await rawClient(bus.address);
     try {
@@ -178,7 +218,7 @@ describe("linuxBrokerService (D-Bus activation)", () => {
     }
   });
 
-  it("appends each call to the request log as a JSON line", async () => {
+  it("appends each call to the request log as a JSON line", SLOW, async () => {
     const scratch = mkdtempSync(join(tmpdir(), "broker-log-"));
     const requestLog = join(scratch, "calls.jsonl");
     const bus = await startPrivateBus({ services: [linuxBrokerService({ requestLog })] });
@@ -718,6 +758,14 @@ describe("FakeLinuxBroker without an authority", () => {
     }
   });
 });
+
+/** Waits until `condition` holds; the killed daemons are reaped asynchronously. Fails after 30 s. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 50) {
+    if (waited > 30_000) assert.fail("the daemons are still running");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /** Verifies an RS256 JWT against the fake authority's published keys. */
 async function verifiedBy(idp: FakeAuthority, jwt: string): Promise<void> {

@@ -21,6 +21,8 @@ type Json = Record<string, unknown>;
 const CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const CORRELATION_ID = "00000000-0000-0000-0000-000000000000";
 const NATIVE_CLIENT = "https://login.microsoftonline.com/common/oauth2/nativeclient";
+// Child processes and daemons: generous, for a loaded machine (Bun's default is 5 s).
+const SLOW = { timeout: 120_000 };
 const PROBE = fileURLToPath(new URL("./fixtures/msal_runtime_probe.cjs", import.meta.url));
 
 interface Step extends Json {
@@ -103,7 +105,7 @@ function assertSentBack(sent: unknown, account: FakeLinuxBrokerAccount): void {
 
 for (const profile of ["3.0.2", "2.0.1"] as const) {
   describe(`Microsoft's MSAL runtime against the fake broker, profile ${profile}`, () => {
-    it("discovers its accounts, gets its tokens, and sends the requests §11 recorded", async () => {
+    it("discovers its accounts, gets its tokens, and sends the requests §11 recorded", SLOW, async () => {
       const bus = await startPrivateBus({ secretService: true });
       const idp = await FakeAuthority.start({
         users: [
@@ -210,18 +212,22 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
 }
 
 describe("Microsoft's MSAL runtime against a failing fake broker", () => {
-  it("maps the fake's status 2 to InteractionRequired, and its empty account list to no accounts", async () => {
-    const bus = await startPrivateBus({ secretService: true });
-    const broker = await FakeLinuxBroker.start({ address: bus.address });
-    try {
-      broker.fail("acquireTokenSilently", { kind: "error", status: 2 }, Infinity);
-      broker.fail("getAccounts", { kind: "emptyAccounts" }, Infinity);
-      const steps = await runProbe(bus.env);
-      assert.equal((steps.get("signInSilently")?.error as Json | undefined)?.errorStatus, 2);
-      assert.deepEqual(succeeded(steps, "discover").accounts, []);
-    } finally {
-      await broker.close();
-      await bus.stop();
-    }
-  });
+  it(
+    "maps the fake's status 2 to InteractionRequired, and its empty account list to no accounts",
+    SLOW,
+    async () => {
+      const bus = await startPrivateBus({ secretService: true });
+      const broker = await FakeLinuxBroker.start({ address: bus.address });
+      try {
+        broker.fail("acquireTokenSilently", { kind: "error", status: 2 }, Infinity);
+        broker.fail("getAccounts", { kind: "emptyAccounts" }, Infinity);
+        const steps = await runProbe(bus.env);
+        assert.equal((steps.get("signInSilently")?.error as Json | undefined)?.errorStatus, 2);
+        assert.deepEqual(succeeded(steps, "discover").accounts, []);
+      } finally {
+        await broker.close();
+        await bus.stop();
+      }
+    },
+  );
 });
