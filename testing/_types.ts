@@ -195,3 +195,17 @@ export interface FakeLinuxBrokerRequest {
   /** When it arrived, epoch ms. */
   at: number;
 }
+
+/** A D-Bus method call the fake Linux broker's connection received (any interface). */
+export interface FakeLinuxBrokerBusCall {
+  /** The interface, e.g. `org.freedesktop.DBus.Peer`; empty when the caller gave none. */
+  interface: string;
+  /** The member, e.g. `Ping`, `Introspect`, `getAccounts`. */
+  member: string;
+  /** The object path called. */
+  path: string;
+  /** The caller's unique bus name. */
+  sender: string;
+  /** When it arrived, epoch ms. */
+  at: number;
+}

@@ -56,6 +56,7 @@ import {
 import type {
   FakeLinuxBrokerAccount,
   FakeLinuxBrokerAccountInit,
+  FakeLinuxBrokerBusCall,
   FakeLinuxBrokerFault,
   FakeLinuxBrokerMethod,
   FakeLinuxBrokerOptions,
@@ -66,6 +67,7 @@ import type {
 export type {
   FakeLinuxBrokerAccount,
   FakeLinuxBrokerAccountInit,
+  FakeLinuxBrokerBusCall,
   FakeLinuxBrokerFault,
   FakeLinuxBrokerJsonError,
   FakeLinuxBrokerMethod,
@@ -186,6 +188,7 @@ export class FakeLinuxBroker {
   readonly #onRequest: ((request: FakeLinuxBrokerRequest) => void) | undefined;
   #accounts: FakeLinuxBrokerAccount[] = [];
   #requests: FakeLinuxBrokerRequest[] = [];
+  #busCalls: FakeLinuxBrokerBusCall[] = [];
   #faults: QueuedFault[] = [];
   #pending = new Set<PendingCall>();
   #connection!: DBusConnection;
@@ -249,14 +252,24 @@ export class FakeLinuxBroker {
     return this.#requests;
   }
 
+  /**
+   * Every method call the broker's connection received, in order, whatever its interface: Broker1 calls
+   * and also `Introspect`, `org.freedesktop.DBus.Peer.Ping`, unknown members. Shows, e.g., that a client
+   * never introspects.
+   */
+  get busCalls(): FakeLinuxBrokerBusCall[] {
+    return this.#busCalls;
+  }
+
   /** The calls of one method, in order. */
   requestsTo(method: FakeLinuxBrokerMethod): FakeLinuxBrokerRequest[] {
     return this.#requests.filter((r) => r.method === method);
   }
 
-  /** Forgets the recorded calls. */
+  /** Forgets the recorded calls (`requests` and `busCalls`). */
   clearRequests(): void {
     this.#requests = [];
+    this.#busCalls = [];
   }
 
   /** Replaces the accounts signed in on the "device"; returns them as the broker will send them. */
@@ -323,6 +336,13 @@ export class FakeLinuxBroker {
   #dispatch(connection: DBusConnection, message: DBusMessage): boolean {
     const send = (reply: DBusMessage) => connection.send(reply);
     const iface = message.interface ?? "";
+    this.#busCalls.push({
+      interface: iface,
+      member: message.member ?? "",
+      path: message.path ?? "",
+      sender: message.sender ?? "",
+      at: Date.now(),
+    });
     if (iface === "org.freedesktop.DBus.Peer") return false; // Ping, GetMachineId: dbus-next answers
     if (message.path !== LINUX_BROKER_PATH || Date.now() < this.#exportAt) {
       send(this.#dbus.Message.newError(message, ERROR_UNKNOWN_OBJECT, `Unknown object '${message.path}'`));

@@ -53,6 +53,7 @@ export {
   FakeLinuxBroker,
   type FakeLinuxBrokerAccount,
   type FakeLinuxBrokerAccountInit,
+  type FakeLinuxBrokerBusCall,
   type FakeLinuxBrokerFault,
   type FakeLinuxBrokerJsonError,
   type FakeLinuxBrokerMethod,

@@ -432,6 +432,8 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
         assert.doesNotMatch(xml, /<interface/);
       }
       await client.raw({ interface: "org.freedesktop.DBus.Peer", member: "Ping" });
+      assert.deepEqual(broker.busCalls.map((c) => c.member), ["Introspect", "Ping"]);
+      assert.deepEqual(broker.requests, [], "only Broker1 calls are requests");
     });
 
     it("records each request with its method, arguments and parsed JSON", async () => {
@@ -446,6 +448,13 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
       assert.equal(silent.correlationId, "00000000-0000-0000-0000-000000000000");
       assert.deepEqual(silent.request, silentRequest(alice));
       assert.equal(silent.sender, client.uniqueName);
+      assert.deepEqual(
+        broker.busCalls.map((c) => [c.interface, c.member, c.path]),
+        [
+          [BROKER.iface, "getAccounts", BROKER.path],
+          [BROKER.iface, "acquireTokenSilently", BROKER.path],
+        ],
+      );
       assert.ok((silent.reply?.brokerTokenResponse as Json).accessToken);
       broker.clearRequests();
       assert.deepEqual(broker.requests, []);

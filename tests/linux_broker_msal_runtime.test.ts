@@ -147,6 +147,11 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
         succeeded(steps, "acquireTokenInteractively");
         succeeded(steps, "signOutSilently");
 
+        // It pings the broker object first, and never introspects.
+        const busCalls = broker.busCalls.map((c) => `${c.interface}.${c.member}`);
+        assert.equal(busCalls[0], "org.freedesktop.DBus.Peer.Ping");
+        assert.ok(!busCalls.includes("org.freedesktop.DBus.Introspectable.Introspect"));
+
         // Every call: protocol version "0.0" and the caller's correlation id; no call the fake refused.
         for (const record of broker.requests) {
           assert.equal(record.protocolVersion, "0.0");
