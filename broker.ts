@@ -24,7 +24,7 @@
  * }
  *
  * // the app
- * const plugin = brokerPluginFromModule("linux", "my-broker", new URL("./my_broker.ts", import.meta.url).href);
+ * const plugin = brokerPluginFromModule("linux", "my-broker", () => import("./my_broker.ts"));
  * const app = await PublicClientApplication.create("client-id", {
  *   enableBrokerOnLinux: true,
  *   brokers: { linux: plugin },

@@ -92,32 +92,32 @@ export function isOptedInAnywhere(optIn: BrokerOptIn): boolean {
 }
 
 /**
- * A descriptor that imports the plugin module at `moduleUrl`. If that module itself does not exist, the
- * load fails with {@linkcode BrokerUnavailableError} "the <platform> broker plugin is not available in
- * this version" (rule 3), so nobody is told to install a package that would not help; a missing
- * `dependency` still fails with module-not-found (rule 2).
+ * A descriptor for a plugin module that `load` imports, e.g. `() => import("./my_broker.ts")`: a literal
+ * specifier in the app's code, which bundlers and `deno publish` can follow. If the module itself does
+ * not exist, loading fails with {@linkcode BrokerUnavailableError} "the <platform> broker plugin is not
+ * available in this version" (rule 3), so nobody is told to install a package that would not help; a
+ * missing `dependency` still fails with module-not-found (rule 2).
  *
  * @example
  * ```ts ignore
- * const plugin = brokerPluginFromModule("linux", "my-broker", new URL("./my_broker.ts", import.meta.url).href, "dbus-next");
+ * const plugin = brokerPluginFromModule("linux", "my-broker", () => import("./my_broker.ts"), "dbus-next");
  * await loadBroker({ ...options, plugins: { linux: plugin } });
  * ```
  */
 export function brokerPluginFromModule(
   platform: Platform,
   name: string,
-  moduleUrl: string,
+  load: () => Promise<unknown>,
   dependency?: string,
 ): BrokerPluginDescriptor {
-  const file = new URL(moduleUrl).pathname.split("/").pop() ?? moduleUrl;
   return {
     name,
     ...(dependency ? { dependency } : {}),
     load: async () => {
       try {
-        return await import(moduleUrl) as BrokerPluginModule;
+        return await load() as BrokerPluginModule;
       } catch (error) {
-        if (isMissingModule(error, file) && !(dependency && namesPackage(error, dependency))) {
+        if (isMissingFile(error) && !(dependency && namesPackage(error, dependency))) {
           throw new BrokerUnavailableError(
             `the ${platform} broker plugin is not available in this version`,
             { cause: error },
@@ -129,17 +129,13 @@ export function brokerPluginFromModule(
   };
 }
 
-// Resolved next to this file with this file's own extension, so the same code finds `linux.ts` from
-// source and `linux.js` from a build. The specifier is computed on purpose: the plugin modules are
-// optional, and a static specifier would make type checking and bundling require them.
+// Resolved next to this file with this file's own extension, so the same code finds `x.ts` from
+// source and `x.js` from a build. Only for a plugin not in this version yet: a shipped plugin is
+// imported with a literal specifier, which `deno publish` and the npm build follow.
 function builtinPlugin(platform: Platform, file: string, dependency: string): BrokerPluginDescriptor {
   const extension = new URL(import.meta.url).pathname.match(/\.[cm]?[jt]s$/)?.[0] ?? ".js";
-  return brokerPluginFromModule(
-    platform,
-    file,
-    new URL(`./${file}${extension}`, import.meta.url).href,
-    dependency,
-  );
+  const url = new URL(`./${file}${extension}`, import.meta.url).href;
+  return brokerPluginFromModule(platform, file, () => import(url), dependency);
 }
 
 // A literal specifier, so `deno publish` and the npm build see the plugin and ship it.
@@ -272,11 +268,10 @@ function namesPackage(error: unknown, pkg: string): boolean {
 }
 
 /**
- * Whether the module that could not be found is `file` itself ("Cannot find module '/x/linux.ts'",
- * Deno: "Module not found "file:///x/linux.ts""), not something `file` imports.
+ * Whether the module that could not be found is a file ("Cannot find module '/x/linux.ts'", Deno:
+ * "Module not found "file:///x/linux.ts"") rather than a package.
  */
-function isMissingModule(error: unknown, file: string): boolean {
-  const name = file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  const missing = new RegExp(`(?:Cannot find module|Module not found) ['"][^'"]*[/\\\\]${name}['"]`);
+function isMissingFile(error: unknown): boolean {
+  const missing = /(?:Cannot find module|Module not found) ['"](?:file:|\/|\.|[A-Za-z]:[\\/])/;
   return isModuleNotFound(error) && missing.test(messageOf(error));
 }

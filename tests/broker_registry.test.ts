@@ -110,7 +110,7 @@ describe("loadBroker: which flag applies where", () => {
       platform: "wsl",
       optIn: { enableBrokerOnWsl: true },
       clientId: "my-app",
-      plugins: { wsl: brokerPluginFromModule("wsl", "ok", fixture("plugin_ok.ts")) },
+      plugins: { wsl: brokerPluginFromModule("wsl", "ok", () => import(fixture("plugin_ok.ts"))) },
     }));
     assert.equal(broker?.description.name, "fixture-wsl-my-app");
   });
@@ -187,7 +187,7 @@ describe("loadBroker rule 2: a missing plugin dependency is an error naming the 
       brokerPluginFromModule(
         "linux",
         "linux",
-        fixture("plugin_missing_dependency.ts"),
+        () => import(fixture("plugin_missing_dependency.ts")),
         "authbroker-test-missing-dependency",
       ),
     );
@@ -198,7 +198,7 @@ describe("loadBroker rule 2: a missing plugin dependency is an error naming the 
       brokerPluginFromModule(
         "linux",
         "linux",
-        fixture("plugin_lazy_dependency.ts"),
+        () => import(fixture("plugin_lazy_dependency.ts")),
         "authbroker-test-missing-dependency",
       ),
     );
@@ -213,7 +213,7 @@ describe("loadBroker rule 2: a missing plugin dependency is an error naming the 
           linux: brokerPluginFromModule(
             "linux",
             "linux",
-            fixture("plugin_missing_dependency.ts"),
+            () => import(fixture("plugin_missing_dependency.ts")),
             "authbroker-test-missing-dependency",
           ),
         },
@@ -251,7 +251,7 @@ describe("loadBroker rule 3: a broker that cannot initialise falls back with one
       brokerPluginFromModule(
         "windows",
         "msalruntime",
-        fixture("plugin_throws_on_load.ts"),
+        () => import(fixture("plugin_throws_on_load.ts")),
         "@azure/msal-node-runtime",
       ),
       /libmsalruntime\.so: cannot open shared object file/,
@@ -261,7 +261,7 @@ describe("loadBroker rule 3: a broker that cannot initialise falls back with one
 
   it("when createBroker says the broker is unavailable", async () => {
     await assertFallback(
-      brokerPluginFromModule("linux", "linux", fixture("plugin_unavailable.ts"), "dbus-next"),
+      brokerPluginFromModule("linux", "linux", () => import(fixture("plugin_unavailable.ts")), "dbus-next"),
       "no identity broker on the D-Bus session bus",
     );
   });
@@ -288,7 +288,12 @@ describe("loadBroker rule 3: a broker that cannot initialise falls back with one
 
   it("when the plugin module itself is missing, without telling anyone to install something", async () => {
     await assertFallback(
-      brokerPluginFromModule("mac", "msalruntime", fixture("no_such_plugin.ts"), "@azure/msal-node-runtime"),
+      brokerPluginFromModule(
+        "mac",
+        "msalruntime",
+        () => import(fixture("no_such_plugin.ts")),
+        "@azure/msal-node-runtime",
+      ),
       "the mac broker plugin is not available in this version",
       "mac",
     );
@@ -296,14 +301,19 @@ describe("loadBroker rule 3: a broker that cannot initialise falls back with one
 
   it("when a package other than the plugin's dependency is missing", async () => {
     await assertFallback(
-      brokerPluginFromModule("linux", "linux", fixture("plugin_missing_dependency.ts"), "dbus-next"),
+      brokerPluginFromModule(
+        "linux",
+        "linux",
+        () => import(fixture("plugin_missing_dependency.ts")),
+        "dbus-next",
+      ),
       /authbroker-test-missing-dependency/,
     );
     await assertFallback(
       brokerPluginFromModule(
         "linux",
         "linux",
-        fixture("plugin_missing_dependency.ts"),
+        () => import(fixture("plugin_missing_dependency.ts")),
         "authbroker-test-missing",
       ),
       /authbroker-test-missing-dependency/,
