@@ -228,7 +228,9 @@ export class LinuxBrokerClient {
     const address = options.address ?? sessionBusAddress();
     if (!address) {
       throw new BrokerUnavailableError(
-        "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set)",
+        denoAllows({ name: "env", variable: "DBUS_SESSION_BUS_ADDRESS" })
+          ? "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS and XDG_RUNTIME_DIR are not set)"
+          : "Deno needs --allow-env=DBUS_SESSION_BUS_ADDRESS to find the D-Bus session bus",
       );
     }
     const client = new LinuxBrokerClient(dbus, address, options);
