@@ -64,6 +64,7 @@ export {
   brokerPluginFromModule,
   type BrokerPluginSource,
   type BrokerStatus,
+  importDependency,
 } from "./brokers/registry.ts";
 export type { PluginLogger } from "./core/log.ts";
 export type { Platform, Runtime } from "./core/platform.ts";

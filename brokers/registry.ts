@@ -215,6 +215,30 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
   }
 }
 
+/**
+ * Imports an optional npm dependency through `load`, turning "not installed" into rule 2's actionable
+ * error; any other failure propagates unchanged. For plugins (brokers, persistence) whose one
+ * dependency is an optional peer.
+ *
+ * @param pkg the npm package `load` imports, e.g. `"dbus-next"`.
+ * @param load the import itself, e.g. `() => import("dbus-next")` (a literal, so bundlers see it).
+ * @throws {BrokerDependencyError} naming the install command for the current runtime if `pkg` is missing.
+ * @example
+ * ```ts ignore
+ * const dbus = await importDependency("dbus-next", () => import("dbus-next"));
+ * ```
+ */
+export async function importDependency<T>(pkg: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (isModuleNotFound(error) && namesPackage(error, pkg)) {
+      throw new BrokerDependencyError(installCommand(pkg), { cause: error });
+    }
+    throw error;
+  }
+}
+
 const DEFAULT_INIT_TIMEOUT_MS = 30_000;
 
 /** `createBroker`, within a deadline: a broker that never answers must not hang the app (rule 3). */

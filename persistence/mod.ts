@@ -1,6 +1,7 @@
 /**
  * Persistent token caches that many processes share safely, in pure TypeScript for Deno, Bun and
- * Node: {@linkcode FileCachePlugin} (an atomic, locked, versioned file in the unified MSAL schema).
+ * Node: {@linkcode FileCachePlugin} (an atomic, locked, versioned file in the unified MSAL schema) and
+ * {@linkcode SecretServiceCachePlugin} (one secret in the desktop keyring, over D-Bus).
  *
  * @example
  * ```ts
@@ -15,6 +16,11 @@
  */
 
 export { FileCachePlugin, type FileCachePluginOptions } from "./file.ts";
+export {
+  SECRET_SERVICE_SCHEMA,
+  SecretServiceCachePlugin,
+  type SecretServiceCachePluginOptions,
+} from "./secret_service.ts";
 export {
   CacheCorruptError,
   CacheLockError,

@@ -226,7 +226,7 @@ describe("FileCachePlugin", () => {
     const go = join(root, `go-${n}`);
     const runtimes: TestRuntime[] = ["node", "bun", "deno", "node", "bun", "deno", "node", "bun"];
     const writers = runtimes.map((runtime, w) =>
-      startFixture(runtime, "fixtures/cache_writer.ts", [path, `w${w}-${runtime}`, "50", go])
+      startFixture(runtime, "fixtures/cache_writer.ts", ["file", path, `w${w}-${runtime}`, "50", go])
     );
     try {
       await Promise.all(writers.map((w) => w.printed("ready")));
