@@ -64,6 +64,7 @@ export {
   ConfigurationError,
   IdTokenError,
   InvalidInputError,
+  IssuerMismatchError,
   MsalError,
   NetworkError,
   PortInUseError,

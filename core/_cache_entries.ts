@@ -159,8 +159,11 @@ export function buildEntries(event: TokenResponseEvent): BuiltEntries {
       realm,
       local_account_id: event.brokerAccountId ?? nonEmptyString(claims.oid) ?? nonEmptyString(claims.sub) ??
         "",
+      // MSAL Python: preferred_username, then upn (ADFS); then what generic OIDC providers send.
       username: nonEmptyString(claims.preferred_username) ?? nonEmptyString(claims.upn) ??
-        nonEmptyString(event.username) ?? "",
+        nonEmptyString(claims.email) ?? nonEmptyString(claims.unique_name) ??
+        nonEmptyString(event.username) ??
+        "",
       authority_type: realm.toLowerCase() === "adfs" || event.realm.toLowerCase() === "adfs"
         ? "ADFS"
         : "MSSTS",

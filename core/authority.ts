@@ -120,6 +120,13 @@ export interface AuthorityEndpoints {
   readonly deviceAuthorizationEndpoint?: string;
   /** Where the browser signs out, when known. */
   readonly endSessionEndpoint?: string;
+  /** The OpenID Connect UserInfo endpoint, when the metadata names one. */
+  readonly userinfoEndpoint?: string;
+  /**
+   * RFC 9207: the authority puts `iss` in every authorization response
+   * (`authorization_response_iss_parameter_supported: true`), so a response without it is refused.
+   */
+  readonly issParameterSupported: boolean;
 }
 
 /** A parsed authority plus its discovered metadata: what every token request needs. */
@@ -263,6 +270,21 @@ export function cacheRealms(authority: ResolvedAuthority, accountRealm: string):
 }
 
 /**
+ * Whether `actual` is the issuer `expected`, where Entra's multi-tenant template
+ * (`https://login.microsoftonline.com/{tenantid}/v2.0`) takes `tenantId`, or any one path segment
+ * when no tenant is known.
+ */
+export function issuerMatches(expected: string, actual: string | undefined, tenantId?: string): boolean {
+  if (actual === undefined) return false;
+  if (!expected.includes("{tenantid}")) return actual === expected;
+  if (tenantId) return actual === expected.replaceAll("{tenantid}", tenantId);
+  const [before, after] = expected.split("{tenantid}");
+  if (actual.length <= before.length + after.length) return false;
+  const middle = actual.slice(before.length, actual.length - after.length);
+  return actual.startsWith(before) && actual.endsWith(after) && /^[^/]+$/.test(middle);
+}
+
+/**
  * Resolves an authority's metadata: instance discovery (Entra ID only, unless turned off), then the
  * OpenID configuration.
  *
@@ -299,6 +321,8 @@ export async function resolveAuthority(
     tokenEndpoint,
     deviceAuthorizationEndpoint: optionalString(config, "device_authorization_endpoint", what),
     endSessionEndpoint: optionalString(config, "end_session_endpoint", what),
+    userinfoEndpoint: optionalString(config, "userinfo_endpoint", what),
+    issParameterSupported: config.authorization_response_iss_parameter_supported === true,
     environment,
     environments,
     realm: realmOf(tokenEndpoint, parsed),

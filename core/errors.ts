@@ -120,6 +120,30 @@ export class IdTokenError extends MsalError {
   }
 }
 
+/**
+ * An authorization response names another issuer than the authority the request went to, or names
+ * none although the authority promised to (RFC 9207 `authorization_response_iss_parameter_supported`):
+ * a mix-up attack, or a misconfigured provider. Nothing is redeemed.
+ */
+export class IssuerMismatchError extends MsalError {
+  /** The authority's issuer. */
+  readonly expected: string;
+  /** The `iss` the response carried, `undefined` when it had none. */
+  readonly received: string | undefined;
+
+  /** Creates the error naming both issuers. */
+  constructor(expected: string, received: string | undefined) {
+    super(
+      "issuer_mismatch",
+      received === undefined
+        ? `The authorization response has no iss parameter, which ${expected} promises (RFC 9207)`
+        : `The authorization response comes from issuer ${received}, not ${expected} (RFC 9207): refused`,
+    );
+    this.expected = expected;
+    this.received = received;
+  }
+}
+
 /** The authority's metadata could not be fetched or made no sense (instance or tenant discovery). */
 export class AuthorityError extends MsalError {
   /** Creates the error; `cause` holds the underlying failure. */

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { issuerMatches } from "./authority.ts";
 import { IdTokenError, InvalidInputError } from "./errors.ts";
 import type { IdTokenClaims } from "./results.ts";
 
@@ -143,17 +144,6 @@ export interface IdTokenExpectations {
   now?: number;
 }
 
-function expectedIssuerMatches(template: string, claims: IdTokenClaims): boolean {
-  if (typeof claims.iss !== "string") return false;
-  if (!template.includes("{tenantid}")) return claims.iss === template;
-  if (typeof claims.tid === "string" && claims.tid) {
-    return claims.iss === template.replaceAll("{tenantid}", claims.tid);
-  }
-  const [before, after] = template.split("{tenantid}");
-  const middle = claims.iss.slice(before.length, claims.iss.length - after.length);
-  return claims.iss.startsWith(before) && claims.iss.endsWith(after) && /^[^/]+$/.test(middle);
-}
-
 function epochClaim(claims: IdTokenClaims, name: string, required: boolean): number | undefined {
   const value = claims[name];
   if (value === undefined && !required) return undefined;
@@ -190,7 +180,9 @@ export function checkIdTokenClaims(claims: IdTokenClaims, expected: IdTokenExpec
         "case-sensitively: the token was issued to another app. Was your client id in wrong casing?",
     );
   }
-  if (expected.issuer !== undefined && !expectedIssuerMatches(expected.issuer, claims)) {
+  const tid = typeof claims.tid === "string" ? claims.tid : undefined;
+  const iss = typeof claims.iss === "string" ? claims.iss : undefined;
+  if (expected.issuer !== undefined && !issuerMatches(expected.issuer, iss, tid)) {
     throw new IdTokenError(
       "iss",
       `The ID token's issuer (iss) must be the authority's issuer "${expected.issuer}"` +

@@ -31,6 +31,29 @@ export function validateScopes(scopes: unknown): string[] {
   return [...new Set(scopes as string[])];
 }
 
+/**
+ * OpenID Connect scopes that ask for claims about the user, not for an API permission (OpenID Connect
+ * Core 1.0 §5.4 and §11): an access token's granted `scope` may leave them out.
+ */
+export const IDENTITY_SCOPES: ReadonlySet<string> = new Set([
+  "openid",
+  "profile",
+  "offline_access",
+  "email",
+  "address",
+  "phone",
+]);
+
+/**
+ * The scopes a cached access token must cover: the requested ones without the identity scopes, so
+ * that `["api:read", "email"]` is served by a token granted `api:read`. A request of identity scopes
+ * only is matched as it is.
+ */
+export function scopesToMatch(scopes: readonly string[]): string[] {
+  const api = scopes.filter((scope) => !IDENTITY_SCOPES.has(scope.toLowerCase()));
+  return api.length ? api : [...scopes];
+}
+
 /** The scopes sent on the wire: the app's plus `openid profile offline_access`. */
 export function decorateScopes(scopes: readonly string[]): string {
   return [...new Set([...scopes, ...RESERVED_SCOPES])].join(" ");

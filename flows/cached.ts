@@ -8,6 +8,7 @@
 import { cacheRealms } from "../core/authority.ts";
 import type { AccessTokenEntry } from "../core/cache.ts";
 import { decodeIdToken } from "../core/jwt.ts";
+import { scopesToMatch } from "../core/scopes.ts";
 import type { Account, IdTokenClaims, TokenResult } from "../core/results.ts";
 import type { FlowContext } from "./grant.ts";
 
@@ -52,7 +53,8 @@ function toResult(
 }
 
 /**
- * A cached access token of `account` covering `scopes` that lives more than five minutes longer, as a
+ * A cached access token of `account` covering `scopes` (identity scopes such as `email` aside:
+ * {@linkcode scopesToMatch}) that lives more than five minutes longer, as a
  * result with `token_source: "cache"`, or `undefined`. The realms searched are {@linkcode cacheRealms}',
  * so that caches MSAL Python and msal-node wrote for the same authority are served too.
  */
@@ -64,6 +66,7 @@ export async function findCachedToken(
 ): Promise<TokenResult | undefined> {
   const { authority, cache, clientId } = context;
   const realms = cacheRealms(authority, account.realm);
+  const wanted = scopesToMatch(scopes);
   const environments = [...authority.environments];
   const homeAccountId = account.home_account_id;
   const now = Date.now() / 1000;
@@ -74,7 +77,7 @@ export async function findCachedToken(
         homeAccountId,
         environments,
         realm,
-        scopes: [...scopes],
+        scopes: wanted,
         ...(options.keyId !== undefined && { keyId: options.keyId }),
       });
       if (entry && Number(entry.expires_on) - now > EXPIRY_MARGIN_SECONDS) {

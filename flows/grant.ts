@@ -15,6 +15,7 @@ import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/resu
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { type CheckedTokenResponse, readTokenResponse } from "../core/token_response.ts";
+import { usernameFromUserinfo } from "./userinfo.ts";
 
 /** What every flow needs from the app. */
 export interface FlowContext {
@@ -110,14 +111,19 @@ async function recordTokenResponse(
     if (!(error instanceof InvalidInputError)) throw error;
     return { error: "invalid_response", error_description: error.message };
   }
+  let username = options.username;
   if (response.id_token !== undefined) {
-    checkIdTokenClaims(decodeIdToken(response.id_token), {
+    const claims = decodeIdToken(response.id_token);
+    checkIdTokenClaims(claims, {
       clientId: context.clientId,
       issuer: context.authority.issuer,
       nonce: options.expectedNonce,
       maxAge: options.maxAge,
       now,
     });
+    if (!options.skipAccountCreation && username === undefined) {
+      username = await usernameFromUserinfo(context, claims, response.access_token, options.signal);
+    }
   }
   const added = await context.cache.access(() =>
     context.cache.addTokenResponse({
@@ -128,7 +134,7 @@ async function recordTokenResponse(
       scopes: [...options.scopes],
       response: { ...response },
       accountSource: options.accountSource,
-      username: options.username,
+      username,
       skipAccountCreation: options.skipAccountCreation,
       now,
     })

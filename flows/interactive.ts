@@ -5,7 +5,8 @@
  * @module
  */
 
-import { BrowserLaunchError, ConfigurationError, MsalError } from "../core/errors.ts";
+import { issuerMatches } from "../core/authority.ts";
+import { BrowserLaunchError, ConfigurationError, IssuerMismatchError, MsalError } from "../core/errors.ts";
 import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { decorateScopes, mergeClaims } from "../core/scopes.ts";
 import { decodeClientInfo } from "../core/jwt.ts";
@@ -74,6 +75,18 @@ export interface AuthCodeFlow {
 export interface InteractiveOptions extends AuthorizationRequestOptions {
   /** Loopback port; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * The host of the loopback redirect URI. Default `"localhost"` for Entra ID, B2C, CIAM and ADFS (their
+   * app registrations use `http://localhost`, as MSAL does) and `"127.0.0.1"` for generic OIDC
+   * authorities (RFC 8252 §8.3 calls `localhost` NOT RECOMMENDED; strict servers refuse it). The
+   * listener binds 127.0.0.1 either way.
+   */
+  redirectHost?: "localhost" | "127.0.0.1";
+  /**
+   * The whole loopback redirect URI, as registered, e.g. `http://127.0.0.1/callback` (its port, if any,
+   * wins over `port`; without one a free port is used). Wins over `redirectHost`.
+   */
+  redirectUri?: string;
   /** Seconds to wait for the user; default forever. */
   timeout?: number;
   /** Cancels the sign-in. */
@@ -94,7 +107,20 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
 
 type WithCapabilities<T> = T & { clientCapabilities?: string[] };
 
-/** Builds the authorize URL with the given state, nonce and PKCE challenge. */
+/**
+ * OpenID Connect Core 1.0 §11: a provider honours `offline_access` (the refresh token) only with
+ * `prompt=consent`, and strict ones drop it otherwise. The library always asks for `offline_access`, so
+ * a generic OIDC authority gets `prompt=consent` unless the app chose a prompt. Entra ID (and B2C,
+ * CIAM, ADFS) issue refresh tokens without it: no prompt is added there.
+ */
+function defaultPrompt(context: FlowContext): Prompt | undefined {
+  return context.authority.type === "OIDC" ? "consent" : undefined;
+}
+
+/**
+ * Builds the authorize URL with the given state, nonce and PKCE challenge. A generic OIDC authority
+ * gets `prompt=consent` when `options.prompt` is unset (see `defaultPrompt`).
+ */
 export function buildAuthorizationUrl(
   context: FlowContext,
   scopes: readonly string[],
@@ -115,7 +141,8 @@ export function buildAuthorizationUrl(
   if (options.responseMode) params.set("response_mode", options.responseMode);
   // Entra then returns the user's client_info with the code, for X-AnchorMailbox on the redemption.
   if (options.clientInfo) params.set("client_info", "1");
-  if (options.prompt) params.set("prompt", options.prompt);
+  const prompt = options.prompt ?? defaultPrompt(context);
+  if (prompt) params.set("prompt", prompt);
   if (options.loginHint) {
     params.set("login_hint", options.loginHint);
     params.set("X-AnchorMailbox", `UPN:${options.loginHint}`);
@@ -167,9 +194,23 @@ function anchorFromClientInfo(clientInfo: string | undefined): Record<string, st
 }
 
 /**
+ * RFC 9207 §2.4: an `iss` in the authorization response (success or error) must be the authority's
+ * issuer, and must be there when the metadata says `authorization_response_iss_parameter_supported`.
+ */
+function checkResponseIssuer(context: FlowContext, response: AuthorizationResponse): void {
+  const { issuer, issParameterSupported } = context.authority;
+  if (issuer === undefined) return;
+  const iss = response.iss;
+  if (iss === undefined ? issParameterSupported : !issuerMatches(issuer, iss)) {
+    throw new IssuerMismatchError(issuer, iss);
+  }
+}
+
+/**
  * Redeems the code in `response` for tokens.
  *
  * @throws {ConfigurationError} `state mismatch` when the response does not belong to `flow`.
+ * @throws {IssuerMismatchError} when the response names another issuer (RFC 9207).
  */
 export async function acquireTokenByAuthCodeFlow(
   context: FlowContext,
@@ -180,6 +221,7 @@ export async function acquireTokenByAuthCodeFlow(
   if (response.state !== flow.state) {
     throw new ConfigurationError(`state mismatch: ${flow.state} vs ${response.state}`);
   }
+  checkResponseIssuer(context, response);
   if (response.error) {
     const result: ErrorResult = { error: response.error };
     if (response.error_description) result.error_description = response.error_description;
@@ -218,8 +260,10 @@ export async function runBrowserFlow(
   scopes: readonly string[],
   options: WithCapabilities<InteractiveOptions>,
 ): Promise<AuthResult> {
+  const host = options.redirectHost ?? (context.authority.type === "OIDC" ? "127.0.0.1" : "localhost");
   const listener = await startLoopbackListener({
     port: options.port,
+    redirectUri: options.redirectUri ?? `http://${host}`,
     responseMode: options.responseMode ?? "form_post",
     successTemplate: options.successTemplate,
     errorTemplate: options.errorTemplate,

@@ -15,6 +15,12 @@ export interface LoopbackOptions {
   /** The port to listen on; 0 (the default) picks a free ephemeral port. */
   port?: number;
   /**
+   * The redirect URI to listen for: `http://localhost` (the default) or `http://127.0.0.1`, with an
+   * optional path and port (its port wins over `port`; without one a free port is picked, which RFC
+   * 8252 §7.3 requires servers to accept). The listener binds 127.0.0.1 either way.
+   */
+  redirectUri?: string;
+  /**
    * How the identity provider returns the response. `"form_post"` (the default, as MSAL Python) takes a
    * form POST and also a GET with the parameters in the query, since some providers ignore
    * `response_mode`; `"query"` takes only the GET and answers POSTs with 405.
@@ -36,6 +42,31 @@ export interface AuthorizationResponse {
   [param: string]: string;
 }
 
+/**
+ * Takes a loopback redirect URI apart: `http`, host `localhost` or `127.0.0.1`, optional port and path,
+ * no query or fragment.
+ *
+ * @throws {ConfigurationError} for anything else.
+ */
+function loopbackRedirect(uri: string): { host: string; port?: number; path: string } {
+  let url: URL | undefined;
+  try {
+    url = new URL(uri);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url || url.protocol !== "http:" || !["localhost", "127.0.0.1"].includes(url.hostname) ||
+    url.search || url.hash || url.username || url.password
+  ) {
+    throw new ConfigurationError(
+      `redirectUri must be a loopback http URL such as http://127.0.0.1:8400/callback or http://localhost, ` +
+        `without query or fragment (RFC 8252 §7.3): ${uri}`,
+    );
+  }
+  return { host: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname || "/" };
+}
+
 /** Options for {@linkcode LoopbackListener.waitForResponse}. */
 export interface WaitOptions {
   /** The `state` sent in the authorization request; responses with another state are rejected. */
@@ -48,7 +79,7 @@ export interface WaitOptions {
 
 /** A listening redirect receiver. */
 export interface LoopbackListener {
-  /** The redirect URI to send in the authorization request: `http://localhost:<port>`. */
+  /** The redirect URI to send in the authorization request, e.g. `http://localhost:<port>`. */
   readonly redirectUri: string;
   /** The port the listener is bound to on 127.0.0.1. */
   readonly port: number;
@@ -103,6 +134,7 @@ interface Held {
  */
 export async function startLoopbackListener(options: LoopbackOptions = {}): Promise<LoopbackListener> {
   const log = options.logger ?? new LogWriter();
+  const wanted = loopbackRedirect(options.redirectUri ?? "http://localhost");
   const responseMode = options.responseMode ?? "form_post";
   const held: Held[] = [];
   let waiter: Waiter | null = null;
@@ -148,7 +180,7 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   // start never sign in interactively.
   const [{ Hono }, { bodyLimit }] = await Promise.all([import("hono"), import("hono/body-limit")]);
   const app = new Hono();
-  app.get("/", (c) => {
+  app.get(wanted.path, (c) => {
     // HEAD (which hono routes here too) must never complete the flow: the browser would get no page.
     if (c.req.method !== "GET") return notFoundPage();
     const params = firstValues(new URL(c.req.url).searchParams);
@@ -156,7 +188,7 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
     return receive(params);
   });
   app.post(
-    "/",
+    wanted.path,
     (c, next) => {
       if (responseMode !== "form_post") {
         return Promise.resolve(page(405, "Not allowed", "Nothing to see here."));
@@ -189,8 +221,11 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
     return page(400, "Bad request", "The request could not be read.");
   });
 
-  const server: RunningServer = await serve(app.fetch, { port: options.port ?? 0, hostname: "127.0.0.1" });
-  const redirectUri = `http://localhost:${server.port}`;
+  const server: RunningServer = await serve(app.fetch, {
+    port: wanted.port ?? options.port ?? 0,
+    hostname: "127.0.0.1",
+  });
+  const redirectUri = `http://${wanted.host}:${server.port}${wanted.path === "/" ? "" : wanted.path}`;
   log.info(`Listening for the redirect on ${redirectUri}`);
 
   const shutdown = async (): Promise<void> => {

@@ -7,6 +7,7 @@ import { type AuthorityContext, type Ctx, type HonoEnv, status } from "./_contex
 import { type EntraError, estsTimestamp } from "./_errors.ts";
 import { accountPickerPage, autoPostPage, consentPage, errorPage, loginPage, messagePage } from "./_pages.ts";
 import { parseScopes } from "./_scopes.ts";
+import { issuerOf } from "./_discovery.ts";
 import { clientInfo } from "./_tokens.ts";
 import {
   type AuthorizeParams,
@@ -42,11 +43,17 @@ interface ReplyTo {
   redirectUri: string;
   responseMode: AuthorizeParams["responseMode"];
   state?: string;
+  /** Strict OIDC: RFC 9207's `iss`. */
+  iss?: string;
 }
 
 /** Sends `fields` (plus `state`) to the client's redirect URI in its response mode. */
 function reply(c: Ctx, to: ReplyTo, fields: Record<string, string>): Response {
-  const all = to.state === undefined ? fields : { ...fields, state: to.state };
+  const all = {
+    ...fields,
+    ...(to.state !== undefined && { state: to.state }),
+    ...(to.iss !== undefined && { iss: to.iss }),
+  };
   if (to.responseMode === "form_post") return c.html(autoPostPage(to.redirectUri, all));
   const url = new URL(to.redirectUri);
   if (to.responseMode === "fragment") {
@@ -121,12 +128,15 @@ function validate(c: Ctx, ctx: AuthorityContext, tenant: string, raw: Record<str
     return fail(errorPageResponse(c, `AADSTS500113: No reply address is registered for the application.`));
   }
   const to = trustedReplyTo(raw);
-  if (!to) {
+  // RFC 8252 §8.3: a strict provider registers loopback IP literals, never `localhost`.
+  const refused = to && ctx.config.strictOidc && new URL(to.redirectUri).hostname === "localhost";
+  if (!to || refused) {
     return fail(errorPageResponse(
       c,
       `AADSTS50011: The redirect URI '${raw.redirect_uri}' specified in the request does not match the redirect URIs configured for the application '${raw.client_id}'.`,
     ));
   }
+  if (ctx.config.strictOidc) to.iss = issuerOf(ctx, tenant);
   const invalid = (error: string, description: string) => fail(replyError(c, to, error, description));
   if (raw.response_mode !== undefined && !["query", "fragment", "form_post"].includes(raw.response_mode)) {
     return invalid("invalid_request", `AADSTS90023: Invalid response_mode '${raw.response_mode}'.`);
@@ -187,6 +197,7 @@ function validate(c: Ctx, ctx: AuthorityContext, tenant: string, raw: Record<str
       claims: raw.claims,
       maxAge: raw.max_age === undefined ? undefined : Number(raw.max_age),
       clientInfo: raw.client_info === "1",
+      iss: to.iss,
     },
   };
 }
@@ -336,9 +347,14 @@ class Authorizer {
       authTime: Math.floor(account.authTime / 1000),
       expiresAt: Date.now() + CODE_LIFETIME_MS,
       used: false,
+      // OpenID Connect Core 1.0 §11: a strict provider honours offline_access only with prompt=consent.
+      offlineAccess: params.scopes.includes("offline_access") &&
+        (!this.#ctx.config.strictOidc || params.prompt === "consent"),
     });
     // Entra adds client_info (uid, utid) when asked: MSAL sends it back as X-AnchorMailbox with the code.
-    const user = params.clientInfo ? this.#ctx.findUser(account.username) : undefined;
+    const user = params.clientInfo && !this.#ctx.config.strictOidc
+      ? this.#ctx.findUser(account.username)
+      : undefined;
     return reply(this.#c, params, user ? { code, client_info: clientInfo(user) } : { code });
   }
 

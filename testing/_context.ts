@@ -38,6 +38,8 @@ export interface AuthorityConfig {
   deviceCodeInterval: number;
   /** Seconds. */
   deviceCodeLifetime: number;
+  /** Plays a spec-strict OpenID Connect provider (see `FakeAuthorityOptions.strictOidc`). */
+  strictOidc: boolean;
 }
 
 const META_TENANTS = new Set(["common", "organizations", "consumers"]);

@@ -84,6 +84,17 @@ function endpointTenant(ctx: AuthorityContext, tenant: string): string {
   return ctx.users.some((u) => u.tenantId.toLowerCase() === lower) ? lower : ctx.config.defaultTenant;
 }
 
+/** The `issuer` of the metadata at the `tenant` path: Entra's `{tenantid}` template for multi-tenant paths. */
+export function issuerOf(ctx: AuthorityContext, tenant: string): string {
+  const lower = tenant.toLowerCase();
+  const issuerTenant = lower === "common" || lower === "organizations"
+    ? "{tenantid}"
+    : lower === "consumers"
+    ? ctx.config.defaultTenant
+    : endpointTenant(ctx, tenant);
+  return `${ctx.origin}/${issuerTenant}/v2.0`;
+}
+
 /** Registers the discovery routes on `app`. */
 export function registerDiscovery(app: Hono<HonoEnv>, ctx: AuthorityContext): void {
   app.get("/:tenant/discovery/instance", (c) => {
@@ -120,13 +131,14 @@ export function registerDiscovery(app: Hono<HonoEnv>, ctx: AuthorityContext): vo
     if (unknown) return unknown;
     const segment = endpointTenant(ctx, tenant);
     const base = `${ctx.origin}/${segment}`;
-    const lower = tenant.toLowerCase();
-    const issuerTenant = lower === "common" || lower === "organizations"
-      ? "{tenantid}"
-      : lower === "consumers"
-      ? ctx.config.defaultTenant
-      : segment;
+    const strict = ctx.config.strictOidc
+      ? {
+        userinfo_endpoint: `${base}/openid/userinfo`,
+        authorization_response_iss_parameter_supported: true,
+      }
+      : {};
     return c.json({
+      ...strict,
       token_endpoint: `${base}/oauth2/v2.0/token`,
       token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
       jwks_uri: `${base}/discovery/v2.0/keys`,
@@ -135,7 +147,7 @@ export function registerDiscovery(app: Hono<HonoEnv>, ctx: AuthorityContext): vo
       id_token_signing_alg_values_supported: ["RS256"],
       response_types_supported: ["code", "id_token", "code id_token", "id_token token"],
       scopes_supported: ["openid", "profile", "email", "offline_access"],
-      issuer: `${ctx.origin}/${issuerTenant}/v2.0`,
+      issuer: issuerOf(ctx, tenant),
       request_uri_parameter_supported: false,
       authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
       device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,

@@ -43,6 +43,8 @@ export interface AuthCodeRecord {
   /** Epoch ms. */
   expiresAt: number;
   used: boolean;
+  /** Whether the redemption gets a refresh token (strict OIDC: offline_access with prompt=consent). */
+  offlineAccess: boolean;
 }
 
 /** A refresh token; rotated and revoked ones are kept so they can be rejected with the right error. */
@@ -87,6 +89,8 @@ export interface AuthorizeParams {
   maxAge?: number;
   /** `client_info=1`: the response carries the user's `client_info`. */
   clientInfo?: boolean;
+  /** Strict OIDC: the `iss` every response to this request carries (RFC 9207). */
+  iss?: string;
 }
 
 /** An authorization request waiting for the user (login form, account picker or consent page). */

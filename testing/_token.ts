@@ -225,6 +225,7 @@ async function authorizationCodeGrant(
   record.used = true;
   return await respondWithTokens(c, ctx, {
     ...grantFor(user, form, scopes, tenant, record.authTime),
+    ...(ctx.config.strictOidc && { withRefreshToken: record.offlineAccess }),
     nonce: record.nonce,
   });
 }

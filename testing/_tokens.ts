@@ -60,9 +60,10 @@ export async function issueTokens(ctx: AuthorityContext, grant: Grant): Promise<
     ver: "2.0",
   });
 
+  const strict = ctx.config.strictOidc;
   const body: Record<string, unknown> = {
     token_type: "Bearer",
-    scope: grantedScope(scopes),
+    scope: strict ? scopes.filter((s) => !IDENTITY_SCOPES.has(s)).join(" ") : grantedScope(scopes),
     expires_in: lifetime,
     ext_expires_in: lifetime,
     access_token: accessToken,
@@ -88,13 +89,16 @@ export async function issueTokens(ctx: AuthorityContext, grant: Grant): Promise<
       nbf: now,
       exp: now + ID_TOKEN_LIFETIME,
       auth_time: grant.authTime,
-      name: user.name,
-      oid: user.oid,
-      preferred_username: user.username,
       sub: await pairwiseSubject(user.oid, clientId),
-      tid,
-      uti: randomToken(16),
-      ver: "2.0",
+      // A strict provider keeps profile claims for the UserInfo endpoint (OpenID Connect Core §5.4).
+      ...(!strict && {
+        name: user.name,
+        oid: user.oid,
+        preferred_username: user.username,
+        tid,
+        uti: randomToken(16),
+        ver: "2.0",
+      }),
     };
     if (grant.nonce !== undefined) claims.nonce = grant.nonce;
     for (const [name, value] of Object.entries(ctx.state.takeIdTokenOverride() ?? {})) {
@@ -103,10 +107,13 @@ export async function issueTokens(ctx: AuthorityContext, grant: Grant): Promise<
     }
     body.id_token = await ctx.key.sign(claims);
   }
-  body.client_info = clientInfo(user);
+  if (!strict) body.client_info = clientInfo(user);
   if (familyId !== undefined) body.foci = familyId;
   return body;
 }
+
+/** Scopes a strict OpenID Connect provider leaves out of an access token's granted `scope`. */
+const IDENTITY_SCOPES = new Set(["openid", "profile", "offline_access", "email", "address", "phone"]);
 
 /** Entra's `sub` is pairwise: stable for one user and one application, different across applications. */
 export async function pairwiseSubject(oid: string, app: string): Promise<string> {

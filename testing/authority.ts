@@ -17,6 +17,7 @@ import { SigningKey } from "./_jwt.ts";
 import { errorPage } from "./_pages.ts";
 import type { DeviceCodeRecord, ResolvedUser } from "./_state.ts";
 import { registerToken } from "./_token.ts";
+import { registerUserinfo } from "./_userinfo.ts";
 import { signInAt } from "./_user_agent.ts";
 
 /** The tenant id the fake authority uses unless told otherwise. */
@@ -51,7 +52,8 @@ export type FakeEndpoint =
   | "jwks"
   | "token"
   | "devicecode"
-  | "authorize";
+  | "authorize"
+  | "userinfo";
 
 /** A token endpoint grant type that can be failed on its own. */
 export type FakeGrantType = "refresh_token" | "authorization_code" | "device_code" | "password";
@@ -139,6 +141,18 @@ export interface FakeAuthorityOptions {
   deviceCodeLifetime?: number;
   /** Port to listen on; default 0 (an ephemeral port). */
   port?: number;
+  /**
+   * Plays a spec-strict OpenID Connect provider instead of Entra ID's habits, to test an app (or this
+   * library) configured with `oidcAuthority`:
+   * - a refresh token only when `offline_access` came with `prompt=consent` (OpenID Connect Core 1.0 §11);
+   * - token responses' `scope` without identity scopes (`openid`, `profile`, `email`, ...);
+   * - ID tokens without profile claims (no `preferred_username`, `name`, `email`, `tid`, `oid`) and no
+   *   `client_info`: those come from the UserInfo endpoint (`userinfo_endpoint` in the metadata);
+   * - `iss` in every authorization response, advertised as
+   *   `authorization_response_iss_parameter_supported` (RFC 9207);
+   * - loopback redirect URIs on `127.0.0.1` or `[::1]` only, never `localhost` (RFC 8252 §8.3).
+   */
+  strictOidc?: boolean;
 }
 
 const DEFAULT_USERS: FakeUser[] = [{ username: "alice@contoso.com", password: "password", name: "Alice" }];
@@ -150,6 +164,7 @@ const ENDPOINT_PATHS: [RegExp, FakeEndpoint][] = [
   [/^\/[^/]+\/oauth2\/v2\.0\/token$/, "token"],
   [/^\/[^/]+\/oauth2\/v2\.0\/devicecode$/, "devicecode"],
   [/^\/[^/]+\/oauth2\/v2\.0\/authorize$/, "authorize"],
+  [/^\/[^/]+\/openid\/userinfo$/, "userinfo"],
 ];
 
 function endpointOf(path: string): FakeEndpoint | "other" {
@@ -228,6 +243,7 @@ export class FakeAuthority {
     registerToken(this.#app, ctx);
     registerDeviceCode(this.#app, ctx);
     registerAuthorize(this.#app, ctx);
+    registerUserinfo(this.#app, ctx);
     this.#app.notFound((c) =>
       c.html(errorPage(`Not found: ${c.req.method} ${new URL(c.req.url).pathname}`), 404)
     );
@@ -266,6 +282,7 @@ export class FakeAuthority {
         refreshIn: options.refreshIn,
         deviceCodeInterval: interval,
         deviceCodeLifetime: deviceLifetime,
+        strictOidc: options.strictOidc === true,
       },
       resolveUsers(options.users ?? DEFAULT_USERS, tenantId),
       options.clients ?? [],
