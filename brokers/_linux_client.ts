@@ -421,6 +421,7 @@ export class LinuxBrokerClient {
       if (error instanceof AbortError) throw error;
       return localError("Unreachable", messageOf(error));
     }
+    if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort = (): void => {};
     let unsubscribe = (): void => {};
