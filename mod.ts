@@ -95,4 +95,4 @@ export type {
 } from "./flows/interactive.ts";
 // For plugin authors, the Broker contract lives in the "./broker" entry; apps need only these.
 export { CONSOLE_WINDOW_HANDLE, type WindowHandle } from "./brokers/broker.ts";
-export type { BrokerOptIn, BrokerPluginSource, BrokerStatus } from "./brokers/registry.ts";
+export type { BrokerOptIn, BrokerPluginSource, BrokerStatus, LinuxBrokerPlugin } from "./brokers/registry.ts";

@@ -12,6 +12,7 @@ import {
   type BrokerPluginSource,
   type BrokerStatus,
   isOptedInAnywhere,
+  type LinuxBrokerPlugin,
   loadBroker,
   type LoadBrokerResult,
 } from "../brokers/registry.ts";
@@ -112,6 +113,22 @@ export interface PublicClientApplicationOptions extends BrokerOptIn {
   clientCapabilities?: string[];
   /** Broker plugins per platform, instead of the built-in ones (tests, custom brokers). */
   brokers?: Partial<Record<Platform, BrokerPluginSource>>;
+  /**
+   * Which built-in plugin serves `enableBrokerOnLinux`: `"dbus"` (default, pure TypeScript) or
+   * `"msalruntime"` (Microsoft's runtime, `@azure/msal-node-runtime`).
+   */
+  linuxBroker?: LinuxBrokerPlugin;
+  /**
+   * The redirect URI registered for the broker, when not the platform's default: a signed macOS app
+   * registers `msauth.<bundle id>://auth` instead of `msauth.com.msauth.unsignedapp://auth`.
+   */
+  brokerRedirectUri?: string;
+  /**
+   * Forward the broker runtime's own log lines (Microsoft's runtime: WAM, macOS, `linuxBroker:
+   * "msalruntime"`) to `logger`, PII per `logger.piiLoggingEnabled`. Off by default because that runtime
+   * then keeps the process alive until it exits: end a CLI with `process.exit()` when you turn it on.
+   */
+  brokerNativeLogging?: boolean;
   /** Overrides platform detection (tests). */
   platform?: Platform;
   /** Broker call timeouts in ms: one number for both, or per kind. Defaults: 30 s silent, 10 min interactive. */
@@ -559,6 +576,9 @@ export class PublicClientApplication {
       logger: this.#logger,
       plugins: this.#options.brokers,
       initTimeoutMs: this.#brokerTimeouts().silentMs,
+      linuxBroker: this.#options.linuxBroker,
+      redirectUri: this.#options.brokerRedirectUri,
+      nativeLogging: this.#options.brokerNativeLogging,
     });
   }
 

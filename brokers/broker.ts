@@ -125,6 +125,11 @@ export interface BrokerInteractiveRequest extends BrokerTokenRequest {
   prompt?: BrokerPrompt;
   /** Pre-fills the sign-in name. */
   loginHint?: string;
+  /**
+   * The account to sign in again (e.g. after its silent request needed interaction), as the broker
+   * returned it; without it the broker signs in whoever the user picks.
+   */
+  account?: BrokerAccount;
 }
 
 /** A request to sign an account out of this app in the broker. */
@@ -238,6 +243,16 @@ export interface BrokerPluginContext {
   runtime: Runtime;
   /** Where the plugin logs; it honours the app's PII setting. */
   logger: PluginLogger;
+  /**
+   * The redirect URI the app registered for the broker, when it is not the platform's default (a
+   * signed macOS app's `msauth.<bundle id>://auth`).
+   */
+  redirectUri?: string;
+  /**
+   * Whether to forward a native runtime's own log lines to `logger`. Off by default: Microsoft's
+   * runtime keeps the process alive once a logger is registered (msal-node #7076).
+   */
+  nativeLogging?: boolean;
 }
 
 /** What `import()` of a plugin module yields. */

@@ -69,7 +69,20 @@ export interface LoadBrokerOptions {
   plugins?: Partial<Record<Platform, BrokerPluginSource>>;
   /** How long the plugin may take to initialise before the app falls back (rule 3). Default 30 s. */
   initTimeoutMs?: number;
+  /** Which built-in plugin serves Linux; see {@linkcode LinuxBrokerPlugin}. Default `"dbus"`. */
+  linuxBroker?: LinuxBrokerPlugin;
+  /** The redirect URI the app registered for the broker, when not the platform's default. */
+  redirectUri?: string;
+  /** Forward the native broker runtime's own log to `logger` (see `BrokerPluginContext.nativeLogging`). */
+  nativeLogging?: boolean;
 }
+
+/**
+ * The built-in plugin that serves `enableBrokerOnLinux`: `"dbus"` (default) talks to
+ * `microsoft-identity-broker` over D-Bus in TypeScript; `"msalruntime"` goes through Microsoft's runtime
+ * (`@azure/msal-node-runtime`), which needs its native library and system packages (WebKitGTK).
+ */
+export type LinuxBrokerPlugin = "dbus" | "msalruntime";
 
 /** The broker to use, if any, and the status `brokerStatus()` reports. */
 export interface LoadBrokerResult {
@@ -129,27 +142,23 @@ export function brokerPluginFromModule(
   };
 }
 
-// Resolved next to this file with this file's own extension, so the same code finds `x.ts` from
-// source and `x.js` from a build. Only for a plugin not in this version yet: a shipped plugin is
-// imported with a literal specifier, which `deno publish` and the npm build follow.
-function builtinPlugin(platform: Platform, file: string, dependency: string): BrokerPluginDescriptor {
-  const extension = new URL(import.meta.url).pathname.match(/\.[cm]?[jt]s$/)?.[0] ?? ".js";
-  const url = new URL(`./${file}${extension}`, import.meta.url).href;
-  return brokerPluginFromModule(platform, file, () => import(url), dependency);
-}
-
-// A literal specifier, so `deno publish` and the npm build see the plugin and ship it.
+// Literal specifiers, so `deno publish` and the npm build see the plugins and ship them.
 const LINUX_PLUGIN: BrokerPluginDescriptor = {
   name: "linux",
   dependency: "dbus-next",
   load: () => import("./linux.ts"),
 };
+const MSALRUNTIME_PLUGIN: BrokerPluginDescriptor = {
+  name: "msalruntime",
+  dependency: "@azure/msal-node-runtime",
+  load: () => import("./msalruntime.ts"),
+};
 
-const BUILTIN_PLUGINS: Record<Platform, () => BrokerPluginDescriptor> = {
-  windows: () => builtinPlugin("windows", "msalruntime", "@azure/msal-node-runtime"),
-  wsl: () => builtinPlugin("wsl", "msalruntime", "@azure/msal-node-runtime"),
-  mac: () => builtinPlugin("mac", "msalruntime", "@azure/msal-node-runtime"),
-  linux: () => LINUX_PLUGIN,
+const BUILTIN_PLUGINS: Record<Platform, (linuxBroker?: LinuxBrokerPlugin) => BrokerPluginDescriptor> = {
+  windows: () => MSALRUNTIME_PLUGIN,
+  wsl: () => MSALRUNTIME_PLUGIN,
+  mac: () => MSALRUNTIME_PLUGIN,
+  linux: (linuxBroker) => linuxBroker === "msalruntime" ? MSALRUNTIME_PLUGIN : LINUX_PLUGIN,
 };
 
 /**
@@ -179,7 +188,7 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
   // Rule 1.
   if (authorityType !== "AAD") return off(`authority ${authorityType} is not supported by the broker`);
 
-  const source = options.plugins?.[platform] ?? BUILTIN_PLUGINS[platform]();
+  const source = options.plugins?.[platform] ?? BUILTIN_PLUGINS[platform](options.linuxBroker);
   if (!isDescriptor(source)) {
     return { broker: source, status: { enabled: true, platform, plugin: source.description.name } };
   }
@@ -189,6 +198,8 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
     platform,
     runtime: options.runtime,
     logger,
+    ...(options.redirectUri ? { redirectUri: options.redirectUri } : {}),
+    ...(options.nativeLogging ? { nativeLogging: true } : {}),
   };
   try {
     const module = await source.load();

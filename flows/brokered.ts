@@ -143,17 +143,16 @@ export async function acquireTokenInteractiveViaBroker(
   warnAboutIgnoredOptions(ctx.logger, options);
   let loginHint = options.loginHint;
 
-  // (a) An account this cache already knows by that name.
+  // (a) An account this cache already knows by that name; if it needs interaction, the broker's UI is
+  // asked to sign in that account again (c).
+  let knownAccount: BrokerAccount | undefined;
   if (loginHint && prompt !== "select_account") {
     const accountId = await cachedBrokerAccountId(ctx, loginHint);
-    if (accountId) {
-      const result = await silentByAccountId(ctx, scopes, accountId, {
-        claims,
-        correlationId,
-        signal,
-        binding,
-      });
-      if (result && "access_token" in result) return result;
+    const found = accountId && await findBrokerAccount(ctx, accountId, correlationId, signal);
+    if (found && found !== TIMED_OUT) {
+      knownAccount = found;
+      const result = await silentWithAccount(ctx, scopes, found, { claims, correlationId, signal, binding });
+      if ("access_token" in result) return result;
     }
   }
 
@@ -199,6 +198,7 @@ export async function acquireTokenInteractiveViaBroker(
     };
     if (prompt === "select_account") request.prompt = prompt;
     if (loginHint) request.loginHint = loginHint;
+    if (knownAccount) request.account = knownAccount;
     return ctx.broker.acquireTokenInteractive(request);
   });
   return await finish(ctx, scopes, response, correlationId, binding);
@@ -384,6 +384,16 @@ async function silentByAccountId(
   const account = await findBrokerAccount(ctx, accountId, call.correlationId, call.signal);
   if (account === TIMED_OUT) return timeoutResult(ctx.timeouts.silentMs, call.correlationId);
   if (!account) return null;
+  return await silentWithAccount(ctx, scopes, account, call);
+}
+
+/** Asks the broker for a token for an account it returned. */
+async function silentWithAccount(
+  ctx: BrokeredContext,
+  scopes: string[],
+  account: BrokerAccount,
+  call: CallOptions,
+): Promise<AuthResult> {
   const response = await callBroker(
     ctx.timeouts.silentMs,
     call.signal,
