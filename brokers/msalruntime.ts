@@ -19,7 +19,7 @@
  */
 
 import type { PluginLogger } from "../core/log.ts";
-import type { Platform } from "../core/platform.ts";
+import { osName, type Platform } from "../core/platform.ts";
 import {
   type Broker,
   type BrokerAccount,
@@ -286,9 +286,9 @@ class MsalRuntimeBroker implements Broker {
   /**
    * Starts a runtime call and settles with its answer, or at once when the request's signal aborts
    * (an `ApplicationCanceled` broker error). The runtime is then asked to cancel, after the caller has
-   * moved on: on the runtime's Linux build `CancelAsyncOperation` on an interactive call blocks the
-   * thread until the broker answers the pending D-Bus call (measured: the cancel request is only sent
-   * afterwards), so there an abandoned interactive call is left to finish on its own.
+   * moved on; except for interactive calls on Linux and WSL, where the runtime's `CancelAsyncOperation`
+   * blocks the thread until the broker answers the pending D-Bus call and only then sends its cancel
+   * request (measured with 0.20.7): there the abandoned call is left to finish on its own.
    */
   #call<T extends { CheckError(): void }>(
     request: BrokerCallOptions,
@@ -311,7 +311,7 @@ class MsalRuntimeBroker implements Broker {
       };
       const onAbort = (): void => {
         settle({ ok: false, error: canceled(signal) });
-        if (interactive && (this.#context.platform === "linux" || this.#context.platform === "wsl")) return;
+        if (interactive && osName() === "linux") return;
         setTimeout(() => {
           try {
             handle?.CancelAsyncOperation();
