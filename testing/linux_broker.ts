@@ -609,7 +609,7 @@ export class FakeLinuxBroker {
       throw rejection(Status.InteractionRequired, `Account '${String(sent.homeAccountId)}' was not found`);
     }
     for (const [field, value] of Object.entries(account)) {
-      if (sent[field] !== value && !(ENVIRONMENT_FIELDS.has(field) && sameCloud(sent[field], value))) {
+      if (sent[field] !== value && !(ENVIRONMENT_FIELDS.has(field) && sameCloud(sent[field], value, field))) {
         throw rejection(
           Status.ApiContractViolation,
           `The account is not the one the broker returned: '${field}' is ${JSON.stringify(sent[field])}`,
@@ -631,7 +631,8 @@ export class FakeLinuxBroker {
 }
 
 // Microsoft's runtime sends the account back with its environment normalised to the cloud's preferred
-// host (login.windows.net -> login.microsoftonline.com); the broker accepts any alias of the cloud.
+// host (login.windows.net -> login.microsoftonline.com), and, for an account it cached from a token reply,
+// an empty homeEnvironment; the broker accepts any alias of the cloud.
 const ENVIRONMENT_FIELDS = new Set(["environment", "homeEnvironment"]);
 const PUBLIC_CLOUD = new Set([
   "login.microsoftonline.com",
@@ -640,7 +641,8 @@ const PUBLIC_CLOUD = new Set([
   "sts.windows.net",
 ]);
 
-function sameCloud(sent: unknown, value: string): boolean {
+function sameCloud(sent: unknown, value: string, field: string): boolean {
+  if (field === "homeEnvironment" && sent === "") return true;
   return typeof sent === "string" && PUBLIC_CLOUD.has(sent.toLowerCase()) &&
     PUBLIC_CLOUD.has(value.toLowerCase());
 }
