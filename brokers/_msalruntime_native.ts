@@ -97,7 +97,7 @@ export function explainLoadFailure(runtimeWords: string, facts: LoadFailureFacts
   ];
   let reason =
     `Microsoft's runtime (@azure/msal-node-runtime) could not load its native library ("${runtimeWords}")`;
-  if (facts.loaderMessage) reason += `: ${facts.loaderMessage.trim()}`;
+  if (facts.loaderMessage) reason += `: ${facts.loaderMessage.replace(/\s+/g, " ").trim()}`;
   if (!missing.length) return reason;
   reason += `; missing ${missing.join(", ")}`;
   const packages = [...new Set(missing.map(debianPackageOf).filter((name): name is string => !!name))];
@@ -143,13 +143,15 @@ interface NodeModule {
  * loader's message, and looks for each library the runtime links in the loader's search path
  * (`LD_LIBRARY_PATH`, `/etc/ld.so.conf.d`, the standard folders). `undefined` when the package cannot
  * be located from here (e.g. the library itself was loaded from a remote URL).
+ *
+ * @param from where to resolve `@azure/msal-node-runtime` from (a file URL); this module by default.
  */
-export async function probeNativeLoad(): Promise<LoadFailureFacts | undefined> {
+export async function probeNativeLoad(from: string = import.meta.url): Promise<LoadFailureFacts | undefined> {
   try {
     const { createRequire } = await import("node:module") as NodeModule;
     const fs = await import("node:fs") as unknown as NodeFs;
     const process = (await import("node:process")).default;
-    const require = createRequire(import.meta.url);
+    const require = createRequire(from);
     const entry = require.resolve("@azure/msal-node-runtime");
     const distDir = entry.replace(/[\\/][^\\/]*$/, "");
     const osRelease = process.platform === "linux"
@@ -158,7 +160,7 @@ export async function probeNativeLoad(): Promise<LoadFailureFacts | undefined> {
     const binary = nativeBinaryPath(distDir, process.platform, process.arch, osRelease);
     let loaderMessage: string | undefined;
     try {
-      require(binary);
+      process.dlopen({ exports: {} }, binary);
     } catch (error) {
       loaderMessage = error instanceof Error ? error.message : String(error);
     }

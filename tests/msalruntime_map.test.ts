@@ -18,6 +18,7 @@ import {
   explainLoadFailure,
   LINUX_RUNTIME_LIBRARIES,
   nativeBinaryPath,
+  probeNativeLoad,
 } from "../brokers/_msalruntime_native.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { ConfigurationError } from "../mod.ts";
@@ -277,5 +278,43 @@ describe("a native library that did not load", () => {
       ),
       `${dist}/linux/rhel10/x64/msal-node-runtime.node`,
     );
+  });
+});
+
+describe("the loader's own answer, for real", () => {
+  it("a runtime whose library links a missing WebKitGTK: the loader names it, the reason names the package", async () => {
+    // A copy of the published package whose libmsalruntime.so asks for a WebKitGTK soname no system has.
+    const { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { pathToFileURL } = await import("node:url");
+    const installed = new URL("../node_modules/@azure/msal-node-runtime/", import.meta.url);
+    const work = mkdtempSync(join(tmpdir(), "msalruntime-"));
+    try {
+      const pkg = join(work, "node_modules/@azure/msal-node-runtime");
+      cpSync(new URL("package.json", installed), join(pkg, "package.json"));
+      cpSync(new URL("dist/index.cjs", installed), join(pkg, "dist/index.cjs"));
+      cpSync(new URL("dist/linux/ubuntu/x64/", installed), join(pkg, "dist/linux/ubuntu/x64"), {
+        recursive: true,
+      });
+      const library = join(pkg, "dist/linux/ubuntu/x64/libmsalruntime.so");
+      const bytes = readFileSync(library);
+      const needed = Buffer.from("libwebkit2gtk-4.1.so.0\0");
+      const at = bytes.indexOf(needed);
+      assert.ok(at > 0 && bytes.indexOf(needed, at + 1) < 0, "one NEEDED entry to patch");
+      bytes.write("libwebkit2gtk-4.1.so.9\0", at, "latin1");
+      writeFileSync(library, bytes);
+
+      const facts = await probeNativeLoad(pathToFileURL(join(work, "app.js")).href);
+      assert.ok(facts, "the package was found");
+      assert.match(facts.loaderMessage ?? "", /libwebkit2gtk-4\.1\.so\.9: cannot open shared object file/);
+      const reason = explainLoadFailure("Binaries could not be loaded. This is unexpected.", facts);
+      assert.match(
+        reason,
+        /missing libwebkit2gtk-4\.1\.so\.9; on Debian\/Ubuntu: sudo apt-get install libwebkit2gtk-4\.1-0$/,
+      );
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
