@@ -1,11 +1,12 @@
 // Rule 2 from the published package: `npm pack` the build, install the tarball into a scratch project
 // without dbus-next, and opt into the Linux broker under the runtime running this file. Then, with
 // dbus-next installed and no session bus, the same app falls back (rule 3): the plugin shipped where
-// the registry looks for it.
+// the registry looks for it. The same for Microsoft's runtime (`linuxBroker: "msalruntime"`): missing,
+// then present without a broker, then present with its native library unable to load.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,14 +19,15 @@ const RUNTIME_COMMAND = {
   bun: [join(root, "node_modules/.bin/bun")],
   deno: [join(root, "node_modules/.bin/deno"), "run", "--allow-all"],
 }[runtime];
-const INSTALL =
-  { node: "npm install dbus-next", bun: "bun add dbus-next", deno: "deno add npm:dbus-next" }[runtime];
+const installCommandFor = (pkg: string): string =>
+  ({ node: `npm install ${pkg}`, bun: `bun add ${pkg}`, deno: `deno add npm:${pkg}` })[runtime];
 
 const APP = `
 import { PublicClientApplication } from "@authbroker/msal";
 try {
   const app = await PublicClientApplication.create("11111111-2222-3333-4444-555555555555", {
     enableBrokerOnLinux: true,
+    ...JSON.parse(process.env.APP_OPTIONS ?? "{}"),
   });
   console.log(JSON.stringify({ status: await app.brokerStatus() }));
 } catch (error) {
@@ -72,7 +74,7 @@ describe(`the published package under ${runtime}`, () => {
       assert.deepEqual(missing, {
         name: "BrokerDependencyError",
         code: "broker_dependency_missing",
-        message: `You need to install dependency by: ${INSTALL}`,
+        message: `You need to install dependency by: ${installCommandFor("dbus-next")}`,
       });
 
       install(scratch, "dbus-next@^0.10.2");
@@ -82,6 +84,57 @@ describe(`the published package under ${runtime}`, () => {
       assert.equal(noBus.status?.enabled, false, JSON.stringify(noBus));
       assert.equal(noBus.status.plugin, "linux");
       assert.match(noBus.status.reason, /cannot connect to the D-Bus session bus at unix:path=.*no-bus-here/);
+
+      // Microsoft's runtime, the same three ways.
+      const msalruntime = { APP_OPTIONS: JSON.stringify({ linuxBroker: "msalruntime" }) };
+      const noBusHere = `unix:path=${join(work, "no-bus-here")}`;
+      const runtimeMissing = JSON.parse(run([...RUNTIME_COMMAND, "app.mjs"], scratch, msalruntime));
+      assert.deepEqual(runtimeMissing, {
+        name: "BrokerDependencyError",
+        code: "broker_dependency_missing",
+        message: `You need to install dependency by: ${installCommandFor("@azure/msal-node-runtime")}`,
+      });
+
+      // Installed by copying (its Linux x64 build only: 40 MB fewer to copy than a full install).
+      const installed = join(root, "node_modules/@azure/msal-node-runtime");
+      const copy = join(scratch, "node_modules/@azure/msal-node-runtime");
+      for (const file of ["package.json", "dist/index.cjs", "dist/index.js", "dist/linux/ubuntu/x64"]) {
+        cpSync(join(installed, file), join(copy, file), { recursive: true });
+      }
+      const noBroker = JSON.parse(
+        run([...RUNTIME_COMMAND, "app.mjs"], scratch, {
+          ...msalruntime,
+          DBUS_SESSION_BUS_ADDRESS: noBusHere,
+        }),
+      );
+      assert.equal(noBroker.status?.enabled, false, JSON.stringify(noBroker));
+      assert.equal(noBroker.status.plugin, "msalruntime");
+      assert.match(
+        noBroker.status.reason,
+        /could not start the broker: Broker cannot be initialized for MSALRuntime/,
+      );
+
+      // Its library now links a WebKitGTK no system has: the reason names it and the package.
+      const library = join(copy, "dist/linux/ubuntu/x64/libmsalruntime.so");
+      const bytes = readFileSync(library);
+      bytes.write("libwebkit2gtk-4.1.so.9\0", bytes.indexOf("libwebkit2gtk-4.1.so.0\0"), "latin1");
+      writeFileSync(library, bytes);
+      const noLibrary = JSON.parse(
+        run([...RUNTIME_COMMAND, "app.mjs"], scratch, {
+          ...msalruntime,
+          DBUS_SESSION_BUS_ADDRESS: noBusHere,
+        }),
+      );
+      assert.equal(noLibrary.status?.enabled, false, JSON.stringify(noLibrary));
+      assert.match(
+        noLibrary.status.reason,
+        /^Microsoft's runtime \(@azure\/msal-node-runtime\) could not load/,
+      );
+      assert.match(noLibrary.status.reason, /Binaries could not be loaded/);
+      assert.match(
+        noLibrary.status.reason,
+        /missing libwebkit2gtk-4\.1\.so\.9; on Debian\/Ubuntu: sudo apt-get install libwebkit2gtk-4\.1-0$/,
+      );
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
