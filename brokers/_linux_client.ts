@@ -8,7 +8,7 @@
  */
 
 import { AbortError, BrokerDependencyError } from "../core/errors.ts";
-import { sleep } from "../core/abort.ts";
+import { abortable, sleep } from "../core/abort.ts";
 import { denoAllows, detectRuntime, installCommand, type Runtime, systemProbe } from "../core/platform.ts";
 import { BrokerUnavailableError } from "./broker.ts";
 import {
@@ -423,16 +423,13 @@ export class LinuxBrokerClient {
     }
     if (signal?.aborted) throw new AbortError(undefined, { cause: signal.reason });
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort = (): void => {};
     let unsubscribe = (): void => {};
-    const stopped = new Promise<LinuxBrokerError>((resolve, reject) => {
+    const stopped = new Promise<LinuxBrokerError>((resolve) => {
       // This timer also keeps the process alive while the call is pending (the socket does not).
       timer = setTimeout(
         () => resolve(localError("Timeout", `The broker did not answer within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      onAbort = () => reject(new AbortError(undefined, { cause: signal?.reason }));
-      signal?.addEventListener("abort", onAbort, { once: true });
       unsubscribe = connection.onClose(() =>
         resolve(
           localError("Disconnected", "The connection to the session bus closed before the broker replied"),
@@ -441,11 +438,10 @@ export class LinuxBrokerClient {
     });
     const replied = connection.bus.call(message).catch(transportError);
     try {
-      return await Promise.race([replied, stopped]);
+      return await abortable(Promise.race([replied, stopped]), signal);
     } finally {
       clearTimeout(timer);
       unsubscribe();
-      signal?.removeEventListener("abort", onAbort);
     }
   }
 
@@ -453,12 +449,13 @@ export class LinuxBrokerClient {
   async #connected(signal: AbortSignal | undefined): Promise<Connection> {
     const current = this.#connection && await this.#connection.catch(() => undefined);
     if (current && !current.isClosed()) return current;
-    const opening = openBus(this.#dbus, this.#address, this.#timeoutMs, signal);
+    // Shared by concurrent calls: one caller's abort stops its own wait, not the connecting.
+    const opening = openBus(this.#dbus, this.#address, this.#timeoutMs);
     this.#connection = opening;
     opening.catch(() => {
       if (this.#connection === opening) this.#connection = undefined;
     });
-    return await opening;
+    return await abortable(opening, signal);
   }
 }
 
@@ -521,13 +518,7 @@ function openableAddress(address: string): string | undefined {
 }
 
 /** Connects to the bus at `address`; rejects with {@linkcode BrokerUnavailableError} when it cannot. */
-function openBus(
-  dbus: DBusNext,
-  address: string,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-): Promise<Connection> {
-  if (signal?.aborted) return Promise.reject(new AbortError(undefined, { cause: signal.reason }));
+function openBus(dbus: DBusNext, address: string, timeoutMs: number): Promise<Connection> {
   const openable = openableAddress(address);
   if (!openable) {
     const why = /unix:abstract=/.test(address)
@@ -570,7 +561,6 @@ function openBus(
   return new Promise<Connection>((resolve, reject) => {
     const fail = (error: Error) => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
       try {
         bus.disconnect();
       } catch {
@@ -578,8 +568,6 @@ function openBus(
       }
       reject(error);
     };
-    const onAbort = () => fail(new AbortError(undefined, { cause: signal?.reason }));
-    signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(
       () =>
         fail(
@@ -604,7 +592,6 @@ function openBus(
     bus._connection?.on("end", markClosed);
     bus.on("connect", () => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
       // An idle connection must not keep the app's process alive; pending calls hold a timer instead.
       bus._connection?.stream?.unref?.();
       resolve({ bus, onClose, isClosed: () => closed });

@@ -167,6 +167,16 @@ for (const profile of ["2.0.1", "3.0.2"] as FakeLinuxBrokerProfile[]) {
       await assert.rejects(pending, AbortError);
     });
 
+    it("closed, it reconnects; one caller's abort while reconnecting stops only that caller", async () => {
+      await client.close();
+      const controller = new AbortController();
+      const aborted = client.getLinuxBrokerVersion({ signal: controller.signal });
+      const other = client.getLinuxBrokerVersion();
+      controller.abort();
+      await assert.rejects(aborted, AbortError);
+      assert.deepEqual(await other, { ok: true, version: profile });
+    });
+
     it("removeAccount, and the account is gone", async () => {
       assert.equal(await client.removeAccount({ clientId: CLIENT_ID, account }), undefined);
       assert.deepEqual(await client.getAccounts({ clientId: CLIENT_ID }), []);
