@@ -38,6 +38,27 @@ export const WELL_KNOWN_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
   "login-us.microsoftonline.com",
 ]);
 
+/**
+ * Entra ID's clouds as its instance discovery describes them (`aliases`, `preferred_cache`): the cache
+ * environments of a well-known host are known without asking, as in every MSAL's built-in metadata.
+ */
+const KNOWN_CLOUDS: readonly { preferredCache: string; aliases: readonly string[] }[] = [
+  {
+    preferredCache: "login.windows.net",
+    aliases: ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+  },
+  {
+    preferredCache: "login.partner.microsoftonline.cn",
+    aliases: ["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+  },
+  { preferredCache: "login.microsoftonline.de", aliases: ["login.microsoftonline.de"] },
+  {
+    preferredCache: "login.microsoftonline.us",
+    aliases: ["login.microsoftonline.us", "login.usgovcloudapi.net"],
+  },
+  { preferredCache: "login-us.microsoftonline.com", aliases: ["login-us.microsoftonline.com"] },
+];
+
 const B2C_HOST_SUFFIXES = [".b2clogin.com", ".b2clogin.cn", ".b2clogin.us", ".b2clogin.de"];
 const LOOPBACK_HOSTNAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -143,6 +164,60 @@ export interface ResolvedAuthority extends ParsedAuthority, AuthorityEndpoints {
   readonly realm: string;
   /** True when the developer vouched for the authority (`validateAuthority: false` or no instance discovery). */
   readonly knownToDeveloper: boolean;
+}
+
+/**
+ * What the token cache needs of an authority: where its entries live (`environment`, `environments`)
+ * and under which `realm`. A {@linkcode ResolvedAuthority} is one; {@linkcode cacheViewOf} builds one
+ * without the network when it can.
+ */
+export type CacheView = Pick<
+  ResolvedAuthority,
+  | "url"
+  | "origin"
+  | "host"
+  | "tenant"
+  | "type"
+  | "environment"
+  | "environments"
+  | "realm"
+  | "knownToDeveloper"
+>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The authority's {@linkcode CacheView} without any request, or `undefined` when only discovery can
+ * tell: listing accounts and serving a cached access token then need no network.
+ * - environments: the host alone for B2C, CIAM, ADFS, OIDC, dSTS and when instance discovery is off;
+ *   a well-known Entra host's cloud (its aliases, `preferred_cache` first); other Entra hosts need
+ *   instance discovery.
+ * - realm: B2C, ADFS and OIDC are searched under any realm ({@linkcode cacheRealms}); an Entra or CIAM
+ *   tenant given as `common`, `organizations`, `consumers` or a tenant id is the token endpoint's own
+ *   segment; a tenant given by domain name needs tenant discovery to learn its id.
+ */
+export function cacheViewOf(
+  parsed: ParsedAuthority,
+  options: Omit<DiscoveryOptions, "getJson">,
+): CacheView | undefined {
+  const knownToDeveloper = options.instanceDiscovery === false || options.validateAuthority === false;
+  let environments: string[] = [parsed.host];
+  if (parsed.type === "AAD" && !knownToDeveloper) {
+    const cloud = typeof options.instanceDiscovery === "string" ? undefined : knownCloudOf(parsed.host);
+    if (!cloud) return undefined;
+    environments = [...new Set([cloud.preferredCache, parsed.host, ...cloud.aliases])];
+  }
+  let realm = parsed.tenant;
+  if (realmFollowsIdToken(parsed)) {
+    const tenant = parsed.tenant.toLowerCase();
+    if (parsed.type === "DSTS" || !(MULTI_TENANT_REALMS.has(tenant) || GUID.test(tenant))) return undefined;
+    realm = tenant;
+  }
+  return { ...parsed, environment: environments[0], environments, realm, knownToDeveloper };
+}
+
+function knownCloudOf(host: string): (typeof KNOWN_CLOUDS)[number] | undefined {
+  return KNOWN_CLOUDS.find((cloud) => cloud.aliases.includes(host));
 }
 
 /** How to discover an authority's metadata. */
@@ -285,8 +360,8 @@ export function issuerMatches(expected: string, actual: string | undefined, tena
 }
 
 /**
- * Resolves an authority's metadata: instance discovery (Entra ID only, unless turned off), then the
- * OpenID configuration.
+ * Resolves an authority's metadata: instance discovery (Entra ID only, unless turned off; the clouds of
+ * well-known hosts are built in), then the OpenID configuration.
  *
  * @throws {AuthorityError} when discovery fails or its answers are malformed.
  */
@@ -296,7 +371,13 @@ export async function resolveAuthority(
 ): Promise<ResolvedAuthority> {
   const knownToDeveloper = options.instanceDiscovery === false || options.validateAuthority === false;
   let instance: Awaited<ReturnType<typeof discoverInstance>> = {};
-  if (parsed.type === "AAD" && !knownToDeveloper) instance = await discoverInstance(parsed, options);
+  // A well-known host's cloud is known (KNOWN_CLOUDS): no instance discovery round trip, as MSAL Python.
+  const cloud = typeof options.instanceDiscovery === "string" ? undefined : knownCloudOf(parsed.host);
+  if (cloud && parsed.type === "AAD" && !knownToDeveloper) {
+    instance = { metadata: { preferred_cache: cloud.preferredCache, aliases: [...cloud.aliases] } };
+  } else if (parsed.type === "AAD" && !knownToDeveloper) {
+    instance = await discoverInstance(parsed, options);
+  }
 
   const configUrl = instance.tenantDiscoveryEndpoint && !WELL_KNOWN_AUTHORITY_HOSTS.has(parsed.host)
     ? instance.tenantDiscoveryEndpoint

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseAuthority, resolveAuthority } from "../core/authority.ts";
+import { cacheViewOf, parseAuthority, resolveAuthority } from "../core/authority.ts";
 import { AuthorityError, ConfigurationError } from "../core/errors.ts";
 
 describe("parseAuthority classifies like MSAL Python", () => {
@@ -66,24 +66,11 @@ describe("resolveAuthority", () => {
     device_authorization_endpoint: `${origin}/${tenant}/oauth2/v2.0/devicecode`,
   });
 
-  it("uses instance discovery's preferred_cache and aliases for the cache", async () => {
+  it("knows a well-known host's cloud without instance discovery (preferred_cache first)", async () => {
     const asked: string[] = [];
     const resolved = await resolveAuthority(parseAuthority("https://login.microsoftonline.com/common"), {
       getJson: (url) => {
         asked.push(url);
-        if (url.includes("/discovery/instance")) {
-          return Promise.resolve({
-            status: 200,
-            body: {
-              tenant_discovery_endpoint: "ignored for well-known hosts",
-              metadata: [{
-                preferred_network: "login.microsoftonline.com",
-                preferred_cache: "login.windows.net",
-                aliases: ["login.microsoftonline.com", "login.windows.net", "sts.windows.net"],
-              }],
-            },
-          });
-        }
         return Promise.resolve({ status: 200, body: config("https://login.microsoftonline.com", "common") });
       },
     });
@@ -91,10 +78,40 @@ describe("resolveAuthority", () => {
     assert.deepEqual(resolved.environments, [
       "login.windows.net",
       "login.microsoftonline.com",
+      "login.microsoft.com",
       "sts.windows.net",
     ]);
     assert.equal(resolved.realm, "common");
     assert.equal(resolved.tokenEndpoint, "https://login.microsoftonline.com/common/oauth2/v2.0/token");
+    assert.deepEqual(asked, [
+      "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration",
+    ]);
+  });
+
+  it("uses instance discovery's preferred_cache and aliases for other hosts", async () => {
+    const asked: string[] = [];
+    const resolved = await resolveAuthority(parseAuthority("https://login.contoso.net/common"), {
+      getJson: (url) => {
+        asked.push(url);
+        if (url.includes("/discovery/instance")) {
+          return Promise.resolve({
+            status: 200,
+            body: {
+              tenant_discovery_endpoint:
+                "https://login.contoso.net/common/v2.0/.well-known/openid-configuration",
+              metadata: [{
+                preferred_network: "login.contoso.net",
+                preferred_cache: "cache.contoso.net",
+                aliases: ["login.contoso.net", "cache.contoso.net"],
+              }],
+            },
+          });
+        }
+        return Promise.resolve({ status: 200, body: config("https://login.contoso.net", "common") });
+      },
+    });
+    assert.equal(resolved.environment, "cache.contoso.net");
+    assert.deepEqual(resolved.environments, ["cache.contoso.net", "login.contoso.net"]);
     assert.equal(asked.length, 2);
     assert.match(asked[0], /api-version=1\.1&authorization_endpoint=/);
   });
@@ -153,6 +170,46 @@ describe("resolveAuthority", () => {
         getJson: () => Promise.resolve({ status: 200, body: config("http://evil.example.com", "t") }),
       }),
       ConfigurationError,
+    );
+  });
+});
+
+describe("cacheViewOf: the cache's view of an authority without the network", () => {
+  const TID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  it("knows well-known Entra hosts, tenant ids and the meta tenants", () => {
+    for (const tenant of ["organizations", "common", "consumers", TID]) {
+      const view = cacheViewOf(parseAuthority(`https://login.microsoftonline.com/${tenant}`), {});
+      assert.equal(view?.environment, "login.windows.net", tenant);
+      assert.ok(view?.environments.includes("login.microsoftonline.com"));
+      assert.equal(view?.realm, tenant);
+    }
+  });
+
+  it("takes the host alone when instance discovery is off, and for B2C, ADFS and OIDC", () => {
+    const cases: [string, Parameters<typeof cacheViewOf>[1], boolean?][] = [
+      [`https://login.contoso.com/${TID}`, { instanceDiscovery: false }],
+      [`https://login.contoso.com/${TID}`, { validateAuthority: false }],
+      ["https://fabrikamb2c.b2clogin.com/fabrikamb2c.onmicrosoft.com/B2C_1_SignIn", {}],
+      ["https://fs.contoso.com/adfs", {}],
+      ["https://idp.example.com/realms/demo", {}, true],
+    ];
+    for (const [url, options, oidc] of cases) {
+      const view = cacheViewOf(parseAuthority(url, { oidc }), options);
+      assert.deepEqual(view?.environments, [new URL(url).host], url);
+    }
+  });
+
+  it("needs discovery for a tenant named by domain and for unknown Entra hosts", () => {
+    assert.equal(
+      cacheViewOf(parseAuthority("https://login.microsoftonline.com/contoso.onmicrosoft.com"), {}),
+      undefined,
+    );
+    assert.equal(cacheViewOf(parseAuthority(`https://login.contoso.com/${TID}`), {}), undefined);
+    assert.equal(
+      cacheViewOf(parseAuthority("https://login.microsoftonline.com/common"), {
+        instanceDiscovery: "https://x/d",
+      }),
+      undefined,
     );
   });
 });
