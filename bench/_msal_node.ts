@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type AccountInfo, PublicClientApplication } from "@azure/msal-node";
+import { type AccountInfo, type ICachePlugin, PublicClientApplication } from "@azure/msal-node";
 import type { FixtureAccount } from "./_fixtures.ts";
 
 const HOST = "login.microsoftonline.com";
@@ -60,9 +60,17 @@ const offlineNetwork = {
   },
 };
 
-/** A msal-node public client for `clientId` at `https://login.microsoftonline.com/<tenant>`, offline. */
-export function createOfflineMsalNodeApp(clientId: string, tenant: string): PublicClientApplication {
+/**
+ * A msal-node public client for `clientId` at `https://login.microsoftonline.com/<tenant>`, offline,
+ * optionally persisting through `cachePlugin`.
+ */
+export function createOfflineMsalNodeApp(
+  clientId: string,
+  tenant: string,
+  cachePlugin?: ICachePlugin,
+): PublicClientApplication {
   return new PublicClientApplication({
+    ...(cachePlugin && { cache: { cachePlugin } }),
     auth: {
       clientId,
       authority: `https://${HOST}/${tenant}`,

@@ -34,6 +34,11 @@ function offlineFetch(url: string | URL | Request): Promise<Response> {
 export function createOfflineApp(clientId: string, blob: string): PublicClientApplication {
   const tokenCache = new TokenCache();
   tokenCache.deserialize(blob);
+  return offlineAppWithCache(clientId, tokenCache);
+}
+
+/** An app over `tokenCache` (e.g. a persisted one) whose authority metadata comes from memory. */
+export function offlineAppWithCache(clientId: string, tokenCache: TokenCache): PublicClientApplication {
   return new PublicClientApplication(clientId, {
     authority: `${ORIGIN}/common`,
     fetch: offlineFetch as typeof fetch,

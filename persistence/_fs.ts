@@ -15,6 +15,11 @@ export interface PersistenceFs {
   modifiedAt(path: string): number | undefined;
   /** The file's text, or `undefined` if it does not exist. */
   readText(path: string): string | undefined;
+  /**
+   * A reader of a small file (at most 256 bytes) that keeps it open between reads, so each read is one
+   * positioned read. Writers must rewrite the file in place; `reopen` after it may have been replaced.
+   */
+  smallFileReader(path: string): SmallFileReader;
   /** Creates `path` (failing with `EEXIST` if it exists) with `mode`, writes `text`, flushes it to disk. */
   writeNew(path: string, text: string, mode: number): void;
   /** Replaces `path`'s content in place (creating it with `mode`); not atomic, for tiny files. */
@@ -38,6 +43,46 @@ export interface PersistenceFs {
   isAlive(pid: number): boolean | undefined;
 }
 
+/** See {@linkcode PersistenceFs.smallFileReader}. */
+export interface SmallFileReader {
+  /** The file's current text, or `undefined` if it does not exist. */
+  read(): string | undefined;
+  /** Closes the handle; the next `read` opens the file afresh. */
+  reopen(): void;
+}
+
+const SMALL_FILE_BYTES = 256;
+
+/** A {@linkcode SmallFileReader} over runtime-specific open / positioned read / close calls. */
+function smallFileReader<H>(
+  path: string,
+  exists: (path: string) => boolean,
+  open: (path: string) => H,
+  pread: (handle: H, buffer: Uint8Array) => number,
+  close: (handle: H) => void,
+): SmallFileReader {
+  const buffer = new Uint8Array(SMALL_FILE_BYTES);
+  const decoder = new TextDecoder();
+  let handle: H | undefined;
+  return {
+    read() {
+      // A missing file is checked without an exception: building one costs more than the read.
+      if (handle === undefined && !exists(path)) return undefined;
+      try {
+        handle ??= open(path);
+        return decoder.decode(buffer.subarray(0, pread(handle, buffer)));
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return undefined;
+        throw error;
+      }
+    },
+    reopen() {
+      if (handle !== undefined) close(handle);
+      handle = undefined;
+    },
+  };
+}
+
 /** The `code` of a file-system error (`ENOENT`, `EEXIST`, ...), in every runtime. */
 export function errorCode(error: unknown): string | undefined {
   return (error as { code?: string } | null)?.code;
@@ -55,10 +100,20 @@ function probe(kill: (pid: number, signal: number) => unknown, pid: number): boo
   }
 }
 
+interface NodeStats {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
 interface NodeFs {
-  statSync(path: string): { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number };
+  statSync(path: string): NodeStats;
+  statSync(path: string, options: { throwIfNoEntry: false }): NodeStats | undefined;
   readFileSync(path: string, encoding: "utf8"): string;
   openSync(path: string, flags: string, mode?: number): number;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   writeSync(fd: number, data: string): number;
   writeFileSync(path: string, data: string, options: { mode: number }): void;
   fsyncSync(fd: number): void;
@@ -86,13 +141,8 @@ function nodeAdapter(fs: NodeFs, hostname: string): PersistenceFs {
   const process = (globalThis as unknown as { process: NodeProcess }).process;
   return {
     fingerprint(path) {
-      try {
-        const s = fs.statSync(path);
-        return `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-      } catch (error) {
-        if (errorCode(error) === "ENOENT") return undefined;
-        throw error;
-      }
+      const s = fs.statSync(path, { throwIfNoEntry: false });
+      return s && `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
     },
     modifiedAt(path) {
       try {
@@ -110,6 +160,14 @@ function nodeAdapter(fs: NodeFs, hostname: string): PersistenceFs {
         throw error;
       }
     },
+    smallFileReader: (path) =>
+      smallFileReader(
+        path,
+        (p) => fs.statSync(p, { throwIfNoEntry: false }) !== undefined,
+        (p) => fs.openSync(p, "r"),
+        (fd, buffer) => fs.readSync(fd, buffer, 0, buffer.length, 0),
+        (fd) => fs.closeSync(fd),
+      ),
     writeNew(path, text, mode) {
       const fd = fs.openSync(path, "wx", mode);
       try {
@@ -133,6 +191,8 @@ function nodeAdapter(fs: NodeFs, hostname: string): PersistenceFs {
 }
 
 interface DenoFile {
+  readSync(buffer: Uint8Array): number | null;
+  seekSync(offset: number, whence: number): number;
   writeSync(bytes: Uint8Array): number;
   syncSync(): void;
   close(): void;
@@ -146,7 +206,7 @@ interface DenoApi {
   ): { dev: number; ino: number | null; size: number; mtime: Date | null; ctime: Date | null };
   readTextFileSync(path: string): string;
   writeTextFileSync(path: string, text: string, options: { mode: number }): void;
-  openSync(path: string, options: { write: true; createNew: true; mode: number }): DenoFile;
+  openSync(path: string, options?: { write: true; createNew: true; mode: number }): DenoFile;
   renameSync(from: string, to: string): void;
   linkSync(from: string, to: string): void;
   removeSync(path: string): void;
@@ -190,6 +250,21 @@ function denoAdapter(): PersistenceFs {
         throw error;
       }
     },
+    smallFileReader: (path) =>
+      smallFileReader(
+        path,
+        (p) => {
+          try {
+            deno.statSync(p);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        (p) => deno.openSync(p),
+        (file, buffer) => (file.seekSync(0, 0), file.readSync(buffer) ?? 0),
+        (file) => file.close(),
+      ),
     writeNew(path, text, mode) {
       const file = deno.openSync(path, { write: true, createNew: true, mode });
       try {

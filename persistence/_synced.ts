@@ -15,7 +15,7 @@
 import { type CachePlugin, type CachePluginContext, InvalidInputError, type TokenCache } from "../mod.ts";
 import { CacheCorruptError, CacheLockError } from "./errors.ts";
 import { CrossProcessLock, type LockTiming } from "./_lock.ts";
-import type { PersistenceFs } from "./_fs.ts";
+import type { PersistenceFs, SmallFileReader } from "./_fs.ts";
 import type { PersistenceLog } from "./_log.ts";
 
 /** Where a serialized cache lives. */
@@ -65,6 +65,7 @@ export class SyncedCachePlugin implements CachePlugin {
   readonly #store: CacheStore;
   readonly #options: SyncOptions;
   readonly #lock: CrossProcessLock;
+  readonly #version: SmallFileReader;
   #loaded: Loaded | undefined;
   #locked = false;
   #folderReady = false;
@@ -74,6 +75,7 @@ export class SyncedCachePlugin implements CachePlugin {
     this.#store = store;
     this.#options = options;
     this.#lock = new CrossProcessLock(options.fs, options.lockPath, options);
+    this.#version = options.fs.smallFileReader(options.versionPath);
   }
 
   /** Loads what other processes wrote, if anything; locks first when the access may write. */
@@ -127,10 +129,13 @@ export class SyncedCachePlugin implements CachePlugin {
   async #sync(cache: TokenCache): Promise<void> {
     // The version is read before the content: a writer renames the content into place before it bumps
     // the version, so what we load is at least as new as the version we record.
-    const version = this.#options.fs.readText(this.#options.versionPath);
+    let version = this.#version.read();
     const stamp = this.#store.stamp();
     const loaded = this.#loaded;
     if (loaded && loaded.version === version && loaded.stamp === stamp) return;
+    // Something changed: the version file may have been replaced too (deleted and written afresh).
+    this.#version.reopen();
+    version = this.#version.read();
     const text = await this.#store.read();
     try {
       cache.deserialize(text ?? "");
@@ -154,8 +159,8 @@ export class SyncedCachePlugin implements CachePlugin {
       await this.#lock.acquire();
     }
     try {
+      const version = this.#version.read();
       const text = await this.#store.read();
-      const version = this.#options.fs.readText(this.#options.versionPath);
       const stamp = this.#store.stamp();
       try {
         cache.deserialize(text ?? "");
