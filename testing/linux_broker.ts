@@ -169,6 +169,11 @@ interface PendingCall {
  * Profile differences: 2.0.1 answers `Introspect` with the interface, sends the PRT cookie flat and
  * `account` in token replies; 3.0.2 answers an empty `<node/>`, sends `cookieItems`, omits `account`
  * and sends an empty `refreshToken`.
+ *
+ * The "device": `removeAccount` signs an account out for every app (removing an unknown one is not an
+ * error); an interactive call signs in the account it names, else the hinted `username`, else the
+ * default account, and answers at once (queue a `noReply` fault to keep the "window" open until
+ * `cancelInteractiveFlow` answers it with status 7).
  */
 export class FakeLinuxBroker {
   /** The broker generation it behaves like. */
@@ -184,7 +189,7 @@ export class FakeLinuxBroker {
   readonly #tenantId: string;
   readonly #lifetime: number;
   readonly #exportAt: number;
-  #defaultAccount: string | undefined;
+  readonly #defaultAccount: string | undefined;
   readonly #onRequest: ((request: FakeLinuxBrokerRequest) => void) | undefined;
   #accounts: FakeLinuxBrokerAccount[] = [];
   #requests: FakeLinuxBrokerRequest[] = [];
@@ -293,8 +298,10 @@ export class FakeLinuxBroker {
    *
    * @param times how many calls; default 1; `Infinity` for all of them.
    * @throws {TypeError} for `emptyAccounts` on a method other than `getAccounts`.
+   * @throws {RangeError} when `times` is less than 1.
    */
   fail(method: FakeLinuxBrokerMethod | "*", fault: FakeLinuxBrokerFault, times = 1): void {
+    if (!(times >= 1)) throw new RangeError(`times must be at least 1, got ${times}`);
     if (fault.kind === "emptyAccounts" && method !== "getAccounts") {
       throw new TypeError("emptyAccounts applies to getAccounts only");
     }

@@ -1,7 +1,9 @@
 /**
  * Test doubles for apps built on `@authbroker/msal`: a fake Microsoft Entra ID authority that runs
- * offline on 127.0.0.1 with real HTTP, real HTML sign-in pages and RS256-signed tokens, and an
- * in-process fake OS broker to inject through the `brokers` option.
+ * offline on 127.0.0.1 with real HTTP, real HTML sign-in pages and RS256-signed tokens; an in-process
+ * fake OS broker to inject through the `brokers` option; and a fake Linux identity broker
+ * (`FakeLinuxBroker`) on a private D-Bus session bus (`startPrivateBus`), which Microsoft's own MSAL
+ * runtime accepts.
  *
  * @example
  * ```ts
