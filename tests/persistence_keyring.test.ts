@@ -289,3 +289,100 @@ describe("SecretServiceCachePlugin without a Secret Service", () => {
     );
   });
 });
+
+/**
+ * A Secret Service that only speaks `plain`, as some minimal implementations do: it answers the
+ * encrypted OpenSession with NotSupported.
+ */
+async function startPlainSecretService(address: string) {
+  const dbus = (await import("dbus-next")).default;
+  const connection = dbus.sessionBus({ busAddress: address });
+  const algorithms: string[] = [];
+  const items = new Map<string, { attributes: Record<string, string>; value: Uint8Array }>();
+  const SESSION = "/org/freedesktop/secrets/session/s1";
+  connection.addMethodHandler((message: InstanceType<typeof dbus.Message>) => {
+    const reply = (signature: string, body: unknown[]) => {
+      connection.send(dbus.Message.newMethodReturn(message, signature, body));
+      return true;
+    };
+    switch (message.member) {
+      case "OpenSession":
+        algorithms.push(message.body[0]);
+        if (message.body[0] !== "plain") {
+          // dbus-next's types name the first parameter a string; it takes the call being answered.
+          const newError = dbus.Message.newError as unknown as (
+            to: unknown,
+            name: string,
+            text: string,
+          ) => InstanceType<typeof dbus.Message>;
+          connection.send(newError(message, "org.freedesktop.DBus.Error.NotSupported", "plain only"));
+          return true;
+        }
+        return reply("vo", [new dbus.Variant("s", ""), SESSION]);
+      case "SearchItems": {
+        const wanted = Object.entries(message.body[0] as Record<string, string>);
+        const found = [...items].filter(([, item]) => wanted.every(([k, v]) => item.attributes[k] === v));
+        return reply("aoao", [found.map(([path]) => path), []]);
+      }
+      case "Unlock":
+        return reply("aoo", [message.body[0], "/"]);
+      case "CreateItem": {
+        const [properties, secret, replace] = message.body as [
+          Record<string, { value: unknown }>,
+          [string, Uint8Array, Uint8Array, string],
+          boolean,
+        ];
+        const attributes = properties["org.freedesktop.Secret.Item.Attributes"].value as Record<
+          string,
+          string
+        >;
+        const same = [...items].find(([, item]) =>
+          JSON.stringify(item.attributes) === JSON.stringify(attributes)
+        );
+        const path = replace && same
+          ? same[0]
+          : `/org/freedesktop/secrets/collection/login/${items.size + 1}`;
+        items.set(path, { attributes, value: new Uint8Array(secret[2]) });
+        return reply("oo", [path, "/"]);
+      }
+      case "GetSecret": {
+        const item = items.get(message.path!);
+        return reply("(oayays)", [[SESSION, Buffer.alloc(0), Buffer.from(item!.value), "text/plain"]]);
+      }
+      default:
+        return false;
+    }
+  });
+  await connection.requestName("org.freedesktop.secrets", 0);
+  return { algorithms, items, close: () => connection.disconnect() };
+}
+
+describe("SecretServiceCachePlugin with a service that refuses encryption", () => {
+  it("falls back to the plain transfer only after the encrypted one was refused", async () => {
+    const plainBus = await startPrivateBus();
+    const dir = mkdtempSync(join(tmpdir(), "authbroker-plain-"));
+    const service = await startPlainSecretService(plainBus.address);
+    try {
+      const cache = () =>
+        new TokenCache({
+          plugin: new SecretServiceCachePlugin({
+            application: APPLICATION,
+            busAddress: plainBus.address,
+            lockFolder: dir,
+          }),
+        });
+      await addToken(cache(), "dee", 0);
+      assert.deepEqual(service.algorithms.slice(0, 2), ["dh-ietf1024-sha256-aes128-cbc-pkcs7", "plain"]);
+      const [stored] = [...service.items.values()];
+      assert.equal(stored.attributes.application, APPLICATION);
+      assert.match(new TextDecoder().decode(stored.value), /"secret":"at-dee-0"/);
+      const reader = cache();
+      const accounts = await reader.access(() => reader.getAccounts(), { readOnly: true });
+      assert.deepEqual(accounts.map((a) => a.username), ["dee@contoso.com"]);
+    } finally {
+      service.close();
+      await plainBus.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
