@@ -67,20 +67,36 @@ export interface TokenGrant {
   /** Seconds. */
   lifetime: number;
   deviceId: string;
-  pop: boolean;
 }
 
-/** The `brokerTokenResponse` of a successful token call (spec §3.5, §11). */
-export async function tokenResponse(signer: TokenSigner, grant: TokenGrant): Promise<Json> {
-  const { account, clientId, scopes, tenantId } = grant;
-  const nowMs = Date.now();
-  const now = Math.floor(nowMs / 1000);
-  const iss = signer.issuer(tenantId);
+/** The HTTP request a PoP token is bound to (`popParams`, spec §3.4). */
+export interface PopRequest {
+  httpMethod: string;
+  uriHost: string;
+  uriPath: string;
+  nonce?: string;
+}
+
+function claimsBase(signer: TokenSigner, grant: TokenGrant, now: number): Json {
+  const { account, tenantId } = grant;
+  return {
+    iss: signer.issuer(tenantId),
+    iat: now,
+    nbf: now,
+    name: account.name,
+    oid: account.localAccountId,
+    tid: tenantId,
+  };
+}
+
+/** An access token; a PoP one carries `cnf` (the key it is bound to). */
+async function accessToken(signer: TokenSigner, grant: TokenGrant, pop: boolean): Promise<string> {
+  const { account, clientId, scopes } = grant;
+  const now = Math.floor(Date.now() / 1000);
   const aud = audienceOf(scopes);
-  const common = { iss, iat: now, nbf: now, name: account.name, oid: account.localAccountId, tid: tenantId };
-  const accessClaims: Json = {
+  const claims: Json = {
     aud,
-    ...common,
+    ...claimsBase(signer, grant, now),
     exp: now + grant.lifetime,
     acr: "1",
     amr: ["pwd", "rsa"],
@@ -94,11 +110,22 @@ export async function tokenResponse(signer: TokenSigner, grant: TokenGrant): Pro
     uti: randomToken(16),
     ver: "2.0",
   };
-  if (grant.pop) accessClaims.cnf = { kid: grant.deviceId };
-  const accessToken = await signer.key.sign(accessClaims);
+  if (pop) claims.cnf = { kid: grant.deviceId };
+  return await signer.key.sign(claims);
+}
+
+/**
+ * The `brokerTokenResponse` of a successful token call (spec §3.5, §11). With `pop`, the access token
+ * is the signed HTTP request (`accessTokenType` 1), which Microsoft's runtime turns into
+ * `Authorization: pop <token>`.
+ */
+export async function tokenResponse(signer: TokenSigner, grant: TokenGrant, pop?: PopRequest): Promise<Json> {
+  const { account, clientId, scopes } = grant;
+  const nowMs = Date.now();
+  const now = Math.floor(nowMs / 1000);
   const idToken = await signer.key.sign({
     aud: clientId,
-    ...common,
+    ...claimsBase(signer, grant, now),
     exp: now + 3600,
     preferred_username: account.username,
     sub: await pairwiseSubject(account.localAccountId, clientId),
@@ -106,8 +133,8 @@ export async function tokenResponse(signer: TokenSigner, grant: TokenGrant): Pro
     ver: "2.0",
   });
   return {
-    accessToken,
-    accessTokenType: grant.pop ? 1 : 0,
+    accessToken: pop ? await signedHttpRequest(signer, grant, pop) : await accessToken(signer, grant, false),
+    accessTokenType: pop ? 1 : 0,
     clientInfo: account.clientInfo,
     expiresOn: nowMs + grant.lifetime * 1000,
     extendedExpiresOn: nowMs + grant.lifetime * 2000,
@@ -137,16 +164,15 @@ export async function prtCookie(
 export async function signedHttpRequest(
   signer: TokenSigner,
   grant: TokenGrant,
-  popParams: { httpMethod: string; uriHost: string; uriPath: string; nonce?: string },
+  pop: PopRequest,
 ): Promise<string> {
-  const { accessToken } = await tokenResponse(signer, { ...grant, pop: true });
   const claims: Json = {
-    at: accessToken,
+    at: await accessToken(signer, grant, true),
     ts: Math.floor(Date.now() / 1000),
-    m: popParams.httpMethod,
-    u: popParams.uriHost,
-    p: popParams.uriPath,
+    m: pop.httpMethod,
+    u: pop.uriHost,
+    p: pop.uriPath,
   };
-  if (popParams.nonce) claims.nonce = popParams.nonce;
+  if (pop.nonce) claims.nonce = pop.nonce;
   return await signer.key.sign(claims);
 }

@@ -46,6 +46,7 @@ import {
   brokerAccount,
   FAKE_LINUX_TENANT_ID,
   ownSigner,
+  type PopRequest,
   prtCookie,
   signedHttpRequest,
   type TokenGrant,
@@ -551,7 +552,8 @@ export class FakeLinuxBroker {
       account = this.#signInAccount(params.username);
       if (!account) throw rejection(Status.UserCanceled, "The InteractiveRequest was canceled by the user");
     }
-    const response = await tokenResponse(this.#signer, this.#grant(account, params));
+    const pop = params.popParams ? readPopRequest(params.popParams) : undefined;
+    const response = await tokenResponse(this.#signer, this.#grant(account, params), pop);
     if (this.profile === "2.0.1") response.account = { ...account };
     else response.refreshToken = "";
     return response;
@@ -578,13 +580,10 @@ export class FakeLinuxBroker {
     const clientId = requireString(request, "clientId");
     const pop = request.popParams;
     if (!isObject(pop)) throw rejection(Status.Unexpected, "Invalid requestJson: popParams is missing");
-    const httpMethod = requireString(pop, "httpMethod", "popParams.");
-    const uriHost = requireString(pop, "uriHost", "popParams.");
-    const uriPath = requireString(pop, "uriPath", "popParams.");
+    const popRequest = readPopRequest(pop);
     const homeAccountId = requireString(pop, "homeAccountId", "popParams.");
     const account = this.#accounts.find((a) => a.homeAccountId === homeAccountId);
     if (!account) throw rejection(Status.InteractionRequired, `Account ${homeAccountId} is not known`);
-    const nonce = typeof pop.nonce === "string" ? pop.nonce : undefined;
     const grant: TokenGrant = {
       account,
       clientId,
@@ -592,9 +591,8 @@ export class FakeLinuxBroker {
       tenantId: account.realm,
       lifetime: this.#lifetime,
       deviceId: this.deviceId,
-      pop: true,
     };
-    return await signedHttpRequest(this.#signer, grant, { httpMethod, uriHost, uriPath, nonce });
+    return await signedHttpRequest(this.#signer, grant, popRequest);
   }
 
   #grant(account: FakeLinuxBrokerAccount, params: AuthParameters): TokenGrant {
@@ -605,7 +603,6 @@ export class FakeLinuxBroker {
       tenantId: tokenTenant(params.authority, account),
       lifetime: this.#lifetime,
       deviceId: this.deviceId,
-      pop: params.popParams !== undefined,
     };
   }
 
@@ -652,6 +649,16 @@ function sameCloud(sent: unknown, value: string, field: string): boolean {
   if (field === "homeEnvironment" && sent === "") return true;
   return typeof sent === "string" && PUBLIC_CLOUD.has(sent.toLowerCase()) &&
     PUBLIC_CLOUD.has(value.toLowerCase());
+}
+
+/** The HTTP request a PoP token is for: `httpMethod`, `uriHost`, `uriPath` required, `nonce` optional. */
+function readPopRequest(pop: Json): PopRequest {
+  return {
+    httpMethod: requireString(pop, "httpMethod", "popParams."),
+    uriHost: requireString(pop, "uriHost", "popParams."),
+    uriPath: requireString(pop, "uriPath", "popParams."),
+    nonce: typeof pop.nonce === "string" && pop.nonce !== "" ? pop.nonce : undefined,
+  };
 }
 
 function rejection(status: number, context: string): RejectedRequest {

@@ -400,6 +400,30 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
       else assert.equal(reply.cookieContent, undefined);
     });
 
+    it("answers a token request with popParams with a signed HTTP request (accessTokenType 1)", async () => {
+      await startBroker();
+      const [alice] = await accounts();
+      const popParams = {
+        clientClaims: "",
+        homeAccountId: "",
+        httpMethod: "POST",
+        nonce: "n-2",
+        uriHost: "contoso.com",
+        uriPath: "/orders",
+      };
+      const reply = await client.call("acquireTokenSilently", silentRequest(alice, { popParams }));
+      const response = reply.brokerTokenResponse as Json;
+      assert.equal(response.accessTokenType, 1);
+      const shr = decodeJwt(response.accessToken as string);
+      assert.deepEqual([shr.m, shr.u, shr.p, shr.nonce], ["POST", "contoso.com", "/orders", "n-2"]);
+      assert.deepEqual(decodeJwt(shr.at as string).cnf, { kid: broker.deviceId });
+      const incomplete = await client.call(
+        "acquireTokenSilently",
+        silentRequest(alice, { popParams: { ...popParams, uriHost: "" } }),
+      );
+      assert.equal(errorOf(incomplete).status, 0);
+    });
+
     it("signs an HTTP request for PoP", async () => {
       await startBroker();
       const [alice] = await accounts();

@@ -55,6 +55,11 @@ function succeeded(steps: Map<string, Step>, name: string): Step {
   return step;
 }
 
+function decodeJwt(jwt: string): Json {
+  const payload = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(atob(payload)) as Json;
+}
+
 function authParametersOf(record: FakeLinuxBrokerRequest): Json {
   return record.request?.authParameters as Json;
 }
@@ -138,8 +143,33 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
         assert.ok(served.includes(silent.accessToken), "the runtime's token is not one the fake issued");
         assert.equal(silent.grantedScopes, "User.Read");
         assert.equal((silent.account as Json).username, bob.username);
-        const expiresOnMs = (silentCalls.at(-1)!.reply!.brokerTokenResponse as Json).expiresOn as number;
+        const expiresOnMs = (silentCalls.at(-2)!.reply!.brokerTokenResponse as Json).expiresOn as number;
         assert.equal(silent.expiresOn, Math.floor(expiresOnMs / 1000), "the runtime reports epoch seconds");
+
+        // PoP: the fake's signed HTTP request becomes the runtime's "pop" Authorization header.
+        const pop = succeeded(steps, "pop");
+        assert.equal(pop.isPopAuthorization, true);
+        const [scheme, shr] = (pop.authorizationHeader as string).split(" ");
+        assert.equal(scheme.toLowerCase(), "pop");
+        const shrClaims = decodeJwt(shr);
+        assert.deepEqual([shrClaims.m, shrClaims.u, shrClaims.p, shrClaims.nonce], [
+          "GET",
+          "contoso.com",
+          "/api",
+          "nonce-1",
+        ]);
+        const popParams = authParametersOf(silentCalls.at(-1)!);
+        assert.deepEqual(popParams.popParams, {
+          clientClaims: "",
+          homeAccountId: "",
+          httpMethod: "GET",
+          nonce: "nonce-1",
+          uriHost: "contoso.com",
+          uriPath: "/api",
+        });
+        assert.deepEqual(JSON.parse(popParams.decodedClaims as string), {
+          access_token: { xms_cc: { values: ["cp1"] } },
+        });
 
         // Sign-in silently (the OS default account), interactive sign-in and interactive with an account.
         assert.equal((succeeded(steps, "signInSilently").account as Json).username, alice.username);
@@ -175,7 +205,7 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
         assert.equal(signInSilently.authority, "https://login.microsoftonline.com/common");
 
         // AcquireTokenSilently with an account: the full account back, its username, its tenant.
-        const withAccount = authParametersOf(silentCalls.at(-1)!);
+        const withAccount = authParametersOf(silentCalls.at(-2)!);
         assertCommonAuthParameters(withAccount);
         assert.equal(withAccount.authorizationType, 1);
         assert.equal(withAccount.isSignIn, undefined);
