@@ -27,6 +27,7 @@ const USER_ACTION_ERRORS = new Set([
   "access_denied",
   "authorization_declined",
   "expired_token",
+  "user_canceled",
   "no_account",
 ]);
 /** Broker statuses that mean the same (MSAL runtime's and the Linux broker's names). */
@@ -36,7 +37,7 @@ const USER_ACTION_BROKER_STATUSES = new Set([
   "UserCancelled",
   "AccountUnusable",
 ]);
-const SERVICE_UNAVAILABLE_ERRORS = new Set(["temporarily_unavailable", "server_error"]);
+const SERVICE_UNAVAILABLE_ERRORS = new Set(["temporarily_unavailable", "server_error", "network_error"]);
 const NETWORK_BROKER_STATUSES = new Set([
   "NoNetwork",
   "NetworkTemporarilyUnavailable",

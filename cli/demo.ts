@@ -1,0 +1,346 @@
+/**
+ * `authbroker demo` (and `npm run demo`): the project's point, offline. A fake Microsoft Entra ID on
+ * 127.0.0.1, a private D-Bus session bus with a fake Linux identity broker on it, then MSAL Python's
+ * console sample through the broker, and the four broker fallback rules, each for real and narrated in
+ * a few plain lines.
+ *
+ * @module
+ */
+
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { pathToFileURL } from "node:url";
+import {
+  type AuthResult,
+  BrokerDependencyError,
+  type Platform,
+  PublicClientApplication,
+  type PublicClientApplicationOptions,
+} from "../mod.ts";
+import { brokerPluginFromModule } from "../broker.ts";
+import {
+  FakeAuthority,
+  FakeLinuxBroker,
+  parseAutoPostForm,
+  type PrivateBus,
+  startPrivateBus,
+} from "../testing/mod.ts";
+import { EXIT_OK } from "./exit_codes.ts";
+import type { Terminal } from "./_terminal.ts";
+
+const CLIENT_ID = "8a3f5c2e-1b4d-4e6f-9a7b-0c1d2e3f4a5b";
+const DEVICE_USER = { username: "adele@contoso.com", password: "correct horse", name: "Adele Vance" };
+const OTHER_USER = { username: "megan@contoso.com", password: "battery staple", name: "Megan Bowen" };
+// The demo talks to its fake broker the way it would on Linux, whatever this machine is.
+const PLATFORM: Platform = "linux";
+
+/** Runs the demo; resolves 0 when every step behaved as the rules say. */
+export async function demo(terminal: Terminal, signal: AbortSignal): Promise<number> {
+  const say = (text = ""): void => terminal.out(`${text}\n`);
+  say("authbroker demo: single sign-on through the OS broker, and MSAL's fallback rules, all offline.");
+  say("Nothing here reaches the internet: the identity provider and the broker are fakes on this machine.");
+  say();
+
+  const idp = await FakeAuthority.start({ users: [DEVICE_USER, OTHER_USER], deviceCodeInterval: 1 });
+  const stage = await startBroker(idp);
+  const savedAddress = process.env.DBUS_SESSION_BUS_ADDRESS;
+  // The Linux broker plugin finds the broker through the session bus address, as on a desktop.
+  if (stage.bus) process.env.DBUS_SESSION_BUS_ADDRESS = stage.bus.address;
+  else delete process.env.DBUS_SESSION_BUS_ADDRESS;
+  try {
+    say(`Set-up`);
+    say(`  a fake Microsoft Entra ID at ${idp.url}`);
+    if (stage.broker) {
+      say(
+        `  a private D-Bus session bus (dbus-daemon) with a fake microsoft-identity-broker ${stage.broker.profile}`,
+      );
+      say(`  on it; the "device" is signed in as ${DEVICE_USER.username}`);
+    } else {
+      say(`  no broker: ${stage.missing}`);
+      say("  The steps that need the broker are skipped; the rest run.");
+    }
+    const context = { idp, say, signal, authority: idp.authority("organizations") };
+
+    if (stage.broker) await sampleThroughBroker(context, stage.broker);
+    await ruleOne(context, stage.broker);
+    await ruleTwo(context);
+    if (stage.broker) await ruleFour(context, stage.broker);
+    await ruleThree(context, stage);
+    say();
+    say(
+      `Done. The identity provider answered ${idp.requests.length} requests` +
+        (stage.broker ? `; the broker ${stage.broker.requests.length} calls.` : "."),
+    );
+    return EXIT_OK;
+  } finally {
+    if (savedAddress === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = savedAddress;
+    await stage.broker?.close().catch(() => {});
+    await stage.bus?.stop().catch(() => {});
+    await idp.close();
+  }
+}
+
+interface Stage {
+  bus?: PrivateBus;
+  broker?: FakeLinuxBroker;
+  /** Why there is no broker. */
+  missing?: string;
+}
+
+interface Context {
+  idp: FakeAuthority;
+  authority: string;
+  say(text?: string): void;
+  signal: AbortSignal;
+}
+
+async function startBroker(idp: FakeAuthority): Promise<Stage> {
+  let bus: PrivateBus;
+  try {
+    bus = await startPrivateBus();
+  } catch (error) {
+    return {
+      missing: `dbus-daemon could not be started (${messageOf(error)}). Install it: sudo apt install dbus`,
+    };
+  }
+  try {
+    const broker = await FakeLinuxBroker.start({
+      address: bus.address,
+      authority: idp,
+      accounts: [{ username: DEVICE_USER.username, name: DEVICE_USER.name }],
+      environment: new URL(idp.url).host,
+    });
+    return { bus, broker };
+  } catch (error) {
+    await bus.stop();
+    return { missing: `the fake broker could not start (${messageOf(error)})` };
+  }
+}
+
+/** MSAL Python's console sample (samples/console_app.ts), step by step, through the broker. */
+async function sampleThroughBroker(
+  { say, authority, signal }: Context,
+  broker: FakeLinuxBroker,
+): Promise<void> {
+  const scopes = ["User.ReadBasic.All"];
+  say();
+  say("1. The console sample from MSAL Python's Linux broker guide (samples/console_app.ts)");
+  const app = await PublicClientApplication.create(CLIENT_ID, {
+    authority,
+    enableBrokerOnLinux: true,
+    platform: PLATFORM,
+  });
+  try {
+    const status = await app.brokerStatus();
+    if (!status.enabled) {
+      say(`   enableBrokerOnLinux is set, but the broker is off: ${status.reason}.`);
+      say("   (This build has no working Linux broker plugin; the broker steps are skipped.)");
+      return;
+    }
+    say(`   enableBrokerOnLinux: true -> brokerStatus(): enabled (${status.plugin})`);
+    // The broker knows no account for this app yet: the sample goes interactive.
+    broker.fail("getAccounts", { kind: "emptyAccounts" });
+    let accounts = await app.getAccounts({ signal });
+    say(`   getAccounts() -> ${accounts.length} accounts: this app has not signed anyone in yet`);
+    const interactive = await app.acquireTokenInteractive(scopes, {
+      parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
+      signal,
+    });
+    say(
+      `   acquireTokenInteractive(parentWindowHandle: CONSOLE_WINDOW_HANDLE) -> the broker's window signs in ` +
+        `the device's user: ${describe(interactive)}`,
+    );
+    accounts = await app.getAccounts({ signal });
+    say(
+      `   getAccounts() -> ${
+        accounts.map((a) => `${a.username} (account_source: ${a.account_source})`).join(", ")
+      }`,
+    );
+    const calls = broker.requests.length;
+    const again = await app.acquireTokenSilent(scopes, { account: accounts[0], signal });
+    say(
+      `   acquireTokenSilent, the second call -> ${describe(again)}; the broker was ` +
+        `${broker.requests.length === calls ? "not asked" : "asked"}`,
+    );
+    const other = await app.acquireTokenSilent(["Calendars.Read"], { account: accounts[0], signal });
+    say(`   acquireTokenSilent for another scope -> ${describe(other)}, no window: single sign-on`);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Rule 1: authorities the broker does not support bypass it silently. */
+async function ruleOne({ say }: Context, broker: FakeLinuxBroker | undefined): Promise<void> {
+  say();
+  say("2. Rule 1: an authority the broker does not support (ADFS, B2C, CIAM, OIDC) bypasses it silently");
+  const calls = broker?.requests.length ?? 0;
+  for (
+    const authority of [
+      "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_signupsignin",
+      "https://adfs.contoso.com/adfs",
+    ]
+  ) {
+    const app = await PublicClientApplication.create(CLIENT_ID, {
+      authority,
+      enableBrokerOnLinux: true,
+      platform: PLATFORM,
+    });
+    const status = await app.brokerStatus();
+    say(`   ${authority}\n     -> broker ${status.enabled ? "ON (unexpected)" : `off: ${status.reason}`}`);
+    await app.close();
+  }
+  if (broker) {
+    say(`   The broker received ${broker.requests.length - calls} calls; the app uses its own flows.`);
+  }
+}
+
+/** Rule 2: opted in, but the plugin's dependency is missing: an error naming the install command. */
+async function ruleTwo({ say }: Context): Promise<void> {
+  say();
+  say(
+    "3. Rule 2: opted in, but the broker plugin's dependency is not installed -> an error that says what to run",
+  );
+  say(
+    "   (Simulated: dbus-next is installed here, so the Linux plugin is swapped, through the public `brokers`",
+  );
+  say(
+    "   option, for one that imports a package that does not exist. Without dbus-next the message names it.)",
+  );
+  const folder = await mkdtemp(join(tmpdir(), "authbroker-demo-"));
+  try {
+    const plugin = join(folder, "plugin.mjs");
+    await writeFile(plugin, 'export { createBroker } from "authbroker-demo-missing-dependency";\n');
+    await PublicClientApplication.create(CLIENT_ID, {
+      enableBrokerOnLinux: true,
+      platform: PLATFORM,
+      brokers: {
+        linux: brokerPluginFromModule(
+          PLATFORM,
+          "linux",
+          pathToFileURL(plugin).href,
+          "authbroker-demo-missing-dependency",
+        ),
+      },
+    });
+    say("   -> no error (unexpected)");
+  } catch (error) {
+    if (!(error instanceof BrokerDependencyError)) throw error;
+    say(`   PublicClientApplication.create(...) throws ${error.name}:`);
+    say(`     "${error.message}"`);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** Rule 4: the broker is up, a request fails: an error result, never a silent switch to the browser. */
+async function ruleFour({ idp, say, authority, signal }: Context, broker: FakeLinuxBroker): Promise<void> {
+  say();
+  say(
+    "4. Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser",
+  );
+  const app = await PublicClientApplication.create(CLIENT_ID, {
+    authority,
+    enableBrokerOnLinux: true,
+    platform: PLATFORM,
+  });
+  try {
+    if (!(await app.brokerStatus()).enabled) {
+      say("   (skipped: the broker is off in this build)");
+      return;
+    }
+    broker.fail("acquireTokenInteractively", {
+      kind: "error",
+      status: 0,
+      context: "Simulated broker failure",
+    });
+    const authorizeCalls = idp.requestsTo("authorize").length;
+    const result = await app.acquireTokenInteractive(["User.Read"], {
+      parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
+      signal,
+    });
+    say(`   acquireTokenInteractive -> ${describe(result)}`);
+    say(
+      `   The browser was ${
+        idp.requestsTo("authorize").length === authorizeCalls ? "not opened" : "opened (unexpected)"
+      }.`,
+    );
+  } finally {
+    await app.close();
+  }
+}
+
+/** Rule 3: the dependency is there but no broker answers: the browser flow, with the reason on record. */
+async function ruleThree({ idp, say, authority, signal }: Context, stage: Stage): Promise<void> {
+  say();
+  say(
+    "5. Rule 3: the dependency is installed but no broker answers -> the browser sign-in, with the reason kept",
+  );
+  if (stage.broker) {
+    await stage.broker.close();
+    stage.broker = undefined;
+    say(
+      "   (The fake broker is stopped: the bus now has no microsoft-identity-broker, as on most Linux machines.)",
+    );
+  }
+  const warnings: string[] = [];
+  const options: PublicClientApplicationOptions = {
+    authority,
+    enableBrokerOnLinux: true,
+    platform: PLATFORM,
+    logger: { warning: (message) => warnings.push(message) },
+  };
+  const app = await PublicClientApplication.create(CLIENT_ID, options);
+  try {
+    const status = await app.brokerStatus();
+    say(`   brokerStatus() -> ${status.enabled ? "enabled (unexpected)" : `off: ${status.reason}`}`);
+    if (warnings.length) say(`   one warning in the app's log: ${warnings[0].replace(/^\[[^\]]+\] /, "")}`);
+    const result = await app.acquireTokenInteractive(["User.Read"], {
+      parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
+      loginHint: OTHER_USER.username,
+      signal,
+      openBrowser: (url) => signInLikeABrowser(idp, url, OTHER_USER.password),
+    });
+    say(
+      `   acquireTokenInteractive -> the browser opens the sign-in page; ${OTHER_USER.username} types the ` +
+        `password -> ${describe(result)}`,
+    );
+  } finally {
+    await app.close();
+  }
+}
+
+/** What a person does in the browser: the sign-in page, the password, the redirect back to the app. */
+async function signInLikeABrowser(idp: FakeAuthority, authorizeUrl: string, password: string): Promise<void> {
+  const loginPage = await fetch(authorizeUrl);
+  const login = parseAutoPostForm(await loginPage.text());
+  const submitted = await fetch(new URL(login.action, loginPage.url ?? idp.url), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ ...login.fields, password, action: "login" }),
+  });
+  const redirect = parseAutoPostForm(await submitted.text());
+  const landed = await fetch(redirect.action, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(redirect.fields),
+  });
+  await landed.text();
+}
+
+function describe(result: AuthResult | null): string {
+  if (!result) return "null";
+  if ("access_token" in result) {
+    return `a token for ${result.id_token_claims?.preferred_username ?? result.account?.username} ` +
+      `(token_source: ${result.token_source})`;
+  }
+  return `{ error: "${result.error}", error_description: "${
+    result.error_description?.split("\n")[0] ?? ""
+  }" }`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
