@@ -102,9 +102,7 @@ async function startBroker(idp: FakeAuthority): Promise<Stage> {
   try {
     bus = await startPrivateBus();
   } catch (error) {
-    return {
-      missing: `dbus-daemon could not be started (${messageOf(error)}). Install it: sudo apt install dbus`,
-    };
+    return { missing: messageOf(error) }; // names the fix: the package to install
   }
   try {
     const broker = await FakeLinuxBroker.start({
@@ -145,13 +143,16 @@ async function sampleThroughBroker(
     broker.fail("getAccounts", { kind: "emptyAccounts" });
     let accounts = await app.getAccounts({ signal });
     say(`   getAccounts() -> ${accounts.length} accounts: this app has not signed anyone in yet`);
+    const windows = broker.requestsTo("acquireTokenInteractively").length;
     const interactive = await app.acquireTokenInteractive(scopes, {
       parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
       signal,
     });
+    say(`   acquireTokenInteractive(parentWindowHandle: CONSOLE_WINDOW_HANDLE) -> ${describe(interactive)}`);
     say(
-      `   acquireTokenInteractive(parentWindowHandle: CONSOLE_WINDOW_HANDLE) -> the broker's window signs in ` +
-        `the device's user: ${describe(interactive)}`,
+      broker.requestsTo("acquireTokenInteractively").length === windows
+        ? "     (no window needed: the broker signed in the account the device is enrolled with, as MSAL does first)"
+        : "     (the broker showed its sign-in window)",
     );
     accounts = await app.getAccounts({ signal });
     say(
@@ -259,9 +260,11 @@ async function ruleFour({ idp, say, authority, signal }: Context, broker: FakeLi
     const authorizeCalls = idp.requestsTo("authorize").length;
     const result = await app.acquireTokenInteractive(["User.Read"], {
       parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
+      prompt: "select_account",
       signal,
     });
-    say(`   acquireTokenInteractive -> ${describe(result)}`);
+    say("   The broker's window fails (simulated: the fake broker answers status 0, Unexpected).");
+    say(`   acquireTokenInteractive(prompt: "select_account") -> ${describe(result)}`);
     say(
       `   The browser was ${
         idp.requestsTo("authorize").length === authorizeCalls ? "not opened" : "opened (unexpected)"

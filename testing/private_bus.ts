@@ -240,7 +240,10 @@ function readAddress(child: ChildProcess, stderr: () => string): Promise<string>
 }
 
 function waitExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  // A child that never started (Deno: no "exit" event after ENOENT) has nothing to wait for.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 

@@ -1,0 +1,46 @@
+/**
+ * `authbroker demo` (what `npm run demo` runs), as a process under the runtime running the tests: it
+ * finishes with exit code 0 and shows broker single sign-on and each fallback rule doing what it says;
+ * without dbus-daemon it says so and still runs the rest.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { cli } from "./_cli.ts";
+
+describe("authbroker demo", () => {
+  it("walks through the sample through the broker and the four rules, and exits 0", async () => {
+    const { code, stdout, stderr } = await cli(["demo"]).finished;
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /a private D-Bus session bus \(dbus-daemon\) with a fake microsoft-identity-broker/);
+    // Rule 1.
+    assert.match(stdout, /-> broker off: authority B2C is not supported by the broker/);
+    assert.match(stdout, /-> broker off: authority ADFS is not supported by the broker/);
+    assert.match(stdout, /The broker received 0 calls/);
+    // Rule 2.
+    assert.match(
+      stdout,
+      /throws BrokerDependencyError:\n +"You need to install dependency by: (npm install |bun add |deno add npm:)authbroker-demo-missing-dependency"/,
+    );
+    // Rule 3.
+    assert.match(stdout, /brokerStatus\(\) -> off: /);
+    assert.match(stdout, /We will fallback to non-broker\./);
+    assert.match(
+      stdout,
+      /megan@contoso\.com types the password -> a token for megan@contoso\.com \(token_source: identity_provider\)/,
+    );
+    assert.doesNotMatch(stdout, /unexpected/);
+  });
+
+  it("says so when dbus-daemon is missing, and runs the rest", async () => {
+    const { code, stdout, stderr } = await cli(["demo"], { PATH: "/nonexistent", XDG_RUNTIME_DIR: "" })
+      .finished;
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /no broker: Cannot run dbus-daemon .*Install it: /);
+    assert.doesNotMatch(stdout, /^1\. /m);
+    assert.match(stdout, /^2\. Rule 1/m);
+    assert.match(stdout, /^3\. Rule 2/m);
+    assert.match(stdout, /brokerStatus\(\) -> off: /);
+    assert.match(stdout, /token_source: identity_provider/);
+    assert.doesNotMatch(stdout, /unexpected/);
+  });
+});
