@@ -240,10 +240,7 @@ function readAddress(child: ChildProcess, stderr: () => string): Promise<string>
 }
 
 function waitExit(child: ChildProcess): Promise<void> {
-  // A child that never started (Deno: no "exit" event after ENOENT) has nothing to wait for.
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
-  }
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
