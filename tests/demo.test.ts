@@ -12,6 +12,17 @@ describe("authbroker demo", () => {
     const { code, stdout, stderr } = await cli(["demo"]).finished;
     assert.equal(code, 0, stderr);
     assert.match(stdout, /a private D-Bus session bus \(dbus-daemon\) with a fake microsoft-identity-broker/);
+    // The sample, through the broker: signed in by the broker, then from the cache, then silently from the broker.
+    assert.match(stdout, /brokerStatus\(\): enabled/);
+    assert.match(
+      stdout,
+      /acquireTokenInteractive\(parentWindowHandle: CONSOLE_WINDOW_HANDLE\) -> a token for adele@contoso\.com \(token_source: broker\)/,
+    );
+    assert.match(
+      stdout,
+      /the second call -> a token for adele@contoso\.com \(token_source: cache\); the broker was not asked/,
+    );
+    assert.match(stdout, /another scope -> a token for adele@contoso\.com \(token_source: broker\)/);
     // Rule 1.
     assert.match(stdout, /-> broker off: authority B2C is not supported by the broker/);
     assert.match(stdout, /-> broker off: authority ADFS is not supported by the broker/);
@@ -21,8 +32,11 @@ describe("authbroker demo", () => {
       stdout,
       /throws BrokerDependencyError:\n +"You need to install dependency by: (npm install |bun add |deno add npm:)authbroker-demo-missing-dependency"/,
     );
+    // Rule 4.
+    assert.match(stdout, /-> \{ error: "broker_error", error_description: "Simulated broker failure/);
+    assert.match(stdout, /The browser was not opened\./);
     // Rule 3.
-    assert.match(stdout, /brokerStatus\(\) -> off: /);
+    assert.match(stdout, /brokerStatus\(\) -> off: .*not installed/);
     assert.match(stdout, /We will fallback to non-broker\./);
     assert.match(
       stdout,
