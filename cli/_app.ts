@@ -6,10 +6,10 @@
  */
 
 import { type Logger, PublicClientApplication, TokenCache } from "../mod.ts";
+import { FileCachePlugin } from "../persistence/mod.ts";
 import { DiscoveryCache } from "./_http_cache.ts";
 import type { CachePaths } from "./_paths.ts";
 import type { Terminal } from "./_terminal.ts";
-import { TokenFile } from "./_token_file.ts";
 
 /** Microsoft's multi-tenant authority: MSAL's default. */
 export const DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common";
@@ -47,7 +47,7 @@ export async function openApp(settings: AppSettings, terminal: Terminal): Promis
   const broker = settings.broker === true;
   const app = await PublicClientApplication.create(settings.clientId, {
     authority: settings.authority ?? DEFAULT_AUTHORITY,
-    tokenCache: new TokenCache({ plugin: new TokenFile(settings.paths.tokenCache) }),
+    tokenCache: persistedCache(settings.paths.tokenCache, terminal),
     fetch: discovery.fetch,
     logger: settings.verbose ? stderrLogger(terminal) : undefined,
     enableBrokerOnWindows: broker,
@@ -61,6 +61,18 @@ export async function openApp(settings: AppSettings, terminal: Terminal): Promis
       await Promise.allSettled([discovery.save(), app.close()]);
     },
   };
+}
+
+/**
+ * The token cache in `path`, shared safely with other processes (`FileCachePlugin`). A corrupt file is
+ * moved aside, said once on stderr, and the command goes on with an empty cache (a new sign-in).
+ */
+export function persistedCache(path: string, terminal: Terminal): TokenCache {
+  return new TokenCache({
+    plugin: new FileCachePlugin(path, {
+      onCorruptCache: (error) => terminal.err(`warning: ${error.message}\n`),
+    }),
+  });
 }
 
 function stderrLogger(terminal: Terminal): Logger {

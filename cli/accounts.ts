@@ -4,12 +4,11 @@
  * @module
  */
 
-import { type Account, TokenCache } from "../mod.ts";
+import type { Account } from "../mod.ts";
 import { EXIT_OK } from "./exit_codes.ts";
-import { type AppSettings, openApp } from "./_app.ts";
+import { type AppSettings, openApp, persistedCache } from "./_app.ts";
 import type { CachePaths } from "./_paths.ts";
 import type { Terminal } from "./_terminal.ts";
-import { TokenFile } from "./_token_file.ts";
 
 /** What `authbroker accounts` was asked for. */
 export interface AccountsCommand extends Omit<AppSettings, "clientId"> {
@@ -29,12 +28,16 @@ export async function accounts(
 ): Promise<number> {
   const found = command.clientId
     ? await appAccounts({ ...command, clientId: command.clientId }, terminal, signal)
-    : await cachedAccounts(command.paths, command.username);
-  if (command.json) terminal.out(`${JSON.stringify(found, null, 2)}\n`);
-  else if (found.length === 0) terminal.err("No signed-in accounts. Sign in with `authbroker token`.\n");
-  else {for (const account of found) {
-      terminal.out(`${account.username}\t${account.home_account_id}\t${account.environment}\n`);
-    }}
+    : await cachedAccounts(command.paths, command.username, terminal);
+  if (command.json) {
+    terminal.out(`${JSON.stringify(found, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  if (found.length === 0) terminal.err("No signed-in accounts. Sign in with `authbroker token`.\n");
+  const lines = found.map((account) =>
+    `${account.username}\t${account.home_account_id}\t${account.environment}\n`
+  );
+  terminal.out(lines.join(""));
   return EXIT_OK;
 }
 
@@ -82,8 +85,12 @@ async function appAccounts(
 }
 
 /** Every account in the persisted cache, whichever app signed it in; no network. */
-async function cachedAccounts(paths: CachePaths, username: string | undefined): Promise<Account[]> {
-  const cache = new TokenCache({ plugin: new TokenFile(paths.tokenCache) });
+async function cachedAccounts(
+  paths: CachePaths,
+  username: string | undefined,
+  terminal: Terminal,
+): Promise<Account[]> {
+  const cache = persistedCache(paths.tokenCache, terminal);
   const entries = await cache.access(() => cache.getAccounts({ username }));
   const byHome = new Map(entries.map((entry) => [entry.home_account_id, entry]));
   return [...byHome.values()].map((entry) => {

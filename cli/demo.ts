@@ -7,11 +7,8 @@
  * @module
  */
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createRequire } from "node:module";
 import process from "node:process";
-import { pathToFileURL } from "node:url";
 import {
   type AuthResult,
   BrokerDependencyError,
@@ -208,21 +205,20 @@ async function ruleTwo({ say }: Context): Promise<void> {
     "   (Simulated: dbus-next is installed here, so the Linux plugin is swapped, through the public `brokers`",
   );
   say(
-    "   option, for one that imports a package that does not exist. Without dbus-next the message names it.)",
+    "   option, for one that loads a package that does not exist. Without dbus-next the message names it.)",
   );
-  const folder = await mkdtemp(join(tmpdir(), "authbroker-demo-"));
+  const missing = "authbroker-demo-missing-dependency";
   try {
-    const plugin = join(folder, "plugin.mjs");
-    await writeFile(plugin, 'export { createBroker } from "authbroker-demo-missing-dependency";\n');
     await PublicClientApplication.create(CLIENT_ID, {
       enableBrokerOnLinux: true,
       platform: PLATFORM,
       brokers: {
+        // The runtime's own resolver is asked for the package, and fails as it would for dbus-next.
         linux: brokerPluginFromModule(
           PLATFORM,
           "linux",
-          pathToFileURL(plugin).href,
-          "authbroker-demo-missing-dependency",
+          () => createRequire(import.meta.url)(missing),
+          missing,
         ),
       },
     });
@@ -231,8 +227,6 @@ async function ruleTwo({ say }: Context): Promise<void> {
     if (!(error instanceof BrokerDependencyError)) throw error;
     say(`   PublicClientApplication.create(...) throws ${error.name}:`);
     say(`     "${error.message}"`);
-  } finally {
-    await rm(folder, { recursive: true, force: true });
   }
 }
 

@@ -16,6 +16,7 @@ import {
   PublicClientApplication,
   TokenCache,
 } from "../mod.ts";
+import { LinuxBrokerClient } from "../linux_broker.ts";
 import { EXIT_OK } from "./exit_codes.ts";
 import type { CachePaths } from "./_paths.ts";
 import type { Terminal } from "./_terminal.ts";
@@ -198,7 +199,10 @@ async function probe(
   }
   try {
     const status = await app.brokerStatus();
-    if (status.enabled) return { dependencyInstalled: true, brokerAnswers: true, broker: status.plugin };
+    if (status.enabled) {
+      const version = platform === "linux" ? await linuxBrokerVersion() : undefined;
+      return { dependencyInstalled: true, brokerAnswers: true, broker: version ?? status.plugin };
+    }
     const reason = status.reason ?? "the broker did not initialise";
     const pluginMissing = /not available in this version/.test(reason);
     return {
@@ -211,6 +215,20 @@ async function probe(
     };
   } finally {
     await app.close();
+  }
+}
+
+/** The Linux broker's own version (`getLinuxBrokerVersion`), e.g. `microsoft-identity-broker 3.0.2`. */
+async function linuxBrokerVersion(): Promise<string | undefined> {
+  let client: LinuxBrokerClient | undefined;
+  try {
+    client = await LinuxBrokerClient.connect({ timeoutMs: 10_000 });
+    const reply = await client.getLinuxBrokerVersion();
+    return reply.ok ? `microsoft-identity-broker ${reply.version}` : undefined;
+  } catch {
+    return undefined; // the version is a detail; the broker did answer the app
+  } finally {
+    await client?.close();
   }
 }
 
@@ -234,6 +252,9 @@ function brokerFix(platform: Platform, reason: string, env: Record<string, strin
 function busOf(env: Record<string, string | undefined>): NonNullable<DoctorReport["sessionBus"]> {
   const address = env.DBUS_SESSION_BUS_ADDRESS;
   if (address) return { address };
+  // Where the Linux broker plugin looks next, as libdbus does.
+  const runtimeBus = env.XDG_RUNTIME_DIR && `${env.XDG_RUNTIME_DIR}/bus`;
+  if (runtimeBus && existsSync(runtimeBus)) return { address: `unix:path=${runtimeBus}` };
   const uid = process.getuid?.();
   const standard = uid === undefined ? undefined : `/run/user/${uid}/bus`;
   return {

@@ -5,7 +5,9 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { FakeAuthority } from "../testing/mod.ts";
+import { readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { cli, runtimeCommand, tempDir } from "./_cli.ts";
 
 const CLIENT_ID = "5f0c2b7e-6a1d-4c2b-9e3f-8a7b6c5d4e3f";
@@ -262,5 +264,117 @@ describe("authbroker CLI", () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^runtime {7}\w+ \d/m);
     assert.match(text.stdout, /^session bus {3}none: .*Fix: /m);
+  });
+});
+
+describe("authbroker CLI with the fake Linux broker on a private bus", () => {
+  let idp: FakeAuthority;
+  let bus: PrivateBus;
+  let broker: FakeLinuxBroker;
+  let cache: { path: string; remove(): void };
+  let env: Record<string, string>;
+  const args = (...more: string[]): string[] => [
+    "--client-id",
+    CLIENT_ID,
+    "--authority",
+    idp.authority("organizations"),
+    ...more,
+  ];
+
+  before(async () => {
+    idp = await FakeAuthority.start({
+      users: [{ username: "adele@contoso.com", password: "pw", name: "Adele" }],
+    });
+    bus = await startPrivateBus();
+    broker = await FakeLinuxBroker.start({
+      address: bus.address,
+      authority: idp,
+      environment: new URL(idp.url).host,
+    });
+    cache = tempDir();
+    env = {
+      AUTHBROKER_CACHE_DIR: cache.path,
+      BROWSER: "",
+      DISPLAY: "",
+      DBUS_SESSION_BUS_ADDRESS: bus.address,
+    };
+  });
+  after(async () => {
+    await broker?.close();
+    await bus?.stop();
+    await idp?.close();
+    cache?.remove();
+  });
+
+  it("doctor finds the broker, its version, and what an opted-in app would do", async () => {
+    const { code, stdout, stderr } = await cli(["doctor", "--json"], env).finished;
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout);
+    assert.equal(report.sessionBus.address, bus.address);
+    const linux = report.flags.find((flag: { flag: string }) => flag.flag === "enableBrokerOnLinux");
+    assert.equal(linux.dependencyInstalled, true);
+    assert.equal(linux.brokerAnswers, true);
+    assert.equal(linux.broker, "microsoft-identity-broker 3.0.2");
+    assert.match(report.fallback, /enableBrokerOnLinux signs in through the broker/);
+    assert.deepEqual(report.problems, []);
+    assert.ok(broker.requestsTo("getLinuxBrokerVersion").length >= 1);
+  });
+
+  it("token --broker gets the device account's token from the broker, then from the persisted cache", async () => {
+    const first = await cli(["token", ...args("--scope", "User.Read", "--broker", "--json")], env).finished;
+    assert.equal(first.code, 0, first.stderr);
+    const result = JSON.parse(first.stdout);
+    assert.equal(result.token_source, "broker");
+    assert.equal(result.account.username, "adele@contoso.com");
+    assert.equal(result.account.account_source, "broker");
+
+    idp.clearRequests();
+    const second = await cli(["token", ...args("--scope", "User.Read", "--broker", "--json")], env).finished;
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(JSON.parse(second.stdout).token_source, "cache");
+    assert.equal(JSON.parse(second.stdout).access_token, result.access_token);
+    assert.equal(idp.requests.length, 0);
+
+    const listed = await cli(["accounts", "--json", ...args("--broker")], env).finished;
+    assert.deepEqual(JSON.parse(listed.stdout).map((a: { username: string }) => a.username), [
+      "adele@contoso.com",
+    ]);
+  });
+
+  it("a broker error is an error result with exit 1, and the browser is never opened (rule 4)", async () => {
+    broker.fail("acquireTokenSilently", { kind: "error", status: 0, context: "Broker exploded" }, 2);
+    const fresh = tempDir();
+    try {
+      const authorize = idp.requestsTo("authorize").length;
+      const { code, stdout, stderr } = await cli(
+        ["token", ...args("--scope", "Mail.Read", "--broker")],
+        { ...env, AUTHBROKER_CACHE_DIR: fresh.path },
+      ).finished;
+      assert.equal(code, 1, stderr);
+      assert.equal(stdout, "");
+      assert.match(stderr, /^error: broker_error$/m);
+      assert.match(stderr, /^error_description: Broker exploded/m);
+      assert.match(stderr, /^correlation_id: [\da-f-]{36}$/m);
+      assert.equal(idp.requestsTo("authorize").length, authorize);
+    } finally {
+      fresh.remove();
+    }
+  });
+
+  it("a corrupt cache file is moved aside with a warning, and the command goes on", async () => {
+    const fresh = tempDir();
+    try {
+      writeFileSync(join(fresh.path, "token_cache.json"), "{ not json");
+      const { code, stdout, stderr } = await cli(
+        ["token", ...args("--scope", "User.Read", "--broker")],
+        { ...env, AUTHBROKER_CACHE_DIR: fresh.path },
+      ).finished;
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^eyJ/);
+      assert.match(stderr, /^warning: The token cache at .*token_cache\.json was corrupt; it was moved to /m);
+      assert.ok(readdirSync(fresh.path).some((name) => name.startsWith("token_cache.json.corrupt-")));
+    } finally {
+      fresh.remove();
+    }
   });
 });

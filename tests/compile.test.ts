@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FakeAuthority } from "../testing/mod.ts";
+import { FakeAuthority, FakeLinuxBroker, startPrivateBus } from "../testing/mod.ts";
 import { ROOT, start, tempDir } from "./_cli.ts";
 
 describe("the single-file authbroker executable", () => {
@@ -62,5 +62,26 @@ describe("the single-file authbroker executable", () => {
     assert.equal(JSON.parse(second.stdout).token_source, "cache");
     assert.equal(JSON.parse(second.stdout).access_token, first.stdout.trim());
     assert.equal(idp.requests.length, 0);
+  });
+
+  it("carries the Linux broker plugin and dbus-next: doctor reaches a broker on the bus", async () => {
+    const bus = await startPrivateBus();
+    const broker = await FakeLinuxBroker.start({ address: bus.address, profile: "2.0.1" });
+    try {
+      const { code, stdout, stderr } = await start([binary, "doctor", "--json"], {
+        PATH: "/nonexistent",
+        AUTHBROKER_CACHE_DIR: join(dir.path, "cache"),
+        DBUS_SESSION_BUS_ADDRESS: bus.address,
+      }).finished;
+      assert.equal(code, 0, stderr);
+      const linux = JSON.parse(stdout).flags.find((flag: { flag: string }) =>
+        flag.flag === "enableBrokerOnLinux"
+      );
+      assert.equal(linux.brokerAnswers, true, JSON.stringify(linux));
+      assert.equal(linux.broker, "microsoft-identity-broker 2.0.1");
+    } finally {
+      await broker.close();
+      await bus.stop();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { FakeAuthority } from "../testing/mod.ts";
+import { FakeAuthority, FakeLinuxBroker, startPrivateBus } from "../testing/mod.ts";
 import { runtimeCommand, start, tempDir } from "./_cli.ts";
 
 describe("samples/console_app.ts", () => {
@@ -49,5 +49,32 @@ describe("samples/console_app.ts", () => {
     assert.match(stderr, /No suitable token exists in cache\. Let's get a new one from AAD\./);
     assert.match(stderr, /fallback to non-broker/i, "rule 3 is logged");
     assert.equal(idp.requestsTo("authorize").length >= 1, true);
+  });
+
+  it("with the Linux broker, signs the device's account in through the broker (MSAL Python's Linux story)", async () => {
+    const bus = await startPrivateBus();
+    const broker = await FakeLinuxBroker.start({
+      address: bus.address,
+      authority: idp,
+      environment: new URL(idp.url).host,
+    });
+    try {
+      const authorize = idp.requestsTo("authorize").length;
+      const { code, stdout, stderr } = await start([...runtimeCommand("samples/console_app.ts"), config], {
+        DBUS_SESSION_BUS_ADDRESS: bus.address,
+        BROWSER: "",
+        DEBUG: "1",
+      }).finished;
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^Access token is: eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+      // The broker listed the device's account, so the sample's silent call was answered by the broker.
+      assert.match(stderr, /Account\(s\) exists in cache, probably with token too\. Let's try\./);
+      assert.equal(broker.requestsTo("getAccounts").length >= 1, true);
+      assert.equal(broker.requestsTo("acquireTokenSilently").length, 1);
+      assert.equal(idp.requestsTo("authorize").length, authorize, "no browser");
+    } finally {
+      await broker.close();
+      await bus.stop();
+    }
   });
 });
