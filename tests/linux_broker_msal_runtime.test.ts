@@ -246,6 +246,25 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
   });
 }
 
+describe("Microsoft's MSAL runtime without a Secret Service", () => {
+  it(
+    "drops every account the broker lists: startPrivateBus({ secretService: true }) is needed",
+    SLOW,
+    async () => {
+      const bus = await startPrivateBus();
+      const broker = await FakeLinuxBroker.start({ address: bus.address });
+      try {
+        const steps = await runProbe(bus.env);
+        assert.deepEqual(succeeded(steps, "discover").accounts, []);
+        assert.equal((broker.requestsTo("getAccounts").at(-1)?.reply?.accounts as Json[]).length, 1);
+      } finally {
+        await broker.close();
+        await bus.stop();
+      }
+    },
+  );
+});
+
 describe("Microsoft's MSAL runtime against a failing fake broker", () => {
   it(
     "maps the fake's status 2 to InteractionRequired, and its empty account list to no accounts",
