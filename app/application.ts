@@ -43,6 +43,8 @@ import {
 } from "../flows/interactive.ts";
 import { redeemRefreshToken, refreshSilently } from "../flows/refresh.ts";
 import {
+  type CacheView,
+  cacheViewOf,
   parseAuthority,
   type ParsedAuthority,
   resolveAuthority,
@@ -208,6 +210,9 @@ export class PublicClientApplication {
   #platform?: Platform;
   readonly #broker: Promise<LoadedBroker>;
   #resolved?: Promise<ResolvedAuthority>;
+  #discovered?: ResolvedAuthority;
+  /** The cache's view without the network; `null` when only discovery can tell. */
+  #offlineView?: CacheView | null;
   readonly #inFlight = new SharedWork<AuthResult | null>();
 
   /**
@@ -270,7 +275,7 @@ export class PublicClientApplication {
    */
   async getAccounts(options: GetAccountsOptions = {}): Promise<Account[]> {
     const { broker } = await this.#loaded(options.signal);
-    const authority = await this.#authority(options.signal);
+    const authority = await this.#cacheView(options.signal);
     const wanted = options.username?.toLowerCase();
     const entries = await this.tokenCache.access(
       () => this.tokenCache.getAccounts({ environments: [...authority.environments] }),
@@ -330,14 +335,20 @@ export class PublicClientApplication {
       : undefined;
     // Bound tokens come only from a broker: no refresh-token fallback for them.
     if (binding && !broker) throw bindingUnavailableError(binding, this.#currentPlatform());
-    const authority = await this.#authority(options.signal);
+    // The cache needs no discovery (cacheViewOf): a valid cached token is served without the network.
+    const view = await this.#cacheView(options.signal);
 
     // The hot path, outside the shared attempt below. A PoP token is bound to one request, so it is
     // never served from the cache; SSH certificates are, per key.
     let cached: TokenResult | undefined;
     if (!options.forceRefresh && !options.claimsChallenge && binding?.type !== "pop") {
       const keyId = binding?.type === "ssh-cert" ? binding.keyId : undefined;
-      cached = await findCachedToken(this.#flowContext(authority), account, wanted, { keyId });
+      cached = await findCachedToken(
+        { clientId: this.clientId, cache: this.tokenCache, authority: view },
+        account,
+        wanted,
+        { keyId },
+      );
       if (cached && (cached.refresh_on === undefined || cached.refresh_on > Date.now() / 1000)) return cached;
     }
 
@@ -352,8 +363,12 @@ export class PublicClientApplication {
     // Callers share one attempt; each may stop waiting, and the attempt stops when all of them have.
     return await this.#inFlight.run(
       key,
-      (signal) =>
-        this.#renew(authority, wanted, account, { ...options, signal }, { broker, binding, cached }),
+      async (signal) =>
+        this.#renew(await this.#authority(signal), wanted, account, { ...options, signal }, {
+          broker,
+          binding,
+          cached,
+        }),
       options.signal,
     );
   }
@@ -543,7 +558,7 @@ export class PublicClientApplication {
   /** Signs the account out: from the broker for broker accounts, then from the local cache. */
   async removeAccount(account: Account, options: CancelOptions = {}): Promise<void> {
     const { broker } = await this.#loaded(options.signal);
-    const authority = await this.#authority(options.signal);
+    const authority = await this.#cacheView(options.signal);
     if (broker && account.account_source === "broker") {
       await signOutViaBroker(this.#brokered(broker, authority), account, options);
     }
@@ -590,12 +605,28 @@ export class PublicClientApplication {
     };
   }
 
+  /**
+   * The cache's view of the authority: the discovered one once discovery ran, else one built without
+   * the network ({@linkcode cacheViewOf}), else discovery's. Discovery itself runs only when a request
+   * must go to the identity provider, once per app.
+   */
+  #cacheView(signal?: AbortSignal): Promise<CacheView> {
+    if (this.#discovered) return Promise.resolve(this.#discovered);
+    if (this.#offlineView === undefined) {
+      this.#offlineView = cacheViewOf(this.#parsed, {
+        instanceDiscovery: this.#options.instanceDiscovery,
+        validateAuthority: this.#options.validateAuthority,
+      }) ?? null;
+    }
+    return this.#offlineView ? Promise.resolve(this.#offlineView) : this.#authority(signal);
+  }
+
   #authority(signal?: AbortSignal): Promise<ResolvedAuthority> {
     this.#resolved ??= resolveAuthority(this.#parsed, {
       instanceDiscovery: this.#options.instanceDiscovery,
       validateAuthority: this.#options.validateAuthority,
       getJson: (url) => this.#http.getJson(url),
-    }).catch((error) => {
+    }).then((authority) => this.#discovered = authority, (error) => {
       this.#resolved = undefined; // try again on the next call
       throw error;
     });
@@ -628,7 +659,7 @@ export class PublicClientApplication {
     };
   }
 
-  #brokered(broker: NonNullable<LoadBrokerResult["broker"]>, authority: ResolvedAuthority): BrokeredContext {
+  #brokered(broker: NonNullable<LoadBrokerResult["broker"]>, authority: CacheView): BrokeredContext {
     return {
       broker,
       clientId: this.clientId,

@@ -337,7 +337,7 @@ export function realmFollowsIdToken(authority: ParsedAuthority): boolean {
  *   the token endpoint's first segment, msal-node the ID token's `tid`, else B2C's `tfp` or `acr`), so
  *   any realm: the home account, app, environment and scopes still have to match.
  */
-export function cacheRealms(authority: ResolvedAuthority, accountRealm: string): (string | undefined)[] {
+export function cacheRealms(authority: CacheView, accountRealm: string): (string | undefined)[] {
   if (!realmFollowsIdToken(authority)) return [undefined];
   return MULTI_TENANT_REALMS.has(authority.realm.toLowerCase())
     ? [...new Set([authority.realm, accountRealm])]

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cacheRealms } from "../core/authority.ts";
+import { cacheRealms, type CacheView } from "../core/authority.ts";
 import type { AccessTokenEntry } from "../core/cache.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import { scopesToMatch } from "../core/scopes.ts";
@@ -59,7 +59,7 @@ function toResult(
  * so that caches MSAL Python and msal-node wrote for the same authority are served too.
  */
 export async function findCachedToken(
-  context: FlowContext,
+  context: Pick<FlowContext, "clientId" | "cache"> & { readonly authority: CacheView },
   account: Account,
   scopes: readonly string[],
   options: { keyId?: string } = {},
