@@ -94,12 +94,22 @@ export class PortInUseError extends MsalError {
 
 /** The system browser could not be opened; the message includes the URL to open by hand. */
 export class BrowserLaunchError extends MsalError {
-  /** The URL the user should open themselves. */
+  /** The sign-in URL that could not be opened; usable only while the flow still listens. */
   readonly url: string;
 
-  /** Creates the error naming the URL to open by hand. */
-  constructor(url: string, options?: ErrorOptions) {
-    super("browser_unavailable", `Could not open a browser. Open this URL to sign in: ${url}`, options);
+  /**
+   * Creates the error naming the URL to open by hand; with `listening: false` (the flow has ended, so
+   * the URL leads nowhere) the message says how to keep the flow waiting instead.
+   */
+  constructor(url: string, options?: ErrorOptions & { listening?: boolean }) {
+    super(
+      "browser_unavailable",
+      options?.listening === false
+        ? "Could not open a browser, and the sign-in ended: pass onBrowserUnavailable (or onBeforeLaunchingUi) " +
+          "to show the sign-in URL to the user while the flow keeps waiting, or use the device-code flow"
+        : `Could not open a browser. Open this URL to sign in: ${url}`,
+      options,
+    );
     this.url = url;
   }
 }

@@ -53,9 +53,25 @@ export interface PluginLogger {
   verbose(message: string): void;
 }
 
+// A URL's query or fragment: where codes, states, login hints and tokens travel.
+const URL_QUERY = /\b([a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*)[?#][^\s"'<>]*/gi;
+// A sign-in name (UPN or e-mail address).
+const USERNAME = /[^\s@"'<>()[\],;:=]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}/gi;
+
+/**
+ * What a message becomes when PII logging is off: every URL keeps its origin and path but loses its
+ * query and fragment, and every sign-in name (`user@domain`) becomes `(pii)`. A safety net under
+ * {@linkcode PluginLogger.pii}, so a value that slipped into a message (an error from a launcher, a
+ * broker's reason) still never reaches the app's log.
+ */
+export function scrubPii(message: string): string {
+  return message.replace(URL_QUERY, "$1?(pii)").replace(USERNAME, "(pii)");
+}
+
 /**
  * The library's {@linkcode PluginLogger} over the app's {@linkcode Logger}: prefixes messages with the
- * library's name, scrubs PII unless the app allowed it, and never lets a throwing logger break a call.
+ * library's name, scrubs PII unless the app allowed it ({@linkcode scrubPii} on every line), and never
+ * lets a throwing logger break a call.
  */
 export class LogWriter implements PluginLogger {
   readonly #logger: Logger;
@@ -75,10 +91,12 @@ export class LogWriter implements PluginLogger {
     return this.piiEnabled ? String(value) : "(pii)";
   }
 
-  /** Logs at `level`, prefixed with the library's name. */
+  /** Logs at `level`, prefixed with the library's name; without PII logging, scrubbed by {@linkcode scrubPii}. */
   log(level: LogLevel, message: string): void {
     try {
-      this.#logger[level]?.(`[@authbroker/msal] ${message}`);
+      const write = this.#logger[level];
+      if (!write) return;
+      write.call(this.#logger, `[@authbroker/msal] ${this.piiEnabled ? message : scrubPii(message)}`);
     } catch {
       // A throwing logger must never break token acquisition.
     }

@@ -1,10 +1,16 @@
 /** `serve()` on Deno: `Deno.serve`, aborted and shut down on close. */
 
-import type { FetchHandler, RunningServer } from "./_serve_types.ts";
+import { type FetchHandler, internalError, type RunningServer } from "./_serve_types.ts";
 
 interface DenoServe {
   serve(
-    options: { port: number; hostname: string; onListen?: () => void; signal?: AbortSignal },
+    options: {
+      port: number;
+      hostname: string;
+      onListen?: () => void;
+      onError?: (error: unknown) => Response;
+      signal?: AbortSignal;
+    },
     handler: FetchHandler,
   ): { addr: { port: number }; shutdown(): Promise<void> };
 }
@@ -13,7 +19,11 @@ interface DenoServe {
 export function serveDeno(handler: FetchHandler, port: number, hostname: string): RunningServer {
   const deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
   const controller = new AbortController();
-  const server = deno.serve({ port, hostname, signal: controller.signal, onListen: () => {} }, handler);
+  // Deno logs what a handler throws unless onError answers it, and onListen prints by default.
+  const server = deno.serve(
+    { port, hostname, signal: controller.signal, onListen: () => {}, onError: internalError },
+    handler,
+  );
   return {
     port: server.addr.port,
     hostname,

@@ -19,3 +19,8 @@ export type ServeAdapter = (
   port: number,
   hostname: string,
 ) => RunningServer | Promise<RunningServer>;
+
+/** The answer to a request whose handler threw: a bare 500, and nothing printed. */
+export function internalError(): Response {
+  return new Response(null, { status: 500 });
+}

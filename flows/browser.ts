@@ -70,7 +70,11 @@ export async function openSystemBrowser(url: string, options: BrowserLaunchOptio
   const spawn = options.spawn ?? spawnDetached;
   let lastError: unknown;
   for (const launcher of launchersFor(url, href, platform, env)) {
-    options.logger?.verbose(`Opening the browser with ${launcher.command}`);
+    // `$BROWSER='%s'` makes the URL the command itself: log the launcher, never the URL.
+    const name = launcher.command.includes(url) || launcher.command.includes(href)
+      ? "the URL"
+      : launcher.command;
+    options.logger?.verbose(`Opening the browser with ${name}`);
     try {
       const code = await spawn(launcher.command, launcher.args);
       if (launcher.succeeded(code)) return;
@@ -78,7 +82,11 @@ export async function openSystemBrowser(url: string, options: BrowserLaunchOptio
     } catch (error) {
       lastError = error;
     }
-    options.logger?.verbose(`${launcher.command} did not open the browser: ${describe(lastError)}`);
+    options.logger?.verbose(
+      `${name} did not open the browser: ${
+        describe(lastError).split(url).join("(url)").split(href).join("(url)")
+      }`,
+    );
   }
   throw new BrowserLaunchError(url, lastError === undefined ? undefined : { cause: lastError });
 }

@@ -87,7 +87,11 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
    * wins over `port`; without one a free port is used). Wins over `redirectHost`.
    */
   redirectUri?: string;
-  /** Seconds to wait for the user; default forever. */
+  /**
+   * Seconds to wait for the user; default {@linkcode DEFAULT_INTERACTIVE_TIMEOUT_SECONDS} (10 minutes,
+   * as the broker's interactive calls), so a sign-in page that never redirects (an error page, a user
+   * who walked away) ends in a `TimeoutError`. `Infinity` waits until `signal` aborts.
+   */
   timeout?: number;
   /** Cancels the sign-in. */
   signal?: AbortSignal;
@@ -103,7 +107,17 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
   openBrowser?: (url: string) => void | Promise<void>;
   /** Called right before the UI appears, e.g. to print the URL. */
   onBeforeLaunchingUi?: (info: { ui: "browser" | "broker"; url?: string }) => void;
+  /**
+   * Called when no browser could be opened: show `error.url` to the user (`error.cause` is the launch
+   * failure). The flow keeps listening for the redirect until it comes, the timeout passes or `signal`
+   * aborts, as MSAL Python does. Without this callback or `onBeforeLaunchingUi` nobody could show the
+   * URL, so a failed launch ends the flow with the {@linkcode BrowserLaunchError}.
+   */
+  onBrowserUnavailable?: (error: BrowserLaunchError) => void;
 }
+
+/** How long an interactive sign-in waits for the user by default: 10 minutes. */
+export const DEFAULT_INTERACTIVE_TIMEOUT_SECONDS = 600;
 
 type WithCapabilities<T> = T & { clientCapabilities?: string[] };
 
@@ -250,9 +264,10 @@ export async function acquireTokenByAuthCodeFlow(
 
 /**
  * Signs the user in through the system browser: listens on a loopback port first, opens the browser,
- * waits for the redirect, and redeems the code.
+ * waits for the redirect, and redeems the code. When the browser cannot be opened and the app can show
+ * the URL (`onBrowserUnavailable` or `onBeforeLaunchingUi`), it keeps waiting for the user to open it.
  *
- * @throws {BrowserLaunchError} when no browser could be opened (the message has the URL).
+ * @throws {BrowserLaunchError} when no browser could be opened and the app has no way to show the URL.
  * @throws {TimeoutError} when `timeout` passes; {@linkcode AbortError} when `signal` aborts.
  */
 export async function runBrowserFlow(
@@ -261,7 +276,10 @@ export async function runBrowserFlow(
   options: WithCapabilities<InteractiveOptions>,
 ): Promise<AuthResult> {
   const host = options.redirectHost ?? (context.authority.type === "OIDC" ? "127.0.0.1" : "localhost");
+  // Known before listening, so the listener refuses other states at once and junk never holds a place.
+  const state = randomToken();
   const listener = await startLoopbackListener({
+    state,
     port: options.port,
     redirectUri: options.redirectUri ?? `http://${host}`,
     responseMode: options.responseMode ?? "form_post",
@@ -272,12 +290,13 @@ export async function runBrowserFlow(
   try {
     const flow = await initiateAuthCodeFlow(context, scopes, {
       ...options,
+      state,
       redirectUri: listener.redirectUri,
       responseMode: listener.responseMode,
     });
     const waiting = listener.waitForResponse({
       state: flow.state,
-      timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
+      timeoutMs: (options.timeout ?? DEFAULT_INTERACTIVE_TIMEOUT_SECONDS) * 1000,
       signal: options.signal,
     });
     waiting.catch(() => {}); // observed below; a failed launch must not leave it unhandled
@@ -290,9 +309,20 @@ export async function runBrowserFlow(
         throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause });
       }
     })();
+    const canShowUrl = options.onBrowserUnavailable !== undefined ||
+      options.onBeforeLaunchingUi !== undefined;
+    const launched = launch.then(() => waiting, (error) => {
+      if (!(error instanceof BrowserLaunchError)) throw error;
+      if (!canShowUrl) {
+        throw new BrowserLaunchError(error.url, { cause: error.cause ?? error, listening: false });
+      }
+      context.logger.warning("Could not open a browser; waiting for the user to open the sign-in URL");
+      options.onBrowserUnavailable?.(error);
+      return waiting;
+    });
     // An `openBrowser` may return late or never (e.g. it waits for the browser to exit): the response,
     // the timeout or the abort ends the wait all the same. A launch failure counts only before that.
-    const response = await Promise.race([launch.then(() => waiting), waiting]);
+    const response = await Promise.race([launched, waiting]);
     return await acquireTokenByAuthCodeFlow(context, flow, response, { signal: options.signal });
   } finally {
     await listener.close();

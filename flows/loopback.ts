@@ -3,6 +3,15 @@
  * the identity provider's authorization response, checks its `state`, shows the user a page, and then
  * shuts itself down so the process can exit.
  *
+ * What arrives around the real redirect never keeps it out:
+ * - A request whose `Host` is not the redirect URI's (`localhost:<port>` by default) or the bound
+ *   address (`127.0.0.1:<port>`) is refused with 421 before anything reads it: a page on another site cannot
+ *   reach the listener through DNS rebinding.
+ * - With the sign-in's `state` known from the start ({@linkcode LoopbackOptions.state}), a response with
+ *   another state is refused at once and never held, so junk can never fill the place of the real one.
+ * - Whatever a request makes fail (a missing `Host`, a malformed URL or body) becomes a 400 page and a
+ *   log line, in every runtime: nothing reaches the console.
+ *
  * @module
  */
 
@@ -34,6 +43,11 @@ export interface LoopbackOptions {
   maxBodyBytes?: number;
   /** Receives progress and warnings, such as a state mismatch. */
   logger?: PluginLogger;
+  /**
+   * The `state` of the sign-in, when known before the listener starts: responses with another state
+   * are refused at once instead of being held for {@linkcode LoopbackListener.waitForResponse}.
+   */
+  state?: string;
 }
 
 /** The parameters of an authorization response: `code`, `state`, `error`, `error_description`, ... */
@@ -99,7 +113,8 @@ export interface LoopbackListener {
 }
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
-// Responses that arrive before waitForResponse() are held; cap them so a hostile page cannot pile up.
+// Responses that arrive before waitForResponse() are held; cap them so a hostile page cannot pile up
+// (past the cap the oldest is answered and dropped, so the latest arrival is always held).
 const MAX_HELD_RESPONSES = 16;
 // Upper bound on how long close() waits for the browser to take the final page.
 const PAGE_SEND_LIMIT_MS = 2000;
@@ -145,21 +160,26 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   /** Holds a response that arrives before waitForResponse(), else decides on it at once. */
   const receive = (params: AuthorizationResponse): Promise<Response> | Response => {
     if (finished || waiter) return decide(params);
-    if (held.length >= MAX_HELD_RESPONSES) return page(429, "Too many requests", "Please try again.");
+    if (options.state !== undefined && params.state !== options.state) return stateMismatch();
+    if (held.length >= MAX_HELD_RESPONSES) {
+      held.shift()!.respond(page(429, "Too many requests", "Please try again."));
+    }
     log.verbose("Holding a redirect until waitForResponse() is called");
     return new Promise<Response>((respond) => held.push({ params, respond }));
+  };
+
+  const stateMismatch = (): Response => {
+    log.warning("Ignored a redirect whose state does not match this sign-in (state_mismatch)");
+    return errorPage(options.errorTemplate, 400, {
+      error: "state_mismatch",
+      error_description: "This response does not belong to the sign-in in progress.",
+    });
   };
 
   /** Decides what an authorization response means for the flow and what page the browser gets. */
   const decide = (params: AuthorizationResponse): Response => {
     if (finished || !waiter) return alreadyCompletedPage();
-    if (params.state !== waiter.state) {
-      log.warning("Ignored a redirect whose state does not match this sign-in (state_mismatch)");
-      return errorPage(options.errorTemplate, 400, {
-        error: "state_mismatch",
-        error_description: "This response does not belong to the sign-in in progress.",
-      });
-    }
+    if (params.state !== waiter.state) return stateMismatch();
     const response = params.error
       ? errorPage(options.errorTemplate, 200, params)
       : options.successTemplate !== undefined
@@ -217,14 +237,30 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   );
   app.notFound(() => notFoundPage());
   app.onError((error) => {
-    log.warning(`The redirect listener failed to handle a request: ${error.message}`);
+    log.warning(`The redirect listener failed to handle a request: ${describeError(error)}`);
     return page(400, "Bad request", "The request could not be read.");
   });
 
-  const server: RunningServer = await serve(app.fetch, {
+  let hosts = new Set<string>();
+  /** Checks `Host` before hono sees the request, and turns anything thrown into a page. */
+  const handle = async (request: Request): Promise<Response> => {
+    try {
+      const host = request.headers.get("host")?.toLowerCase();
+      if (!host || !hosts.has(host)) {
+        log.warning("Refused a request to the redirect listener for another host (DNS rebinding?)");
+        return page(421, "Misdirected request", "This address only receives a sign-in response.");
+      }
+      return await app.fetch(request);
+    } catch (error) {
+      log.warning(`The redirect listener failed to handle a request: ${describeError(error)}`);
+      return page(400, "Bad request", "The request could not be read.");
+    }
+  };
+  const server: RunningServer = await serve(handle, {
     port: wanted.port ?? options.port ?? 0,
     hostname: "127.0.0.1",
   });
+  hosts = new Set([`${wanted.host}:${server.port}`, `127.0.0.1:${server.port}`]);
   const redirectUri = `http://${wanted.host}:${server.port}${wanted.path === "/" ? "" : wanted.path}`;
   log.info(`Listening for the redirect on ${redirectUri}`);
 
@@ -293,6 +329,10 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   };
 
   return { redirectUri, port: server.port, responseMode, waitForResponse, close };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function firstValues(params: URLSearchParams): AuthorizationResponse {

@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
+import { connect } from "node:net";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from "../flows/loopback.ts";
 import { AbortError, PortInUseError, TimeoutError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
@@ -403,4 +407,108 @@ describe("loopback listener: ports, timeouts and shutdown", () => {
     await assert.rejects(listener.waitForResponse({ state: "s" }));
     await listener.close();
   });
+});
+
+describe("loopback listener: the real redirect wins whatever arrives around it", () => {
+  function raw(port: number, text: string): Promise<string> {
+    return new Promise((resolve) => {
+      // Written without a half-close: some servers drop a request whose client has already ended.
+      const socket = connect(port, "127.0.0.1", () => socket.write(text));
+      let out = "";
+      socket.on("data", (chunk) => out += chunk);
+      socket.on("close", () => resolve(out));
+      socket.on("error", () => resolve(out));
+    });
+  }
+
+  it("sixteen and more junk responses before the wait never push out the real one", async () => {
+    for (const known of [true, false]) {
+      const { logger, holding } = holdingLogger();
+      await withListener({ logger, ...(known && { state: "right" }) }, async (listener) => {
+        const junk: Promise<Response>[] = [];
+        for (let i = 0; i < 20; i++) {
+          junk.push(post(listener, { code: "J", state: `W${i}` }));
+          if (!known) await holding(i + 1); // one at a time, so the real one arrives last
+        }
+        if (known) assert.ok((await Promise.all(junk)).every((response) => response.status === 400));
+        const real = post(listener, { code: "real", state: "right" });
+        await holding(known ? 1 : 21);
+        assert.deepEqual(await listener.waitForResponse({ state: "right", timeoutMs: 20_000 }), {
+          code: "real",
+          state: "right",
+        });
+        assert.equal((await real).status, 200);
+        for (const response of await Promise.all(junk)) {
+          assert.ok(response.status >= 400);
+          await response.body?.cancel();
+        }
+      });
+    }
+  });
+
+  it("junk after the real response does not push it out when the state is known at the start", async () => {
+    await withListener({ state: "right" }, async (listener) => {
+      const real = post(listener, { code: "real", state: "right" });
+      const junk = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(listener, { code: "J", state: `W${i}` })),
+      );
+      assert.ok(junk.every((response) => response.status === 400));
+      assert.deepEqual(await listener.waitForResponse({ state: "right", timeoutMs: 20_000 }), {
+        code: "real",
+        state: "right",
+      });
+      assert.equal((await real).status, 200);
+    });
+  });
+
+  it("refuses a request for another Host, even with the right state (DNS rebinding)", async () => {
+    await withListener({}, async (listener) => {
+      const waiting = track(listener.waitForResponse({ state: "right", timeoutMs: 20_000 }));
+      const rebound = await raw(
+        listener.port,
+        "GET /?code=stolen&state=right HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+      );
+      assert.match(rebound, /^HTTP\/1\.1 421/);
+      const noHost = await raw(listener.port, "GET /?code=1&state=right HTTP/1.0\r\n\r\n");
+      assert.match(noHost, /^HTTP\/1\.[01] 421/);
+      assert.equal(waiting.settled, false, "still waiting for the real redirect");
+      const real = await raw(
+        listener.port,
+        `GET /?code=real&state=right HTTP/1.1\r\nHost: localhost:${listener.port}\r\nConnection: close\r\n\r\n`,
+      );
+      assert.match(real, /^HTTP\/1\.1 200/);
+    });
+  });
+
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  const script = fileURLToPath(new URL("./fixtures/loopback_junk.ts", import.meta.url));
+  const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
+  const runtimes: { name: string; command: string; args: string[] }[] = [
+    { name: "Node", command: isNode ? process.execPath : "node", args: ["--import", "tsx", script] },
+    { name: "Deno", command: `${root}node_modules/.bin/deno`, args: ["run", "-A", script] },
+    { name: "Bun", command: `${root}node_modules/.bin/bun`, args: [script] },
+  ];
+  for (const runtime of runtimes) {
+    it(`${runtime.name}: junk requests never reach the console, and the real redirect wins`, {
+      timeout: 90_000,
+    }, async () => {
+      const child = spawn(runtime.command, runtime.args, {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NO_COLOR: "1" },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout?.on("data", (chunk) => stdout += chunk);
+      child.stderr?.on("data", (chunk) => stderr += chunk);
+      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.once("error", reject);
+        child.once("close", resolve);
+      }).finally(() => clearTimeout(killer));
+      assert.equal(stderr, "");
+      assert.equal(stdout, "done\n");
+      assert.equal(code, 0);
+    });
+  }
 });

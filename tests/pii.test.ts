@@ -1,0 +1,156 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import { type Logger, PublicClientApplication, TokenCache, type TokenResult } from "../mod.ts";
+import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
+import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
+import { scrubPii } from "../core/log.ts";
+import { FetchBrowser } from "./_browser.ts";
+
+const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
+const USER = { username: "pii.person@contoso.com", password: "s3cret-password", name: "Pat Person" };
+const SCOPES = ["User.Read"];
+
+let idp: FakeAuthority;
+before(async () => {
+  idp = await FakeAuthority.start({ users: [USER], deviceCodeInterval: 0 });
+});
+after(() => idp.close());
+
+/** A logger that keeps every line of every level, with PII logging left off (the default). */
+function capturingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
+  return {
+    lines,
+    logger: { error: keep("error"), warning: keep("warning"), info: keep("info"), verbose: keep("verbose") },
+  };
+}
+
+async function withFailingBrowser<T>(body: () => Promise<T>): Promise<T> {
+  const saved = [process.env.BROWSER, process.env.DISPLAY, process.env.WAYLAND_DISPLAY];
+  process.env.BROWSER = "%s"; // the URL itself as the command: the launch fails
+  delete process.env.DISPLAY;
+  delete process.env.WAYLAND_DISPLAY;
+  try {
+    return await body();
+  } finally {
+    ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"].forEach((name, i) =>
+      saved[i] === undefined ? delete process.env[name] : process.env[name] = saved[i]
+    );
+  }
+}
+
+describe("with PII logging off, no secret or identifier reaches any log line", () => {
+  it("device code, interactive (loginHint, failing BROWSER), refresh, silent and broker flows", async () => {
+    const { logger, lines } = capturingLogger();
+    const secrets = new Set<string>([USER.username, USER.password, USER.name]);
+    const keep = (value: unknown) => {
+      if (typeof value === "string" && value.length >= 4) secrets.add(value);
+    };
+    const keepResult = (result: unknown) => {
+      assert.ok(result && typeof result === "object" && "access_token" in result, JSON.stringify(result));
+      const token = result as TokenResult;
+      for (const value of [token.access_token, token.refresh_token, token.id_token, token.client_info]) {
+        keep(value);
+      }
+      keep(token.account?.home_account_id);
+      keep(token.account?.local_account_id);
+      return token;
+    };
+    const cache = new TokenCache();
+    const app = new PublicClientApplication(CLIENT_ID, {
+      authority: idp.authority("organizations"),
+      logger,
+      tokenCache: cache,
+    });
+
+    // Device code.
+    const flow = await app.initiateDeviceFlow(SCOPES);
+    assert.ok("user_code" in flow);
+    keep(flow.user_code);
+    keep(flow.device_code);
+    idp.approveDeviceCode(flow.user_code, USER.username);
+    keepResult(await app.acquireTokenByDeviceFlow(flow));
+
+    // Interactive, with a login hint, through a browser that cannot be opened.
+    let authorizeUrl = "";
+    const interactive = await withFailingBrowser(() =>
+      app.acquireTokenInteractive(SCOPES, {
+        loginHint: USER.username,
+        prompt: "login",
+        timeout: 60,
+        onBrowserUnavailable: (error) => {
+          authorizeUrl = error.url;
+          void new FetchBrowser().signIn(error.url, USER);
+        },
+      })
+    );
+    const token = keepResult(interactive);
+    assert.ok(authorizeUrl, "the launch failed and the URL was handed over");
+    const query = new URL(authorizeUrl).search;
+    keep(query.slice(1));
+    const params = new URL(authorizeUrl).searchParams;
+    for (const name of ["state", "nonce", "code_challenge", "login_hint", "X-AnchorMailbox"]) {
+      keep(params.get(name));
+    }
+
+    // Refresh, silent (cache and network), a failing refresh.
+    keepResult(await app.acquireTokenByRefreshToken(token.refresh_token!, SCOPES));
+    const [account] = await app.getAccounts({ username: USER.username });
+    keepResult(await app.acquireTokenSilent(SCOPES, { account }));
+    keepResult(await app.acquireTokenSilent(SCOPES, { account, forceRefresh: true }));
+    idp.failGrant("refresh_token", { error: "invalid_grant" });
+    await app.acquireTokenSilent(["Mail.Read"], { account });
+
+    // Through a broker.
+    const brokerAccount = fakeBrokerAccount({ username: USER.username, id: "broker-id-7d1" });
+    keep(brokerAccount.id);
+    const broker = new FakeBroker({ accounts: [brokerAccount] });
+    const brokered = new PublicClientApplication(CLIENT_ID, {
+      authority: idp.authority("organizations"),
+      platform: "linux",
+      enableBrokerOnLinux: true,
+      brokers: { linux: broker },
+      logger,
+    });
+    const fromBroker = keepResult(
+      await brokered.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        loginHint: USER.username,
+        prompt: "select_account",
+      }),
+    );
+    keepResult(await brokered.acquireTokenSilent(SCOPES, { account: fromBroker.account! }));
+    await brokered.getAccounts({ username: USER.username });
+
+    // Everything the identity provider received: codes, verifiers, device codes, refresh tokens.
+    for (const request of idp.requestsTo("token")) {
+      for (const field of ["code", "code_verifier", "device_code", "refresh_token", "password"]) {
+        keep(request.form[field]);
+      }
+    }
+
+    assert.ok(lines.length >= 5, `the flows logged (${lines.length} lines)`);
+    const leaks = lines.flatMap((line) =>
+      [...secrets].filter((secret) => line.includes(secret)).map((secret) => `${secret} in: ${line}`)
+    );
+    assert.deepEqual(leaks, []);
+    const queries = lines.filter((line) => /\?[^\s?]*=/.test(line));
+    assert.deepEqual(queries, [], "no URL with a query string");
+    const local = USER.username.split("@")[0];
+    assert.deepEqual(lines.filter((line) => line.includes(local)), [], "not even the username's local part");
+  });
+});
+
+describe("scrubPii, the safety net under every log line", () => {
+  it("keeps a URL's origin and path, drops its query, and hides sign-in names", () => {
+    assert.equal(
+      scrubPii(
+        "Could not list accounts of bob@contoso.com at https://idp.example/t/authorize?login_hint=bob#x",
+      ),
+      "Could not list accounts of (pii) at https://idp.example/t/authorize?(pii)",
+    );
+    assert.equal(scrubPii("npm install @azure/msal-node-runtime"), "npm install @azure/msal-node-runtime");
+  });
+});
