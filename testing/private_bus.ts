@@ -130,17 +130,19 @@ function serviceFile(service: ActivatableService): string {
   return `[D-BUS Service]\nName=${service.name}\nExec=${execLine(service.exec)}\n`;
 }
 
-// Process groups still running, killed when the test process exits without stopping its buses.
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const group of liveGroups) signalGroup(group, "SIGKILL");
-  });
-}
+// Each daemon runs under a small /bin/sh that leads its own process group (setsid) and keeps a watchdog
+// on the pipe from the test process: when that pipe closes (the test process ended, however it ended,
+// SIGKILL included) the watchdog terminates the whole group. Arguments: the daemon's stdin text, then
+// the command.
+const WATCHDOG = [
+  "input=$1; shift",
+  "exec 3<&0",
+  "(while read -r _; do :; done; kill -TERM 0) <&3 &",
+  'printf %s "$input" | "$@" 3<&- &',
+  "daemon=$!",
+  "exec 3<&-",
+  'wait "$daemon"',
+].join("\n");
 
 function signalGroup(group: number, signal: "SIGTERM" | "SIGKILL"): void {
   try {
@@ -170,25 +172,37 @@ async function endGroup(group: number, graceMs = 3000): Promise<void> {
     signalGroup(group, "SIGKILL");
     while (groupAlive(group)) await sleep(20);
   }
-  liveGroups.delete(group);
 }
 
-// Each daemon leads its own process group (setsid), so stopping it also ends what it spawned.
-function spawnGroup(
-  command: string,
-  args: string[],
-  env: Record<string, string>,
-  stdin: "ignore" | "pipe",
-): ChildProcess {
-  const child = spawn(command, args, { detached: true, env, stdio: [stdin, "pipe", "pipe"] });
+// Each daemon leads its own process group (the watchdog's), so stopping it also ends what it spawned.
+function spawnGroup(command: string, args: string[], env: Record<string, string>, input = ""): ChildProcess {
+  const child = spawn("/bin/sh", ["-c", WATCHDOG, "watchdog", input, command, ...args], {
+    detached: true,
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   if (child.pid !== undefined) {
-    installExitHook();
-    liveGroups.add(child.pid);
-    // A bus nobody stopped must not keep the test process alive; the exit hook ends it then.
+    // A bus nobody stopped must not keep the test process alive; the watchdog ends it when it exits.
     child.unref();
-    for (const stream of [child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [child.stdin, child.stdout, child.stderr]) {
+      (stream as { unref?: () => void } | null)?.unref?.();
+    }
   }
   return child;
+}
+
+/** The error for a daemon that ended while starting; 127 is the shell's "command not found". */
+function exitError(
+  command: string,
+  debianPackage: string,
+  code: number | null,
+  stderr: string,
+): PrivateBusError {
+  return new PrivateBusError(
+    code === 127
+      ? `Cannot run ${command}: not found. Install it (Debian: apt-get install ${debianPackage})`
+      : `${command} exited with code ${code} while starting: ${stderr}`,
+  );
 }
 
 /** Collects a child's stderr tail for error messages. */
@@ -212,22 +226,11 @@ function readAddress(child: ChildProcess, stderr: () => string): Promise<string>
       clearTimeout(timer);
       reject(error);
     };
-    child.once("error", (error) =>
-      fail(
-        new PrivateBusError(
-          `Cannot run dbus-daemon (${error.message}). Install it: apt-get install dbus-daemon (Debian: dbus)`,
-          { cause: error },
-        ),
-      ));
     child.once(
-      "exit",
-      (code) =>
-        fail(
-          new PrivateBusError(
-            `dbus-daemon exited with code ${code} before printing its address: ${stderr()}`,
-          ),
-        ),
+      "error",
+      (error) => fail(new PrivateBusError(`Cannot run /bin/sh: ${error.message}`, { cause: error })),
     );
+    child.once("exit", (code) => fail(exitError("dbus-daemon", "dbus", code, stderr())));
     child.stdout?.on("data", (chunk: Uint8Array | string) => {
       out += String(chunk);
       const newline = out.indexOf("\n");
@@ -246,29 +249,22 @@ function waitExit(child: ChildProcess): Promise<void> {
 
 /** Starts gnome-keyring's Secret Service on the bus and waits until it owns `org.freedesktop.secrets`. */
 async function startSecretService(address: string, env: Record<string, string>): Promise<ChildProcess> {
+  // --unlock reads the new login keyring's password from stdin until EOF.
   const child = spawnGroup(
     "gnome-keyring-daemon",
     ["--foreground", "--unlock", "--components=secrets"],
     env,
-    "pipe",
+    "test-keyring-password",
   );
   const stderr = stderrTail(child);
   const failed = new Promise<never>((_, reject) => {
-    child.once("error", (error) =>
-      reject(
-        new PrivateBusError(
-          `Cannot run gnome-keyring-daemon (${error.message}). Install it: apt-get install gnome-keyring`,
-          { cause: error },
-        ),
-      ));
     child.once(
-      "exit",
-      (code) => reject(new PrivateBusError(`gnome-keyring-daemon exited with code ${code}: ${stderr()}`)),
+      "error",
+      (error) => reject(new PrivateBusError(`Cannot run /bin/sh: ${error.message}`, { cause: error })),
     );
+    child.once("exit", (code) => reject(exitError("gnome-keyring-daemon", "gnome-keyring", code, stderr())));
   });
   failed.catch(() => {});
-  // --unlock reads the new login keyring's password from stdin until EOF.
-  child.stdin?.end("test-keyring-password");
   const bus = await connectBus(address);
   try {
     const deadline = Date.now() + START_TIMEOUT_MS;
@@ -290,7 +286,8 @@ async function startSecretService(address: string, env: Record<string, string>):
  * `gnome-keyring-daemon` on it when `secretService` is set.
  *
  * Works under Node, Bun and Deno (`--allow-run --allow-read --allow-write --allow-env`). The daemons do
- * not keep the test process alive, and are killed when it exits, even if `stop()` was never called.
+ * not keep the test process alive, and end when it ends, however it ends (a crash or SIGKILL included),
+ * even if `stop()` was never called: each runs under a `/bin/sh` watchdog reading a pipe from it.
  *
  * @example
  * ```ts ignore
@@ -342,7 +339,6 @@ export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<
     "dbus-daemon",
     [`--config-file=${configPath}`, "--nofork", "--print-address=1"],
     { ...baseEnv, ...scratch, ...options.env },
-    "ignore",
   );
   const children: ChildProcess[] = [daemon];
   let stopping: Promise<void> | undefined;

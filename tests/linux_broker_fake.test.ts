@@ -130,32 +130,38 @@ describe("startPrivateBus", () => {
     assert.ok(!bus.pids.some(alive), "a daemon is still running");
   });
 
-  it(
-    "a test process that forgets stop() still exits by itself, and its daemons die with it",
-    SLOW,
-    async () => {
-      const script = fileURLToPath(new URL("./fixtures/forgotten_bus.ts", import.meta.url));
-      const args = "Deno" in globalThis ? ["run", "-A", script] : "Bun" in globalThis ? [script] : [
-        "--import",
-        "tsx",
-        script,
-      ];
-      const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      child.stdout.on("data", (chunk) => output += chunk);
-      child.stderr.on("data", (chunk) => output += chunk);
-      // A safety net, not a timing assertion: a child still alive after 60 s is killed and fails.
-      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
-        child.once("close", (code, signal) => resolve([code, signal]))
-      ).finally(() => clearTimeout(killer));
-      assert.equal(signal, null, `the child did not exit by itself:\n${output}`);
-      assert.equal(code, 0, output);
-      const pids = JSON.parse(output.trim().split("\n").at(-1)!) as number[];
-      assert.equal(pids.length, 2);
-      await until(() => !pids.some(alive));
-    },
-  );
+  for (const ending of ["exit", "kill"] as const) {
+    it(
+      ending === "exit"
+        ? "a test process that forgets stop() still exits by itself, and its daemons die with it"
+        : "a test process killed by SIGKILL takes its daemons with it",
+      SLOW,
+      async () => {
+        const script = fileURLToPath(new URL("./fixtures/forgotten_bus.ts", import.meta.url));
+        const runner = "Deno" in globalThis ? ["run", "-A"] : "Bun" in globalThis ? [] : ["--import", "tsx"];
+        const child = spawn(process.execPath, [...runner, script, ending], {
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        child.stdout.on("data", (chunk) => output += chunk);
+        child.stderr.on("data", (chunk) => output += chunk);
+        // A safety net, not a timing assertion: a child still alive after 60 s is killed and fails.
+        const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+          child.once("close", (code, signal) => resolve([code, signal]))
+        ).finally(() => clearTimeout(killer));
+        if (ending === "exit") {
+          assert.equal(signal, null, `the child did not exit by itself:\n${output}`);
+          assert.equal(code, 0, output);
+        } else {
+          assert.equal(signal, "SIGKILL", output);
+        }
+        const pids = JSON.parse(output.trim().split("\n")[0]) as number[];
+        assert.equal(pids.length, 2);
+        await until(() => !pids.some(alive));
+      },
+    );
+  }
 
   it("names a missing dbus-daemon", async () => {
     await assert.rejects(
