@@ -64,8 +64,11 @@ export interface PrivateBus {
   readonly directory: string;
   /** The scratch `HOME` of the Secret Service (and a good `HOME` for child processes that use it). */
   readonly home: string;
-  /** Process ids of the daemons started (`dbus-daemon` first, then `gnome-keyring-daemon`). */
-  readonly pids: readonly number[];
+  /**
+   * Process group ids, `dbus-daemon`'s first, then `gnome-keyring-daemon`'s: each daemon, its watchdog
+   * and whatever it starts (activated services) run in one group, empty once `stop()` resolves.
+   */
+  readonly processGroups: readonly number[];
   /**
    * Environment variables pointing a child process at this bus: `DBUS_SESSION_BUS_ADDRESS`, and
    * `HOME`/`XDG_RUNTIME_DIR`/`XDG_DATA_HOME`/`XDG_CONFIG_HOME` in the scratch folder.
@@ -134,14 +137,20 @@ function serviceFile(service: ActivatableService): string {
 // on the pipe from the test process: when that pipe closes (the test process ended, however it ended,
 // SIGKILL included) the watchdog terminates the whole group. Arguments: the daemon's stdin text, then
 // the command.
+// The shell reaps the daemon and the watchdog itself before it exits, so no zombie waits for init.
 const WATCHDOG = [
   "input=$1; shift",
   "exec 3<&0",
   "(while read -r _; do :; done; kill -TERM 0) <&3 &",
+  "watchdog=$!",
   'printf %s "$input" | "$@" 3<&- &',
   "daemon=$!",
   "exec 3<&-",
-  'wait "$daemon"',
+  `trap 'kill -TERM "$daemon" "$watchdog" 2>/dev/null' TERM INT HUP`,
+  'wait "$daemon"; status=$?',
+  'kill -TERM "$watchdog" 2>/dev/null',
+  "wait",
+  'exit "$status"',
 ].join("\n");
 
 function signalGroup(group: number, signal: "SIGTERM" | "SIGKILL"): void {
@@ -163,15 +172,24 @@ function groupAlive(group: number): boolean {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Terminates a process group: SIGTERM, then SIGKILL after `graceMs`; resolves when it is empty. */
+/**
+ * Terminates a process group: SIGTERM, then SIGKILL after `graceMs`; resolves when it is empty, or a few
+ * seconds later when only orphans that init has yet to reap remain (activated services).
+ */
 async function endGroup(group: number, graceMs = 3000): Promise<void> {
   signalGroup(group, "SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (groupAlive(group) && Date.now() < deadline) await sleep(20);
-  if (groupAlive(group)) {
-    signalGroup(group, "SIGKILL");
-    while (groupAlive(group)) await sleep(20);
+  if (await emptied(group, graceMs)) return;
+  signalGroup(group, "SIGKILL");
+  await emptied(group, 5000);
+}
+
+async function emptied(group: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (groupAlive(group)) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
   }
+  return true;
 }
 
 // Each daemon leads its own process group (the watchdog's), so stopping it also ends what it spawned.
@@ -362,8 +380,8 @@ export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<
     if (options.secretService) {
       children.push(await startSecretService(address, { ...baseEnv, ...env }));
     }
-    const pids = children.map((child) => child.pid!);
-    return { address, directory, home, pids, env, stop };
+    const processGroups = children.map((child) => child.pid!);
+    return { address, directory, home, processGroups, env, stop };
   } catch (error) {
     await stop();
     throw error;

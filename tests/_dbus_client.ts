@@ -1,7 +1,7 @@
 // Raw dbus-next calls for tests that drive a broker without the plugin: what any D-Bus client sends.
 
 import dbus from "dbus-next";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 
 type Json = Record<string, unknown>;
@@ -93,4 +93,24 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Whether a process group still has a member that is not a zombie. */
+export function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+  } catch {
+    return false;
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === group && fields[0] !== "Z") return true;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return false;
 }

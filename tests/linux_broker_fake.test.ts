@@ -20,7 +20,7 @@ import {
   PrivateBusError,
   startPrivateBus,
 } from "../testing/mod.ts";
-import { alive, BROKER, dbusErrorOf, type RawClient, rawClient } from "./_dbus_client.ts";
+import { alive, BROKER, dbusErrorOf, groupAlive, type RawClient, rawClient } from "./_dbus_client.ts";
 
 type Json = Record<string, unknown>;
 
@@ -110,9 +110,9 @@ describe("startPrivateBus", () => {
     const [names] = await client.daemon("ListNames");
     assert.ok((names as string[]).includes("org.freedesktop.DBus"));
     client.close();
-    assert.ok(bus.pids.every(alive));
+    assert.ok(bus.processGroups.every(groupAlive));
     await bus.stop();
-    assert.ok(!bus.pids.some(alive), "dbus-daemon is still running");
+    assert.ok(!bus.processGroups.some(groupAlive), "dbus-daemon is still running");
     assert.equal(existsSync(bus.directory), false);
     await bus.stop(); // idempotent
   });
@@ -120,14 +120,14 @@ describe("startPrivateBus", () => {
   it("starts gnome-keyring's Secret Service on the bus when asked, and stops it too", SLOW, async () => {
     const bus = await startPrivateBus({ secretService: true });
     try {
-      assert.equal(bus.pids.length, 2);
+      assert.equal(bus.processGroups.length, 2);
       const client = await rawClient(bus.address);
       assert.deepEqual(await client.daemon("NameHasOwner", "s", ["org.freedesktop.secrets"]), [true]);
       client.close();
     } finally {
       await bus.stop();
     }
-    assert.ok(!bus.pids.some(alive), "a daemon is still running");
+    assert.ok(!bus.processGroups.some(groupAlive), "a daemon is still running");
   });
 
   for (const ending of ["exit", "kill"] as const) {
@@ -156,9 +156,9 @@ describe("startPrivateBus", () => {
         } else {
           assert.equal(signal, "SIGKILL", output);
         }
-        const pids = JSON.parse(output.trim().split("\n")[0]) as number[];
-        assert.equal(pids.length, 2);
-        await until(() => !pids.some(alive));
+        const groups = JSON.parse(output.trim().split("\n")[0]) as number[];
+        assert.equal(groups.length, 2);
+        await until(() => !groups.some(groupAlive));
       },
     );
   }
