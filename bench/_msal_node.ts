@@ -51,6 +51,16 @@ function cloudDiscoveryMetadata(tenant: string): string {
   });
 }
 
+/** The metadata a msal-node app needs to run offline at `https://login.microsoftonline.com/<tenant>`. */
+export function offlineMetadata(
+  tenant: string,
+): { authorityMetadata: string; cloudDiscoveryMetadata: string } {
+  return {
+    authorityMetadata: authorityMetadata(tenant),
+    cloudDiscoveryMetadata: cloudDiscoveryMetadata(tenant),
+  };
+}
+
 const offlineNetwork = {
   sendGetRequestAsync(): Promise<never> {
     return Promise.reject(new Error("benchmark: msal-node tried to use the network"));
