@@ -6,11 +6,12 @@
  * @module
  */
 
-import { ConfigurationError } from "../core/errors.ts";
+import { ConfigurationError, InvalidInputError } from "../core/errors.ts";
 import { sleep } from "../core/abort.ts";
 import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
+import { readSeconds } from "../core/token_response.ts";
 import { type FlowContext, redeem } from "./grant.ts";
 
 /** The account source MSAL Python records for device-code sign-ins (so the broker is bypassed later). */
@@ -73,8 +74,21 @@ export async function initiateDeviceFlow(
       };
     }
   }
-  const interval = Number.isFinite(Number(body.interval)) ? Number(body.interval) : 5;
-  const expiresIn = Number.isFinite(Number(body.expires_in)) ? Number(body.expires_in) : 1800;
+  // RFC 8628 §3.2: `interval` defaults to 5 s; MSAL Python's `expires_in` default is 1800 s. A value that is
+  // present but not a number of seconds is a malformed answer.
+  let interval: number;
+  let expiresIn: number;
+  try {
+    interval = readSeconds(body.interval, "interval") ?? DEFAULT_INTERVAL_SECONDS;
+    expiresIn = readSeconds(body.expires_in, "expires_in") ?? DEFAULT_DEVICE_CODE_SECONDS;
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    return {
+      error: "invalid_response",
+      error_description: `The device authorization answer is malformed: ${error.message}`,
+      correlation_id: correlationId,
+    };
+  }
   return {
     ...body,
     user_code: body.user_code as string,
@@ -100,6 +114,12 @@ export interface DeviceFlowPollOptions {
 }
 
 const SLOW_DOWN_SECONDS = 5;
+const DEFAULT_INTERVAL_SECONDS = 5;
+const DEFAULT_DEVICE_CODE_SECONDS = 1800;
+
+function validSeconds(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0;
+}
 
 /** Polls until the user signs in (a token result), the server refuses, or the code expires. */
 export async function acquireTokenByDeviceFlow(
@@ -107,7 +127,11 @@ export async function acquireTokenByDeviceFlow(
   flow: DeviceFlow,
   options: DeviceFlowPollOptions = {},
 ): Promise<AuthResult> {
-  let interval = flow.interval;
+  // A flow the app kept (or rebuilt) may carry anything: never poll faster than the defaults allow.
+  let interval = validSeconds(flow.interval) ? flow.interval : DEFAULT_INTERVAL_SECONDS;
+  const expiresAt = validSeconds(flow.expires_at)
+    ? flow.expires_at
+    : Date.now() / 1000 + DEFAULT_DEVICE_CODE_SECONDS;
   const form: Record<string, string> = {
     grant_type: "urn:ietf:params:oauth:grant-type:device_code",
     device_code: flow.device_code,
@@ -124,7 +148,7 @@ export async function acquireTokenByDeviceFlow(
     if (result.error === "slow_down") interval += SLOW_DOWN_SECONDS;
     else if (result.error !== "authorization_pending") return result;
     const now = Date.now() / 1000;
-    if (now + interval >= flow.expires_at) {
+    if (now + interval >= expiresAt) {
       return {
         error: "expired_token",
         error_description: "The device code expired before the user signed in. Start a new device flow.",

@@ -199,3 +199,35 @@ describe("a broker's answers are checked field by field", () => {
     assert.ok(all.length >= 1 && all.every((a) => typeof a.username === "string"), JSON.stringify(all));
   });
 });
+
+describe("device authorization answers are checked field by field", () => {
+  for (
+    const [what, field] of [['interval "abc"', '"interval":"abc"'], [
+      "a negative expires_in",
+      '"expires_in":-1',
+    ]]
+  ) {
+    it(`${what} is an invalid_response`, async () => {
+      idp.fail("devicecode", {
+        rawBody:
+          `{"user_code":"U","device_code":"D","verification_uri":"https://example.test/device",${field}}`,
+      });
+      const flow = await newApp().initiateDeviceFlow(["User.Read"]);
+      assert.ok("error" in flow, JSON.stringify(flow));
+      assert.equal(flow.error, "invalid_response");
+    });
+  }
+
+  it("a kept flow whose interval is not a number is polled at the default pace, never in a tight loop", async () => {
+    const app = newApp();
+    const flow = await app.initiateDeviceFlow(["User.Read"]);
+    assert.ok("user_code" in flow);
+    idp.clearRequests();
+    const controller = new AbortController();
+    const polling = app.acquireTokenByDeviceFlow({ ...flow, interval: NaN }, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    await assert.rejects(polling);
+    assert.equal(idp.requestsTo("token").length, 1, "one poll, then the 5 s default interval");
+  });
+});
