@@ -388,8 +388,10 @@ export function decodeToken(reply: unknown, method = "token"): LinuxBrokerToken 
   if (!isObject(response)) return malformed(method, "no brokerTokenResponse");
   const accessToken = text(response.accessToken);
   if (!accessToken) return malformed(method, "no access token");
-  const expiresOn = integer(response.expiresOn);
-  if (expiresOn === undefined || expiresOn <= 0) return malformed(method, "no expiresOn");
+  const sent = integer(response.expiresOn);
+  if (sent === undefined || sent <= 0) return malformed(method, "no expiresOn");
+  // Milliseconds on every broker seen; a value that would be before 1973 in ms is in seconds.
+  const expiresOn = sent < 1e11 ? sent * 1000 : sent;
   const scopes = response.grantedScopes;
   const grantedScopes = typeof scopes === "string"
     ? scopes.split(/\s+/).filter(Boolean)

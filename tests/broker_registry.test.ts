@@ -182,7 +182,18 @@ describe("loadBroker rule 2: a missing plugin dependency is an error naming the 
     });
   });
 
-  it("when the plugin is loaded from its module URL", async () => {
+  it("when createBroker itself says so (the plugin knows its dependency best)", async () => {
+    await assertDependencyError({
+      name: "linux",
+      dependency: "dbus-next",
+      load: () =>
+        Promise.resolve({
+          createBroker: () => Promise.reject(new BrokerDependencyError(expected.split(": ")[1])),
+        }),
+    });
+  });
+
+  it("when the plugin is loaded through brokerPluginFromModule", async () => {
     await assertDependencyError(
       brokerPluginFromModule(
         "linux",

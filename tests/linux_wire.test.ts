@@ -207,6 +207,14 @@ describe("Linux broker replies of both generations", () => {
     assert.deepEqual(token.grantedScopes, ["User.Read"]);
   });
 
+  it("expiresOn in seconds, which some broker re-implementations send, is read as seconds", () => {
+    const token = decodeToken(
+      JSON.stringify({ brokerTokenResponse: { accessToken: "at", expiresOn: 1787860282 } }),
+    );
+    assert.ok(token.ok);
+    assert.equal(token.expiresOn, EXPIRES_MS);
+  });
+
   it("errors in brokerTokenResponse.error, classified by status, with everything kept", () => {
     const cases: [number, string, string][] = [
       [2, "InteractionRequired", "interaction_required"],
