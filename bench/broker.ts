@@ -2,7 +2,7 @@
  * Linux broker benchmark, on a private dbus-daemon with the test kit's FakeLinuxBroker (profile 3.0.2):
  * a silent token call through the plugin against the same call made with raw dbus-next (target: at
  * most 1.2x raw), and the second `acquireTokenSilent` of an app, served from its local cache, against
- * a cache hit for an account that signed in without a broker. Run with `npx tsx bench/broker.ts`,
+ * a cache hit for an account that signed in without a broker. Medians of alternating calls. Run with `npx tsx bench/broker.ts`,
  * `npx deno run -A bench/broker.ts` or `npx bun bench/broker.ts`.
  *
  * @module
@@ -16,12 +16,11 @@ import type { Broker, BrokerAccount } from "../brokers/broker.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectRuntime } from "../core/platform.ts";
 import { FakeAuthority, FakeLinuxBroker, startPrivateBus } from "../testing/mod.ts";
-import { formatMs, renderTable, time, type Timing } from "./_table.ts";
+import { formatMs, renderTable, type Timing } from "./_table.ts";
 
 const CLIENT_ID = "5c7e1f2a-3b4c-4d5e-8f90-a1b2c3d4e5f6";
 const SCOPES = ["User.Read"];
 const USER = { username: "alice@contoso.com", password: "alice-pw" };
-const ROUNDS = 4;
 
 /** The request the plugin sends for a silent call (spec §11), built once: what a raw client would send. */
 function rawSilentRequest(account: Record<string, unknown>, authority: string): string {
@@ -46,17 +45,29 @@ function rawSilentRequest(account: Record<string, unknown>, authority: string): 
   });
 }
 
-/** Alternates the measurements in rounds, so that drift on a shared machine hits both alike. */
-async function compare(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[Timing, Timing]> {
-  const totals = [{ ms: 0, runs: 0 }, { ms: 0, runs: 0 }];
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, fn] of [a, b].entries()) {
-      const timing = await time(fn, { budgetMs: 500 });
-      totals[i].ms += timing.ms * timing.runs;
-      totals[i].runs += timing.runs;
+/**
+ * Times `a` and `b` call by call, alternating (which goes first flips every pair), for about
+ * `budgetMs`; the medians, so that load spikes on a shared machine hit neither side.
+ */
+async function compare(
+  a: () => Promise<unknown>,
+  b: () => Promise<unknown>,
+  budgetMs = 4_000,
+): Promise<[Timing, Timing]> {
+  await a();
+  await b();
+  const samples: [number[], number[]] = [[], []];
+  const fns = [a, b];
+  const end = performance.now() + budgetMs;
+  for (let pair = 0; performance.now() < end && pair < 100_000; pair++) {
+    for (const i of pair % 2 ? [1, 0] : [0, 1]) {
+      const start = performance.now();
+      await fns[i]();
+      samples[i].push(performance.now() - start);
     }
   }
-  return totals.map((t) => ({ ms: t.ms / t.runs, runs: t.runs })) as [Timing, Timing];
+  const median = (values: number[]): number => values.sort((x, y) => x - y)[Math.floor(values.length / 2)];
+  return samples.map((values) => ({ ms: median(values), runs: values.length })) as [Timing, Timing];
 }
 
 async function main(): Promise<void> {
