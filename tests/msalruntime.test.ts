@@ -250,6 +250,61 @@ describe("the msalruntime plugin with Microsoft's runtime and the fake Linux bro
     assert.ok((jwtPayload(result.access_token!).cnf as { kid?: string })?.kid, "a bound (cnf) token");
   });
 
+  it(
+    "an unregistered redirect URI is a RedirectUriError naming the exact URI to register",
+    TIMEOUT,
+    async () => {
+      broker.fail("acquireTokenInteractively", {
+        kind: "error",
+        status: 9,
+        context:
+          "AADSTS50011: The redirect URI specified in the request does not match the redirect URIs configured",
+      });
+      const answer = await app.send("interactive", {
+        app: "windows",
+        scopes: SCOPES,
+        prompt: "select_account",
+      });
+      assert.ok("error" in answer, JSON.stringify(answer));
+      assert.equal(answer.error.name, "RedirectUriError");
+      assert.ok(
+        answer.error.message?.includes(`ms-appx-web://Microsoft.AAD.BrokerPlugin/${CLIENT_ID}`),
+        answer.error.message,
+      );
+    },
+  );
+
+  it(
+    "on WSL: WAM's redirect URI, and a GUI app's window handle passed as the native handle",
+    TIMEOUT,
+    async () => {
+      const status = await app.value<Status>("create", {
+        name: "wsl",
+        platform: "wsl",
+        enableBrokerOnLinux: false,
+        enableBrokerOnWsl: true,
+      });
+      assert.deepEqual(status, { enabled: true, platform: "wsl", plugin: "msalruntime" });
+      const result = await app.value<Result>("interactive", {
+        app: "wsl",
+        scopes: SCOPES,
+        prompt: "select_account",
+        windowHandle: 0x1234,
+      });
+      assert.equal(result.token_source, "broker", JSON.stringify(result));
+      const call = broker.requestsTo("acquireTokenInteractively").at(-1)!;
+      assert.equal(call.request!.parentWindowHandle, 0x1234);
+      const params = call.request!.authParameters as AuthParameters;
+      assert.equal(params.redirectUri, `ms-appx-web://Microsoft.AAD.BrokerPlugin/${CLIENT_ID}`);
+      assert.equal(params.additionalQueryParametersForAuthorization?.msal_gui_thread, undefined);
+    },
+  );
+
+  it("on Linux without linuxBroker, the D-Bus plugin serves the same broker", TIMEOUT, async () => {
+    const status = await app.value<Status>("create", { name: "dbus", linuxBroker: "dbus" });
+    assert.deepEqual(status, { enabled: true, platform: "linux", plugin: "linux" });
+  });
+
   it("on macOS: the unsigned app's redirect URI, or the signed app's own", TIMEOUT, async () => {
     for (
       const [name, override, expected] of [
@@ -303,15 +358,35 @@ describe("the msalruntime plugin with Microsoft's runtime and the fake Linux bro
     assert.match(result.error_description!, /signed out of this application/);
   });
 
-  it("the runtime's own log reaches the app's logger, without personal data", TIMEOUT, async () => {
-    const logs = await app.value<Logged[]>("logs");
-    const native = logs.filter((line) => line.message.includes("[msalruntime]"));
-    assert.ok(native.length > 10, `${native.length} lines from the runtime`);
-    assert.ok(native.some((line) => line.level === "info"));
-    for (const line of logs) {
-      assert.ok(!line.message.includes(ALICE.username) && !line.message.includes(BOB.username), line.message);
-    }
-  });
+  it(
+    "the runtime's own log reaches the app's logger, with personal data only where allowed",
+    TIMEOUT,
+    async () => {
+      const logs = await app.value<Logged[]>("logs");
+      const native = logs.filter((line) => line.message.includes("[msalruntime]"));
+      assert.ok(native.length > 10, `${native.length} lines from the runtime`);
+      assert.ok(native.some((line) => line.level === "info"));
+      const names = (lines: Logged[]) =>
+        lines.filter((line) => line.message.includes(ALICE.username) || line.message.includes(BOB.username));
+      assert.deepEqual(names(logs), []);
+
+      // A second app allows PII: the runtime now logs it, to that app's logger only.
+      await app.value<Status>("create", { name: "pii", pii: true, brokerNativeLogging: true });
+      await app.value<Logged[]>("logs");
+      const result = await app.value<Result>("silent", {
+        app: "pii",
+        scopes: ["Notes.Read"],
+        username: ALICE.username,
+        claimsChallenge: '{"access_token":{"nbf":{"essential":true,"value":"1700000003"}}}',
+      });
+      assert.equal(result.token_source, "broker", JSON.stringify(result));
+      assert.ok(
+        names(await app.value<Logged[]>("logs", { app: "pii" })).length > 0,
+        "the PII app sees names",
+      );
+      assert.deepEqual(names(await app.value<Logged[]>("logs")), [], "the other app does not");
+    },
+  );
 });
 
 describe("a runtime that cannot start (rule 3)", () => {
