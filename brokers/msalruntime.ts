@@ -58,8 +58,8 @@ import {
 } from "./_msalruntime_map.ts";
 import { explainLoadFailure, probeNativeLoad } from "./_msalruntime_native.ts";
 
-/** The npm package this plugin needs. */
-export const MSAL_RUNTIME_PACKAGE = "@azure/msal-node-runtime";
+// The npm package this plugin needs.
+const MSAL_RUNTIME_PACKAGE = "@azure/msal-node-runtime";
 
 /**
  * Loads Microsoft's runtime and wraps it as a {@linkcode Broker}.
