@@ -246,8 +246,10 @@ describe("the msalruntime plugin with Microsoft's runtime and the fake Linux bro
         uriPath: "/api/orders",
       },
     );
-    // The runtime's `pop <token>` authorization header carries a token bound to the device's key.
-    assert.ok((jwtPayload(result.access_token!).cnf as { kid?: string })?.kid, "a bound (cnf) token");
+    // The runtime's `pop <signed HTTP request>` authorization header: the request, over a bound token.
+    const shr = jwtPayload(result.access_token!);
+    assert.deepEqual([shr.m, shr.u, shr.p, shr.nonce], ["POST", "contoso.com", "/api/orders", "nonce-1"]);
+    assert.ok((jwtPayload(shr.at as string).cnf as { kid?: string })?.kid, "over a bound (cnf) access token");
   });
 
   it(
