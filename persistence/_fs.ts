@@ -28,6 +28,8 @@ export interface PersistenceFs {
   rename(from: string, to: string): void;
   /** Creates the hard link `to` of `from`; fails with `EEXIST` if `to` exists. */
   link(from: string, to: string): void;
+  /** The names in a folder (`[]` if it does not exist). */
+  list(path: string): string[];
   /** Removes a file; a missing file is not an error. */
   remove(path: string): void;
   /** Creates the folder and its parents with `mode` (new folders only). */
@@ -121,6 +123,7 @@ interface NodeFs {
   renameSync(from: string, to: string): void;
   linkSync(from: string, to: string): void;
   unlinkSync(path: string): void;
+  readdirSync(path: string): string[];
   mkdirSync(path: string, options: { recursive: true; mode: number }): unknown;
 }
 
@@ -182,6 +185,14 @@ function nodeAdapter(fs: NodeFs, hostname: string): PersistenceFs {
     },
     rename: (from, to) => fs.renameSync(from, to),
     link: (from, to) => fs.linkSync(from, to),
+    list(path) {
+      try {
+        return fs.readdirSync(path);
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return [];
+        throw error;
+      }
+    },
     remove: (path) => ignoreMissing(() => fs.unlinkSync(path)),
     mkdirs: (path, mode) => void fs.mkdirSync(path, { recursive: true, mode }),
     pid: process.pid,
@@ -210,6 +221,7 @@ interface DenoApi {
   renameSync(from: string, to: string): void;
   linkSync(from: string, to: string): void;
   removeSync(path: string): void;
+  readDirSync(path: string): Iterable<{ name: string }>;
   mkdirSync(path: string, options: { recursive: true; mode: number }): void;
 }
 
@@ -278,6 +290,14 @@ function denoAdapter(): PersistenceFs {
     overwrite: (path, text, mode) => deno.writeTextFileSync(path, text, { mode }),
     rename: (from, to) => deno.renameSync(from, to),
     link: (from, to) => deno.linkSync(from, to),
+    list(path) {
+      try {
+        return [...deno.readDirSync(path)].map((entry) => entry.name);
+      } catch (error) {
+        if (errorCode(error) === "ENOENT") return [];
+        throw error;
+      }
+    },
     remove: (path) => ignoreMissing(() => deno.removeSync(path)),
     mkdirs: (path, mode) => deno.mkdirSync(path, { recursive: true, mode }),
     pid: deno.pid,

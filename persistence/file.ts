@@ -7,7 +7,7 @@
 
 import type { CachePlugin, CachePluginContext, Logger } from "../mod.ts";
 import type { CacheCorruptError } from "./errors.ts";
-import { writeAtomically } from "./_atomic.ts";
+import { removeAbandonedTemps, writeAtomically } from "./_atomic.ts";
 import { type PersistenceFs, persistenceFs } from "./_fs.ts";
 import { persistenceLog } from "./_log.ts";
 import { type CacheStore, SyncedCachePlugin } from "./_synced.ts";
@@ -46,7 +46,11 @@ function fileStore(fs: PersistenceFs, path: string): CacheStore {
   return {
     location: path,
     read: () => Promise.resolve(fs.readText(path)),
-    write: (text) => Promise.resolve(writeAtomically(fs, path, text, 0o600)),
+    write(text) {
+      removeAbandonedTemps(fs, path);
+      writeAtomically(fs, path, text, 0o600);
+      return Promise.resolve();
+    },
     stamp: () => fs.fingerprint(path),
     setAside() {
       const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;

@@ -162,8 +162,15 @@ describe("FileCachePlugin", () => {
     assert.equal(readFileSync(path, "utf8"), before, "the cache file is untouched");
     assert.ok(existsSync(`${path}.lockfile`), "the killed writer held the lock");
     // The next writer breaks the dead writer's lock and adds to the valid cache.
+    const abandoned = readdirSync(join(path, "..")).filter((f) => f.endsWith(".tmp"));
+    assert.equal(abandoned.length, 1, "the killed writer's temp file");
     await addToken(fileCache(path, { lockTimeoutMs: 2_000, staleLockMs: 60_000 }), "fay", 1);
     assert.deepEqual([...secretsOnDisk(path)].sort(), ["at-fay-0", "at-fay-1"]);
+    assert.deepEqual(
+      readdirSync(join(path, "..")).filter((f) => !f.endsWith(".paused")).sort(),
+      ["msal_cache.json", "msal_cache.json.version"],
+      "the next writer removed the abandoned temp file and broke the dead writer's lock",
+    );
   });
 
   it("moves a corrupt file aside, reports it once, and never overwrites it", async () => {

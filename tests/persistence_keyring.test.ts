@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { BrokerDependencyError, TokenCache } from "../mod.ts";
 import { importDependency } from "../broker.ts";
 import {
+  CacheCorruptError,
   KeyringLockedError,
   SECRET_SERVICE_SCHEMA,
   SecretServiceCachePlugin,
@@ -190,6 +191,42 @@ describe("SecretServiceCachePlugin (gnome-keyring on a private bus)", { timeout:
     }
     assert.equal(secrets.size, 80);
     assert.equal(existsSync(join(lockFolder, `${APPLICATION}.msal_token_cache.keyring.lockfile`)), false);
+  });
+
+  it("sets a corrupt secret aside as its own item, reports it once, and starts afresh", async () => {
+    const cacheName = `corrupt-${++n}`;
+    const attributes = { "xdg:schema": SECRET_SERVICE_SCHEMA, application: APPLICATION, cache: cacheName };
+    const client = await SecretServiceClient.connect({
+      busAddress: bus.address,
+      timeoutMs: 10_000,
+      promptTimeoutMs: 1,
+    });
+    try {
+      await client.createItem(
+        DEFAULT_COLLECTION,
+        "garbage",
+        attributes,
+        new TextEncoder().encode("{not json"),
+        true,
+      );
+    } finally {
+      client.close();
+    }
+    const errors: string[] = [];
+    const cache = keyringCache({ cacheName, logger: { error: (m) => errors.push(m) } });
+    let movedTo = "";
+    await assert.rejects(cache.access(() => cache.getAccounts(), { readOnly: true }), (error: unknown) => {
+      assert.ok(error instanceof CacheCorruptError);
+      movedTo = error.movedTo;
+      return true;
+    });
+    assert.equal(errors.length, 1);
+    const asideName = /cache=(\S+)/.exec(movedTo)?.[1];
+    assert.ok(asideName?.startsWith(`${cacheName}.corrupt-`), movedTo);
+    assert.equal(secretTool("lookup", "application", APPLICATION, "cache", asideName!), "{not json");
+    await addToken(cache, "eli", 0);
+    assert.deepEqual([...secretsInKeyring(cacheName)], ["at-eli-0"]);
+    assert.equal(errors.length, 1, "reported once");
   });
 
   it("asks the keyring to unlock a locked collection, and throws KeyringLockedError when the prompt is dismissed", async () => {
