@@ -517,6 +517,25 @@ function openableAddress(address: string): string | undefined {
   );
 }
 
+/**
+ * The Deno permissions connecting to `address` needs and lacks, as flags; none on other runtimes. Asked
+ * first: a library must not make Deno prompt, and dbus-next reads the uid where an exception would
+ * escape.
+ */
+function missingDenoPermissions(address: string): string[] {
+  const missing: string[] = [];
+  // dbus-next authenticates with the process's uid.
+  if (!denoAllows({ name: "sys", kind: "uid" })) missing.push("--allow-sys=uid");
+  const path = /^unix:(?:.*,)?path=([^,]+)/.exec(address)?.[1];
+  if (path) {
+    const socket = decodeURIComponent(path);
+    if (!denoAllows({ name: "read", path: socket })) missing.push(`--allow-read=${socket}`);
+    if (!denoAllows({ name: "write", path: socket })) missing.push(`--allow-write=${socket}`);
+    if (!denoAllows({ name: "net", host: `unix:${socket}` })) missing.push(`--allow-net=unix:${socket}`);
+  }
+  return missing;
+}
+
 /** Connects to the bus at `address`; rejects with {@linkcode BrokerUnavailableError} when it cannot. */
 function openBus(dbus: DBusNext, address: string, timeoutMs: number): Promise<Connection> {
   const openable = openableAddress(address);
@@ -529,10 +548,10 @@ function openBus(dbus: DBusNext, address: string, timeoutMs: number): Promise<Co
       new BrokerUnavailableError(`cannot open the D-Bus session bus at ${address}: ${why}`),
     );
   }
-  // dbus-next authenticates with the process's uid, read where an exception would escape us.
-  if (!denoAllows({ name: "sys", kind: "uid" })) {
+  const missing = missingDenoPermissions(openable);
+  if (missing.length) {
     return Promise.reject(
-      new BrokerUnavailableError("Deno needs --allow-sys=uid to authenticate to the D-Bus session bus"),
+      new BrokerUnavailableError(`Deno needs ${missing.join(" ")} to use the D-Bus session bus`),
     );
   }
   let bus: MessageBus;

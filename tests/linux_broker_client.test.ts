@@ -3,7 +3,11 @@
 // activation, deadlines and the caller's abort.
 import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -188,6 +192,46 @@ for (const profile of ["2.0.1", "3.0.2"] as FakeLinuxBrokerProfile[]) {
 describe("LinuxBrokerClient.connect: is the broker there?", () => {
   const work = mkdtempSync(join(tmpdir(), "authbroker-activation-"));
   after(() => rmSync(work, { recursive: true, force: true }));
+
+  it("under Deno: the permissions it lacks are named, never prompted for; the measured set suffices", {
+    timeout: 60_000,
+  }, async () => {
+    const bus = await startPrivateBus();
+    const broker = await FakeLinuxBroker.start({ address: bus.address });
+    try {
+      const socket = /path=([^,]+)/.exec(bus.address)![1];
+      // Asynchronously: the fake broker answers from this process.
+      const deno = async (...flags: string[]) => {
+        const { stdout } = await promisify(execFile)(
+          fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url)),
+          [
+            "run",
+            ...flags,
+            fileURLToPath(new URL("./fixtures/linux_client_connect.ts", import.meta.url)),
+            bus.address,
+          ],
+          { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+        );
+        return JSON.parse(stdout);
+      };
+      assert.deepEqual(await deno("--allow-env"), {
+        connected: false,
+        name: "BrokerUnavailableError",
+        message: `Deno needs --allow-sys=uid --allow-read=${socket} --allow-write=${socket} ` +
+          `--allow-net=unix:${socket} to use the D-Bus session bus`,
+      });
+      const measured = await deno(
+        "--allow-sys=uid",
+        `--allow-read=${socket}`,
+        `--allow-write=${socket}`,
+        `--allow-net=unix:${socket}`,
+      );
+      assert.deepEqual(measured, { connected: true, version: { ok: true, version: "3.0.2" } });
+    } finally {
+      await broker.close();
+      await bus.stop();
+    }
+  });
 
   it("not installed: neither owned nor activatable", async () => {
     const bus = await startPrivateBus();
