@@ -147,6 +147,14 @@ interface NodeModule {
  * @param from where to resolve `@azure/msal-node-runtime` from (a file URL); this module by default.
  */
 export async function probeNativeLoad(from: string = import.meta.url): Promise<LoadFailureFacts | undefined> {
+  // Under Deno a native library needs the ffi permission; asking for it again could prompt the user.
+  if (denoFfi() === false) {
+    return {
+      loaderMessage: "Deno needs --allow-ffi to load a native library",
+      needed: [],
+      isPresent: () => true,
+    };
+  }
   try {
     const { createRequire } = await import("node:module") as NodeModule;
     const fs = await import("node:fs") as unknown as NodeFs;
@@ -174,6 +182,15 @@ export async function probeNativeLoad(from: string = import.meta.url): Promise<L
   } catch {
     return undefined;
   }
+}
+
+/** Whether Deno grants the ffi permission; `undefined` outside Deno. */
+function denoFfi(): boolean | undefined {
+  const deno = (globalThis as {
+    Deno?: { permissions?: { querySync?(descriptor: { name: string }): { state: string } } };
+  }).Deno;
+  if (!deno) return undefined;
+  return attempt(() => deno.permissions?.querySync?.({ name: "ffi" }).state === "granted") ?? false;
 }
 
 function librarySearchPath(fs: NodeFs, ldLibraryPath: string | undefined): string[] {

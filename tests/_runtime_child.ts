@@ -8,8 +8,14 @@ import { fileURLToPath } from "node:url";
 const APP = fileURLToPath(new URL("./fixtures/msalruntime_app.ts", import.meta.url));
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-/** The command line running `file` under the current runtime. */
-export function runtimeCommand(file: string): [string, string[]] {
+const DENO = fileURLToPath(new URL("../node_modules/.bin/deno", import.meta.url));
+
+/**
+ * The command line running `file` under the current runtime, or under Deno with only `denoFlags`
+ * (e.g. without `--allow-ffi`) whatever runtime runs the tests.
+ */
+export function runtimeCommand(file: string, denoFlags?: string[]): [string, string[]] {
+  if (denoFlags) return [DENO, ["run", ...denoFlags, file]];
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
   if (deno) return [deno.execPath(), ["run", "-A", file]];
   if ("Bun" in globalThis) return [process.execPath, [file]];
@@ -28,8 +34,9 @@ export class RuntimeChild {
   /** Everything the child wrote to stderr (the runtime's own noise, crashes). */
   stderr = "";
 
-  constructor(env: Record<string, string | undefined>) {
-    const [command, args] = runtimeCommand(APP);
+  /** Starts the app with `env`; see {@linkcode runtimeCommand} for `denoFlags`. */
+  constructor(env: Record<string, string | undefined>, denoFlags?: string[]) {
+    const [command, args] = runtimeCommand(APP, denoFlags);
     this.#child = spawn(command, args, { cwd: ROOT, env, stdio: ["pipe", "pipe", "pipe"] });
     this.#child.stderr!.on("data", (chunk) => this.stderr += String(chunk));
     createInterface({ input: this.#child.stdout! }).on("line", (line) => {

@@ -392,6 +392,25 @@ describe("the msalruntime plugin with Microsoft's runtime and the fake Linux bro
 });
 
 describe("a runtime that cannot start (rule 3)", () => {
+  it("Deno without --allow-ffi: the reason says what to grant, and nobody is prompted", TIMEOUT, async () => {
+    const app = new RuntimeChild(
+      { ...process.env, CLIENT_ID, AUTHORITY: "https://login.microsoftonline.com/organizations" },
+      ["--allow-read", "--allow-env", "--allow-sys"],
+    );
+    try {
+      const status = await app.value<Status>("create");
+      assert.equal(status.enabled, false, JSON.stringify(status));
+      assert.equal(status.plugin, "msalruntime");
+      assert.equal(
+        status.reason,
+        `Microsoft's runtime (@azure/msal-node-runtime) could not load its native library ("Binaries could ` +
+          `not be loaded. This is unexpected."): Deno needs --allow-ffi to load a native library`,
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
   it(
     "no broker on the session bus: the app falls back, and brokerStatus quotes the runtime",
     TIMEOUT,
