@@ -110,7 +110,7 @@ async function accessToken(signer: TokenSigner, grant: TokenGrant, pop: boolean)
     uti: randomToken(16),
     ver: "2.0",
   };
-  if (pop) claims.cnf = { kid: grant.deviceId };
+  if (pop) claims.cnf = { kid: signer.key.jwk.kid };
   return await signer.key.sign(claims);
 }
 
@@ -160,7 +160,10 @@ export async function prtCookie(
   return await signer.key.sign(claims);
 }
 
-/** A signed HTTP request (SHR) for PoP: `{at, ts, m, u, p, nonce}` over a fresh PoP access token. */
+/**
+ * A signed HTTP request (SHR) for PoP, shaped like MSAL's (`PopTokenGenerator`): `{at, ts, m, u, p,
+ * nonce, cnf}` over a fresh PoP access token, `cnf` naming the key that signs it.
+ */
 export async function signedHttpRequest(
   signer: TokenSigner,
   grant: TokenGrant,
@@ -174,5 +177,6 @@ export async function signedHttpRequest(
     p: pop.uriPath,
   };
   if (pop.nonce) claims.nonce = pop.nonce;
+  claims.cnf = { kid: signer.key.jwk.kid, jwk: signer.key.jwk };
   return await signer.key.sign(claims);
 }

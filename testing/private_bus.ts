@@ -218,7 +218,7 @@ function exitError(
 ): PrivateBusError {
   return new PrivateBusError(
     code === 127
-      ? `Cannot run ${command}: not found. Install it (Debian: apt-get install ${debianPackage})`
+      ? `Cannot run ${command} (command not found). Install it: apt-get install ${debianPackage}`
       : `${command} exited with code ${code} while starting: ${stderr}`,
   );
 }

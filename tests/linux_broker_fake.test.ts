@@ -422,7 +422,13 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
       assert.equal(response.accessTokenType, 1);
       const shr = decodeJwt(response.accessToken as string);
       assert.deepEqual([shr.m, shr.u, shr.p, shr.nonce], ["POST", "contoso.com", "/orders", "n-2"]);
-      assert.deepEqual(decodeJwt(shr.at as string).cnf, { kid: broker.deviceId });
+      const cnf = shr.cnf as { kid: string; jwk: Json };
+      assert.deepEqual(
+        decodeJwt(shr.at as string).cnf,
+        { kid: cnf.kid },
+        "the token is bound to the SHR's key",
+      );
+      assert.equal(cnf.jwk.kid, cnf.kid);
       const incomplete = await client.call(
         "acquireTokenSilently",
         silentRequest(alice, { popParams: { ...popParams, uriHost: "" } }),
