@@ -10,11 +10,10 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { DiscoveryCache } from "../cli/_http_cache.ts";
 import { detectRuntime } from "../core/platform.ts";
 import { generateCacheBlob } from "./_fixtures.ts";
 import { offlineMetadata } from "./_msal_node.ts";
@@ -90,7 +89,7 @@ function row(job: string, ours: ProcessTiming, theirs: ProcessTiming): string[] 
   ];
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const cli = join(ROOT, "dist/cli/main.js");
   if (!existsSync(cli)) throw new Error("Build first: npx tsup (npm run bench does)");
   const fixture = generateCacheBlob(ACCOUNTS);
@@ -104,17 +103,8 @@ async function main(): Promise<void> {
   const authority = `https://login.microsoftonline.com/${target.realm}`;
   const folder = mkdtempSync(join(tmpdir(), "authbroker-bench-cli-"));
   try {
-    // Our command's cache folder as a previous run leaves it: the token cache and the discovery document.
     const ours = join(folder, "ours");
-    const discovery = new DiscoveryCache(
-      join(ours, "http_cache.json"),
-      () =>
-        Promise.resolve(
-          new Response(metadata.authorityMetadata, { headers: { "content-type": "application/json" } }),
-        ),
-    );
-    await discovery.fetch(`${authority}/v2.0/.well-known/openid-configuration`);
-    await discovery.save();
+    mkdirSync(ours);
     writeFileSync(join(ours, "token_cache.json"), fixture.blob);
     const theirs = join(folder, "msal-node.json");
     writeFileSync(theirs, fixture.blob);
@@ -159,4 +149,4 @@ function runtimeVersion(): string {
   return global.Deno?.version.deno ?? global.Bun?.version ?? process.versions.node;
 }
 
-await main();
+main();

@@ -1,13 +1,12 @@
 /**
- * Builds the `PublicClientApplication` a command uses: the persisted token cache, the persisted
- * discovery documents, the broker flags, and a logger to stderr for `--verbose`.
+ * Builds the `PublicClientApplication` a command uses: the persisted token cache, the broker flags, and
+ * a logger to stderr for `--verbose`.
  *
  * @module
  */
 
 import { type Logger, PublicClientApplication, TokenCache } from "../mod.ts";
 import { FileCachePlugin } from "../persistence/mod.ts";
-import { DiscoveryCache } from "./_http_cache.ts";
 import type { CachePaths } from "./_paths.ts";
 import type { Terminal } from "./_terminal.ts";
 
@@ -32,7 +31,7 @@ export interface AppSettings {
 export interface OpenedApp {
   /** The app. */
   app: PublicClientApplication;
-  /** Saves the discovery documents learnt and releases the broker. */
+  /** Releases the broker. */
   close(): Promise<void>;
 }
 
@@ -43,12 +42,14 @@ export interface OpenedApp {
  * @throws {ConfigurationError} for a malformed authority.
  */
 export async function openApp(settings: AppSettings, terminal: Terminal): Promise<OpenedApp> {
-  const discovery = new DiscoveryCache(settings.paths.httpCache);
   const broker = settings.broker === true;
+  const authority = settings.authority ?? DEFAULT_AUTHORITY;
   const app = await PublicClientApplication.create(settings.clientId, {
-    authority: settings.authority ?? DEFAULT_AUTHORITY,
+    authority,
+    // A local test authority (plain http is allowed only on loopback) has no Microsoft instance
+    // discovery; turning it off also lets a cached token be served with no request at all.
+    instanceDiscovery: isLoopback(authority) ? false : undefined,
     tokenCache: persistedCache(settings.paths.tokenCache, terminal),
-    fetch: discovery.fetch,
     logger: settings.verbose ? stderrLogger(terminal) : undefined,
     enableBrokerOnWindows: broker,
     enableBrokerOnWsl: broker,
@@ -57,9 +58,7 @@ export async function openApp(settings: AppSettings, terminal: Terminal): Promis
   });
   return {
     app,
-    close: async () => {
-      await Promise.allSettled([discovery.save(), app.close()]);
-    },
+    close: () => app.close(),
   };
 }
 
@@ -73,6 +72,14 @@ export function persistedCache(path: string, terminal: Terminal): TokenCache {
       onCorruptCache: (error) => terminal.err(`warning: ${error.message}\n`),
     }),
   });
+}
+
+function isLoopback(authority: string): boolean {
+  try {
+    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(authority).hostname);
+  } catch {
+    return false; // the app reports the malformed authority
+  }
 }
 
 function stderrLogger(terminal: Terminal): Logger {

@@ -13,8 +13,6 @@ export interface CachePaths {
   dir: string;
   /** The token cache, MSAL's unified JSON schema (the same file MSAL Python and msal-node read). */
   tokenCache: string;
-  /** Discovery documents (instance discovery, OpenID configuration), as MSAL Python's `http_cache`. */
-  httpCache: string;
 }
 
 /**
@@ -33,7 +31,7 @@ export function cachePaths(
   home: string = homedir(),
 ): CachePaths {
   const dir = override || env.AUTHBROKER_CACHE_DIR || join(userCacheRoot(env, os, home), "authbroker");
-  return { dir, tokenCache: join(dir, "token_cache.json"), httpCache: join(dir, "http_cache.json") };
+  return { dir, tokenCache: join(dir, "token_cache.json") };
 }
 
 function userCacheRoot(env: Record<string, string | undefined>, os: string, home: string): string {

@@ -17,13 +17,7 @@ import {
   type PublicClientApplicationOptions,
 } from "../mod.ts";
 import { brokerPluginFromModule } from "../broker.ts";
-import {
-  FakeAuthority,
-  FakeLinuxBroker,
-  parseAutoPostForm,
-  type PrivateBus,
-  startPrivateBus,
-} from "../testing/mod.ts";
+import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { EXIT_OK } from "./exit_codes.ts";
 import type { Terminal } from "./_terminal.ts";
 
@@ -298,7 +292,7 @@ async function ruleThree({ idp, say, authority, signal }: Context, stage: Stage)
       parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
       loginHint: OTHER_USER.username,
       signal,
-      openBrowser: (url) => signInLikeABrowser(idp, url, OTHER_USER.password),
+      openBrowser: idp.signInAs(OTHER_USER.username), // a person at the browser, typing the password
     });
     say(
       `   acquireTokenInteractive -> the browser opens the sign-in page; ${OTHER_USER.username} types the ` +
@@ -307,24 +301,6 @@ async function ruleThree({ idp, say, authority, signal }: Context, stage: Stage)
   } finally {
     await app.close();
   }
-}
-
-/** What a person does in the browser: the sign-in page, the password, the redirect back to the app. */
-async function signInLikeABrowser(idp: FakeAuthority, authorizeUrl: string, password: string): Promise<void> {
-  const loginPage = await fetch(authorizeUrl);
-  const login = parseAutoPostForm(await loginPage.text());
-  const submitted = await fetch(new URL(login.action, loginPage.url ?? idp.url), {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ ...login.fields, password, action: "login" }),
-  });
-  const redirect = parseAutoPostForm(await submitted.text());
-  const landed = await fetch(redirect.action, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(redirect.fields),
-  });
-  await landed.text();
 }
 
 function describe(result: AuthResult | null): string {
