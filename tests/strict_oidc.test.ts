@@ -132,6 +132,21 @@ describe("strict OIDC: accounts named from userinfo", () => {
   });
 });
 
+describe("strict OIDC: device code", () => {
+  it("signs in, names the account from userinfo, and refreshes when forced", async () => {
+    const app = oidcApp();
+    const flow = await app.initiateDeviceFlow(["api:read"]);
+    assert.ok("user_code" in flow, JSON.stringify(flow));
+    strict.approveDeviceCode(flow.user_code, USER.username);
+    const result = await app.acquireTokenByDeviceFlow(flow);
+    assert.ok("access_token" in result, JSON.stringify(result));
+    const [account] = await app.getAccounts({ username: USER.username });
+    assert.ok(account);
+    const refreshed = await app.acquireTokenSilent(["api:read"], { account, forceRefresh: true });
+    assert.equal(refreshed?.token_source, "identity_provider");
+  });
+});
+
 describe("strict OIDC: RFC 9207 iss in the authorization response", () => {
   /** An openBrowser that signs in and changes the `iss` the browser brings back to the app. */
   function tamperedSignIn(iss: string | undefined) {
