@@ -14,6 +14,7 @@ import {
   type BrokerOptIn,
   type Platform,
   PublicClientApplication,
+  type PublicClientApplicationOptions,
   TokenCache,
 } from "../mod.ts";
 import { LinuxBrokerClient } from "../linux_broker.ts";
@@ -35,6 +36,8 @@ export interface DoctorCommand {
 export interface FlagReport {
   /** The option name, e.g. `enableBrokerOnLinux`. */
   flag: keyof BrokerOptIn;
+  /** The other option that goes with it, e.g. `linuxBroker: "msalruntime"`; absent for the default plugin. */
+  with?: string;
   /** The platform the flag is for. */
   platform: Platform;
   /** Whether the flag takes effect on this machine. */
@@ -84,7 +87,16 @@ export interface DoctorReport {
   problems: string[];
 }
 
-const FLAGS: { flag: keyof BrokerOptIn; platform: Platform; dependency: string; redirectUri: string }[] = [
+interface FlagSpec {
+  flag: keyof BrokerOptIn;
+  platform: Platform;
+  dependency: string;
+  redirectUri: string;
+  /** An alternative way to use the flag, e.g. Microsoft's runtime for the Linux broker. */
+  variant?: { label: string; options: Partial<PublicClientApplicationOptions> };
+}
+
+const FLAGS: FlagSpec[] = [
   {
     flag: "enableBrokerOnWindows",
     platform: "windows",
@@ -108,6 +120,13 @@ const FLAGS: { flag: keyof BrokerOptIn; platform: Platform; dependency: string; 
     platform: "linux",
     dependency: "dbus-next",
     redirectUri: "https://login.microsoftonline.com/common/oauth2/nativeclient",
+  },
+  {
+    flag: "enableBrokerOnLinux",
+    platform: "linux",
+    dependency: "@azure/msal-node-runtime",
+    redirectUri: "https://login.microsoftonline.com/common/oauth2/nativeclient",
+    variant: { label: 'linuxBroker: "msalruntime"', options: { linuxBroker: "msalruntime" } },
   },
 ];
 
@@ -134,7 +153,12 @@ export async function diagnose(
   const platform = (await new PublicClientApplication(PROBE_CLIENT_ID).brokerStatus()).platform;
   const wsl = platform === "wsl";
   const problems: string[] = [];
-  const report = (problem: string, fix: string): void => void problems.push(`${problem}. Fix: ${fix}`);
+  const fixes = new Set<string>();
+  // One line per fix: a missing session bus is the bus's problem and the broker flag's, said once.
+  const report = (problem: string, fix: string): void => {
+    if (!fixes.has(fix)) problems.push(`${problem}. Fix: ${fix}`);
+    fixes.add(fix);
+  };
 
   let sessionBus: DoctorReport["sessionBus"];
   if (platform === "linux" || platform === "wsl") {
@@ -145,14 +169,23 @@ export async function diagnose(
   const flags: FlagReport[] = [];
   for (const spec of FLAGS) {
     signal.throwIfAborted();
+    // On WSL, enableBrokerOnLinux uses WAM through the runtime, as enableBrokerOnWsl does: no variant.
+    if (spec.variant && platform !== spec.platform) continue;
     const applies = spec.platform === platform || (spec.flag === "enableBrokerOnLinux" && wsl);
     const redirectUri = spec.redirectUri.replace("{client_id}", command.clientId ?? "{client_id}");
-    // On WSL, enableBrokerOnLinux uses WAM through the runtime, as enableBrokerOnWsl does.
     const dependency = applies && wsl ? "@azure/msal-node-runtime" : spec.dependency;
-    const flag: FlagReport = { flag: spec.flag, platform: spec.platform, applies, dependency, redirectUri };
+    const flag: FlagReport = {
+      flag: spec.flag,
+      ...(spec.variant ? { with: spec.variant.label } : {}),
+      platform: spec.platform,
+      applies,
+      dependency,
+      redirectUri,
+    };
     if (applies) {
-      Object.assign(flag, await probe(spec.flag, platform, env));
-      if (flag.fix) report(`${spec.flag}: ${flag.reason}`, flag.fix);
+      Object.assign(flag, await probe({ [spec.flag]: true, ...spec.variant?.options }, platform, env));
+      // The alternative plugin's state is information; the default one's problems are the machine's.
+      if (flag.fix && !spec.variant) report(`${spec.flag}: ${flag.reason}`, flag.fix);
     }
     flags.push(flag);
   }
@@ -172,7 +205,7 @@ export async function diagnose(
     tokenCache,
     fallback: fallbackOf(
       flags.find((flag) => flag.applies && flag.flag !== "enableBrokerOnLinux") ??
-        flags.find((flag) => flag.applies)!,
+        flags.find((flag) => flag.applies && !flag.with)!,
       noBrowser,
     ),
     problems,
@@ -180,13 +213,13 @@ export async function diagnose(
 }
 
 async function probe(
-  flag: keyof BrokerOptIn,
+  options: PublicClientApplicationOptions,
   platform: Platform,
   env: Record<string, string | undefined>,
 ): Promise<Partial<FlagReport>> {
   let app: PublicClientApplication;
   try {
-    app = await PublicClientApplication.create(PROBE_CLIENT_ID, { [flag]: true, brokerTimeoutMs: 10_000 });
+    app = await PublicClientApplication.create(PROBE_CLIENT_ID, { ...options, brokerTimeoutMs: 10_000 });
   } catch (error) {
     if (!(error instanceof BrokerDependencyError)) throw error;
     return {
@@ -341,7 +374,11 @@ function render(report: DoctorReport): string {
       );
       continue;
     }
-    lines.push(`  ${flag.flag.padEnd(22)}applies here`);
+    lines.push(
+      `  ${flag.with ? `${flag.flag} + ${flag.with}` : flag.flag.padEnd(22)}${
+        flag.with ? " " : ""
+      }applies here`,
+    );
     const dependency = flag.dependencyInstalled === undefined
       ? "not checked"
       : flag.dependencyInstalled

@@ -238,13 +238,20 @@ describe("authbroker CLI", () => {
     assert.equal(report.runtime.name, runtime);
     assert.equal(report.platform, "linux");
     assert.equal(report.wsl, false);
-    assert.deepEqual(report.flags.map((f: { flag: string }) => f.flag), [
-      "enableBrokerOnWindows",
-      "enableBrokerOnWsl",
-      "enableBrokerOnMac",
-      "enableBrokerOnLinux",
+    assert.deepEqual(report.flags.map((f: { flag: string; with?: string }) => [f.flag, f.with]), [
+      ["enableBrokerOnWindows", undefined],
+      ["enableBrokerOnWsl", undefined],
+      ["enableBrokerOnMac", undefined],
+      ["enableBrokerOnLinux", undefined],
+      ["enableBrokerOnLinux", 'linuxBroker: "msalruntime"'],
     ]);
-    const linux = report.flags.find((f: { flag: string }) => f.flag === "enableBrokerOnLinux");
+    const viaRuntime = report.flags[4];
+    assert.equal(viaRuntime.applies, true);
+    assert.equal(viaRuntime.dependency, "@azure/msal-node-runtime");
+    assert.equal(viaRuntime.dependencyInstalled, true);
+    assert.equal(viaRuntime.brokerAnswers, false);
+    assert.equal(typeof viaRuntime.reason, "string");
+    const linux = report.flags[3];
     assert.equal(linux.applies, true);
     assert.equal(linux.brokerAnswers, false);
     assert.equal(linux.redirectUri, "https://login.microsoftonline.com/common/oauth2/nativeclient");
@@ -259,6 +266,10 @@ describe("authbroker CLI", () => {
     assert.ok(report.problems.length > 0);
     for (const problem of report.problems) assert.match(problem, /\. Fix: \S/);
     assert.ok(report.problems.some((p: string) => /session bus/.test(p)));
+    assert.equal(
+      new Set(report.problems.map((p: string) => p.split(". Fix: ")[1])).size,
+      report.problems.length,
+    );
 
     const text = await cli(["doctor"], env).finished;
     assert.equal(text.code, 0);
