@@ -76,7 +76,7 @@ const optionalString = (value: unknown): boolean => value === undefined || typeo
  * What is wrong with a broker's token, if anything. A plugin hands over what its broker sent, so each
  * field the core reads is checked: `accessToken` a non-empty string; `expiresOn` finite epoch seconds
  * `>= 0`; `tokenType` absent or `Bearer`, `pop`, `ssh-cert` (any case);
- * `idToken`, `clientInfo` strings; `idTokenClaims` an object; `grantedScopes` strings; `account.id` a
+ * `idToken`, `clientInfo` strings, the `idToken` a readable JWT; `idTokenClaims` an object; `grantedScopes` strings; `account.id` a
  * string.
  */
 function invalidField(response: BrokerTokenResponse): string | undefined {
@@ -97,6 +97,10 @@ function invalidField(response: BrokerTokenResponse): string | undefined {
   const claims = response.idTokenClaims;
   if (claims !== undefined && (typeof claims !== "object" || claims === null || Array.isArray(claims))) {
     return "idTokenClaims is not an object";
+  }
+  // The cache decodes the ID token to name the account: one it cannot read would throw there.
+  if (claims === undefined && response.idToken && claimsOf(response) === undefined) {
+    return "idToken is not a JWT with a JSON object payload";
   }
   const granted = response.grantedScopes;
   if (granted !== undefined && (!Array.isArray(granted) || !granted.every((s) => typeof s === "string"))) {

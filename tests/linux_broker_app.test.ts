@@ -12,6 +12,7 @@ import {
   type Logger,
   PublicClientApplication,
   type PublicClientApplicationOptions,
+  TokenCache,
   type TokenResult,
 } from "../mod.ts";
 import {
@@ -289,6 +290,43 @@ for (const profile of ["2.0.1", "3.0.2"] as FakeLinuxBrokerProfile[]) {
       const result = assertError(await app.acquireTokenSilentWithError(SCOPES, { account }));
       assert.equal(result.error, "broker_error");
       assert.equal(result.broker_status, "MalformedReply");
+    });
+
+    it("a token whose idToken is not a JWT is a typed broker error, and the cache is kept", async () => {
+      const tokenCache = new TokenCache();
+      broker = await FakeLinuxBroker.start({
+        address: bus.address,
+        profile,
+        authority: idp,
+        environment: host,
+        accounts: [{ username: ALICE.username, oid: ALICE.oid }],
+      });
+      const app = await linuxApp({ tokenCache });
+      const [account] = await app.getAccounts();
+      const first = assertToken(await app.acquireTokenSilent(SCOPES, { account }));
+      const cached = tokenCache.serialize();
+      for (const idToken of ["garbage", "eyJhbGciOiJub25lIn0.bm90IGpzb24.", "e30.WzFd.sig"]) {
+        broker.fail("acquireTokenSilently", {
+          kind: "reply",
+          json: JSON.stringify({
+            brokerTokenResponse: {
+              accessToken: "at",
+              accessTokenType: 0,
+              expiresOn: Date.now() + 3_600_000,
+              grantedScopes: "Mail.Read",
+              idToken,
+            },
+          }),
+        });
+        const result = assertError(await app.acquireTokenSilentWithError(["Mail.Read"], { account }));
+        assert.equal(result.error, "broker_error", idToken);
+        assert.equal(result.broker_status, "InvalidResponse");
+        assert.match(result.error_description ?? "", /idToken/);
+      }
+      assert.equal(tokenCache.serialize(), cached);
+      const again = assertToken(await app.acquireTokenSilent(SCOPES, { account }));
+      assert.equal(again.token_source, "cache");
+      assert.equal(again.access_token, first.access_token);
     });
 
     it("a broker that dies mid-call: a typed error, and the next call reaches the restarted broker", async () => {
