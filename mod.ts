@@ -22,19 +22,25 @@
  * @module
  */
 
-export {
-  type AcquireTokenInteractiveOptions,
-  type BrokerTimeouts,
-  type CancelOptions,
-  type FlowOptions,
-  type GetAccountsOptions,
-  type PopParameters,
-  PublicClientApplication,
-  type PublicClientApplicationOptions,
-  type SilentOptions,
-  type SshCertificateParameters,
-} from "./app/application.ts";
-export type { TokenBindingOptions } from "./core/token_binding.ts";
+export { PublicClientApplication } from "./app/application.ts";
+export type {
+  AcquireTokenByAuthCodeFlowOptions,
+  AcquireTokenByDeviceFlowOptions,
+  AcquireTokenByRefreshTokenOptions,
+  AcquireTokenByUsernamePasswordOptions,
+  AcquireTokenInteractiveOptions,
+  AcquireTokenSilentOptions,
+  BrokerTimeouts,
+  CallOptions,
+  CancelOptions,
+  FlowOptions,
+  GetAccountsOptions,
+  InitiateDeviceFlowOptions,
+  PublicClientApplicationOptions,
+  RemoveAccountOptions,
+  SilentOptions,
+} from "./app/options.ts";
+export type { PopParameters, SshCertificateParameters, TokenBindingOptions } from "./core/token_binding.ts";
 export {
   type AccessTokenEntry,
   type AccessTokenQuery,

@@ -1,36 +1,37 @@
 /**
- * `PublicClientApplication`: the one object an app talks to. It owns the token cache, the HTTP client
- * and the broker, resolves the authority once, and decides per call whether the broker or one of the
- * OAuth flows answers.
+ * `PublicClientApplication`: the one object an app talks to. A facade: it validates input, builds the
+ * one {@linkcode AppContext} (broker loaded, authority resolved), and hands each call to a flow,
+ * choosing the broker or an OAuth flow per call.
  *
  * @module
  */
 
-import { type Broker, CONSOLE_WINDOW_HANDLE, type WindowHandle } from "../brokers/broker.ts";
+import { type Broker, CONSOLE_WINDOW_HANDLE } from "../brokers/broker.ts";
 import {
-  type BrokerOptIn,
-  type BrokerPluginSource,
   type BrokerStatus,
   isOptedInAnywhere,
-  type LinuxBrokerPlugin,
   loadBroker,
   type LoadBrokerResult,
 } from "../brokers/registry.ts";
 import {
   acquireTokenByUsernamePasswordViaBroker,
   acquireTokenInteractiveViaBroker,
-  acquireTokenSilentViaBroker,
-  type BrokeredContext,
   listBrokerAccounts,
   signOutViaBroker,
 } from "../flows/brokered.ts";
+import {
+  type AppContext,
+  type BrokerDeadlines,
+  claimsFor,
+  hasBroker,
+  type OnlineContext,
+} from "../flows/context.ts";
 import {
   acquireTokenByDeviceFlow,
   type DeviceFlow,
   initiateDeviceFlow as startDeviceFlow,
 } from "../flows/device_code.ts";
-import { findCachedToken } from "../flows/cached.ts";
-import { type FlowContext, redeem, toAccount } from "../flows/grant.ts";
+import { redeem, toAccount } from "../flows/grant.ts";
 import {
   acquireTokenByAuthCodeFlow,
   type AuthCodeFlow,
@@ -38,10 +39,10 @@ import {
   type AuthorizationResponse,
   buildAuthorizationUrl,
   initiateAuthCodeFlow,
-  type InteractiveOptions,
   runBrowserFlow,
 } from "../flows/interactive.ts";
-import { redeemRefreshToken, refreshSilently } from "../flows/refresh.ts";
+import { redeemRefreshToken } from "../flows/refresh.ts";
+import { acquireTokenSilent } from "../flows/silent.ts";
 import {
   type CacheView,
   cacheViewOf,
@@ -51,133 +52,34 @@ import {
   type ResolvedAuthority,
 } from "../core/authority.ts";
 import { TokenCache } from "../core/cache.ts";
-import { ConfigurationError, NetworkError } from "../core/errors.ts";
+import { ConfigurationError } from "../core/errors.ts";
 import { HttpClient } from "../core/http.ts";
-import { type Logger, LogWriter } from "../core/log.ts";
+import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
-import { mergeClaims, validateScopes } from "../core/scopes.ts";
+import { validateScopes } from "../core/scopes.ts";
 import { abortable, SharedWork } from "../core/abort.ts";
-import {
-  bindingUnavailableError,
-  brokerCanBind,
-  type PopParameters,
-  type SshCertificateParameters,
-  type TokenBinding,
-  tokenBindingOf,
-  type TokenBindingOptions,
-} from "../core/token_binding.ts";
-
-export type { PopParameters, SshCertificateParameters };
+import { bindingUnavailableError, brokerCanBind, tokenBindingOf } from "../core/token_binding.ts";
+import type {
+  AcquireTokenByAuthCodeFlowOptions,
+  AcquireTokenByDeviceFlowOptions,
+  AcquireTokenByRefreshTokenOptions,
+  AcquireTokenByUsernamePasswordOptions,
+  AcquireTokenInteractiveOptions,
+  AcquireTokenSilentOptions,
+  GetAccountsOptions,
+  InitiateDeviceFlowOptions,
+  PublicClientApplicationOptions,
+  RemoveAccountOptions,
+} from "./options.ts";
 
 /** The broker once loaded; no status when no flag asked for one (then it is worked out on request). */
 type LoadedBroker = LoadBrokerResult | { broker?: undefined; status?: undefined };
 
-/** Broker call timeouts in milliseconds. */
-export interface BrokerTimeouts {
-  /** Calls without UI (silent, default account, sign-out, account listing, start-up). Default 30 s. */
-  silent?: number;
-  /** Calls that may show the broker's UI. Default 10 minutes. */
-  interactive?: number;
-}
-
-/** Options of `getAccounts`. */
-export interface GetAccountsOptions {
-  /** Only accounts with this sign-in name (case-insensitive). */
-  username?: string;
-  /** Cancels the call. */
-  signal?: AbortSignal;
-}
-
-/** Options of calls that only need a way to cancel them. */
-export interface CancelOptions {
-  /** Cancels the call. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@linkcode PublicClientApplication}. */
-export interface PublicClientApplicationOptions extends BrokerOptIn {
-  /** Default `https://login.microsoftonline.com/common`. */
-  authority?: string;
-  /** A generic OpenID Connect issuer; the broker is never used with it. Excludes `authority`. */
-  oidcAuthority?: string;
-  /** `false` trusts an unknown authority host without instance discovery. Default `true`. */
-  validateAuthority?: boolean;
-  /** `false` turns instance discovery off; a string is a custom discovery endpoint. Default `true`. */
-  instanceDiscovery?: boolean | string;
-  /** The token cache; default a new in-memory one. */
-  tokenCache?: TokenCache;
-  /** The fetch for every request to the identity provider; default the global one. */
-  fetch?: typeof fetch;
-  /** Where the library logs; it never prints. PII is off unless the logger turns it on. */
-  logger?: Logger;
-  /** Client capabilities, e.g. `["CP1"]`, sent as `xms_cc` claims. */
-  clientCapabilities?: string[];
-  /** Broker plugins per platform, instead of the built-in ones (tests, custom brokers). */
-  brokers?: Partial<Record<Platform, BrokerPluginSource>>;
-  /**
-   * Which built-in plugin serves `enableBrokerOnLinux`: `"dbus"` (default, pure TypeScript) or
-   * `"msalruntime"` (Microsoft's runtime, `@azure/msal-node-runtime`).
-   */
-  linuxBroker?: LinuxBrokerPlugin;
-  /**
-   * The redirect URI registered for the broker, when not the platform's default: a signed macOS app
-   * registers `msauth.<bundle id>://auth` instead of `msauth.com.msauth.unsignedapp://auth`.
-   */
-  brokerRedirectUri?: string;
-  /**
-   * Forward the broker runtime's own log lines (Microsoft's runtime: WAM, macOS, `linuxBroker:
-   * "msalruntime"`) to `logger`, PII per `logger.piiLoggingEnabled`. Off by default because that runtime
-   * then keeps the process alive until it exits: end a CLI with `process.exit()` when you turn it on.
-   */
-  brokerNativeLogging?: boolean;
-  /** Overrides platform detection (tests). */
-  platform?: Platform;
-  /** Broker call timeouts in ms: one number for both, or per kind. Defaults: 30 s silent, 10 min interactive. */
-  brokerTimeoutMs?: number | BrokerTimeouts;
-  /** Timeout of each HTTP request in ms. Default 30 s. */
-  httpTimeoutMs?: number;
-}
-
-/**
- * Options of `acquireTokenSilent`. `popParameters` and `sshCertificate` ask for a bound token, which
- * only a broker that supports it can issue; without one the call throws {@linkcode ConfigurationError}.
- */
-export interface SilentOptions extends TokenBindingOptions {
-  /** The account, as `getAccounts` returned it. */
-  account: Account | null | undefined;
-  /** Skip the cached access token and ask for a new one. */
-  forceRefresh?: boolean;
-  /** A claims challenge from a resource (also skips the cached access token). */
-  claimsChallenge?: string;
-  /** Correlation id for the requests. */
-  correlationId?: string;
-  /** Cancels the call. */
-  signal?: AbortSignal;
-}
-
-/**
- * Options of `acquireTokenInteractive`. `popParameters` and `sshCertificate` ask for a bound token, which
- * only a broker that supports it can issue; without one the call throws {@linkcode ConfigurationError}.
- */
-export interface AcquireTokenInteractiveOptions extends InteractiveOptions, TokenBindingOptions {
-  /** Required when a broker is on: your window's handle, or `CONSOLE_WINDOW_HANDLE` for console apps. */
-  parentWindowHandle?: WindowHandle;
-}
-
-/** Options of the device-code and refresh-token flows. */
-export interface FlowOptions {
-  /** A claims challenge. */
-  claimsChallenge?: string;
-  /** Sent as `client-request-id`, to find the request in the identity provider's logs; random by default. */
-  correlationId?: string;
-  /** Cancels the call. */
-  signal?: AbortSignal;
-}
-
-const BROKER_ACCOUNT_SOURCES = new Set(["broker", undefined]);
 const PASSWORD_VIA_BROKER: ReadonlySet<Platform> = new Set(["windows", "mac"]);
 const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
+const DEFAULT_BROKER_SILENT_MS = 30_000;
+const DEFAULT_BROKER_INTERACTIVE_MS = 600_000;
 
 /**
  * A public-client application: sign-in for desktop, CLI and script apps, with the OS broker when the
@@ -185,6 +87,8 @@ const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
  *
  * @example
  * ```ts
+ * import { PublicClientApplication } from "@authbroker/msal";
+ *
  * const app = new PublicClientApplication("my-client-id", { enableBrokerOnLinux: true });
  * const [account] = await app.getAccounts();
  * const result = (account && await app.acquireTokenSilent(["User.Read"], { account })) ??
@@ -207,19 +111,24 @@ export class PublicClientApplication {
   readonly #parsed: ParsedAuthority;
   readonly #http: HttpClient;
   readonly #logger: LogWriter;
+  readonly #brokerDeadlines: BrokerDeadlines;
   #platform?: Platform;
   readonly #broker: Promise<LoadedBroker>;
   #resolved?: Promise<ResolvedAuthority>;
   #discovered?: ResolvedAuthority;
   /** The cache's view without the network; `null` when only discovery can tell. */
   #offlineView?: CacheView | null;
-  readonly #inFlight = new SharedWork<AuthResult | null>();
+  #context?: AppContext;
+  #onlineContext?: OnlineContext;
+  readonly #silentAttempts = new SharedWork<AuthResult | null>();
 
   /**
    * Creates the app and starts loading the broker plugin at once. A missing broker dependency makes
    * every call reject; use {@linkcode PublicClientApplication.create} to get that error here instead.
    *
-   * @throws {ConfigurationError} for a bad authority or conflicting options.
+   * @param clientId the app's client (application) id
+   * @param options the authority, broker opt-ins and injected parts; see {@linkcode PublicClientApplicationOptions}
+   * @throws {ConfigurationError} for a missing client id, a bad authority or conflicting options.
    */
   constructor(clientId: string, options: PublicClientApplicationOptions = {}) {
     if (!clientId || typeof clientId !== "string") throw new ConfigurationError("clientId is required");
@@ -237,6 +146,7 @@ export class PublicClientApplication {
       timeoutMs: options.httpTimeoutMs,
       headers: { "x-client-os": osName() },
     });
+    this.#brokerDeadlines = brokerDeadlinesOf(options.brokerTimeoutMs);
     this.tokenCache = options.tokenCache ?? new TokenCache();
     // Without an opt-in there is nothing to load, and the platform need not be probed at start-up.
     this.#broker = isOptedInAnywhere(options) ? this.#loadBroker() : Promise.resolve({ status: undefined });
@@ -247,6 +157,10 @@ export class PublicClientApplication {
   /**
    * Creates the app and waits for the broker plugin to load.
    *
+   * @param clientId the app's client (application) id
+   * @param options see {@linkcode PublicClientApplicationOptions}
+   * @returns the app, its broker loaded (or fallen back from, rule 3)
+   * @throws {ConfigurationError} for a missing client id, a bad authority or conflicting options.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    */
   static async create(
@@ -258,12 +172,21 @@ export class PublicClientApplication {
     return app;
   }
 
-  /** Whether the broker is in use, and if not, why. */
+  /**
+   * Whether the broker is in use, and if not, why.
+   *
+   * @returns `{enabled, platform, plugin?, reason?}`
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   */
   async brokerStatus(): Promise<BrokerStatus> {
     return (await this.#broker).status ?? (await this.#loadBroker()).status;
   }
 
-  /** Whether proof-of-possession tokens (`popParameters`) are available: a broker supporting them is in use. */
+  /**
+   * Whether proof-of-possession tokens (`popParameters`) are available: a broker supporting them is in use.
+   *
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   */
   async isPopSupported(): Promise<boolean> {
     const { broker } = await this.#broker;
     return broker?.supportsPop === true;
@@ -271,14 +194,19 @@ export class PublicClientApplication {
 
   /**
    * The signed-in accounts, one per home account: the cache's, merged with the broker's when a broker
-   * is in use.
+   * is in use (a failing broker only logs a warning).
+   *
+   * @param options `username` to filter by (case-insensitive), `signal` to cancel
+   * @returns the accounts; `[]` when nobody signed in
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when it cannot reach the server.
+   * @throws {AbortError} when `options.signal` aborts.
    */
   async getAccounts(options: GetAccountsOptions = {}): Promise<Account[]> {
-    const { broker } = await this.#loaded(options.signal);
-    const authority = await this.#cacheView(options.signal);
+    const context = await this.#ready(options.signal);
     const wanted = options.username?.toLowerCase();
     const entries = await this.tokenCache.access(
-      () => this.tokenCache.getAccounts({ environments: [...authority.environments] }),
+      () => this.tokenCache.getAccounts({ environments: [...context.authority.environments] }),
       { readOnly: true },
     );
     const grouped = new Map<string, Account>();
@@ -287,11 +215,8 @@ export class PublicClientApplication {
       if (wanted !== undefined && entry.username?.toLowerCase() !== wanted) continue;
       grouped.set(entry.home_account_id, { ...grouped.get(entry.home_account_id), ...toAccount(entry) });
     }
-    if (broker) {
-      const fromBroker = await listBrokerAccounts(this.#brokered(broker, authority), {
-        signal: options.signal,
-      });
-      for (const account of fromBroker) {
+    if (hasBroker(context)) {
+      for (const account of await listBrokerAccounts(context, { signal: options.signal })) {
         if (wanted !== undefined && account.username.toLowerCase() !== wanted) continue;
         if (!grouped.has(account.home_account_id)) grouped.set(account.home_account_id, account);
       }
@@ -306,132 +231,111 @@ export class PublicClientApplication {
   }
 
   /**
-   * A token without user interaction, or `null` when that is not possible (errors are hidden).
+   * A token without user interaction, or `null` when that is not possible (errors are hidden; use
+   * {@linkcode PublicClientApplication.acquireTokenSilentWithError} to see them).
    *
-   * @throws {ConfigurationError} for `popParameters` / `sshCertificate` when no broker can issue them.
+   * @param scopes the scopes the token must cover, e.g. `["User.Read"]`
+   * @param options the account (from `getAccounts`), and what to skip or bind
+   * @returns the token, or `null`
+   * @throws {ConfigurationError} for bad scopes or binding parameters, or `popParameters` /
+   * `sshCertificate` when no broker in use can issue them.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails.
+   * @throws {NetworkError} when the identity provider cannot be reached and no cached token can stand in.
+   * @throws {IdTokenError} when a refreshed ID token fails its checks.
+   * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
+   * @throws {AbortError} when `options.signal` aborts.
    */
-  async acquireTokenSilent(scopes: string[], options: SilentOptions): Promise<TokenResult | null> {
+  async acquireTokenSilent(
+    scopes: string[],
+    options: AcquireTokenSilentOptions,
+  ): Promise<TokenResult | null> {
     const result = await this.acquireTokenSilentWithError(scopes, options);
     return result && "access_token" in result ? result as TokenResult : null;
   }
 
   /**
-   * A token without user interaction: a cached access token, the broker, or a refresh token. `null`
-   * when there was nothing to try; the error when the attempts failed.
+   * A token without user interaction: a cached access token, the broker, or a refresh token (see
+   * `flows/silent.ts`). `null` when there was nothing to try; the error when the attempts failed.
    * Identical concurrent calls share one network request.
    *
-   * @throws {ConfigurationError} for `popParameters` / `sshCertificate` when no broker can issue them.
+   * @param scopes the scopes the token must cover, e.g. `["User.Read"]`
+   * @param options the account (from `getAccounts`), and what to skip or bind
+   * @returns the token, the error of the last attempt, or `null`
+   * @throws {ConfigurationError} for bad scopes or binding parameters, or `popParameters` /
+   * `sshCertificate` when no broker in use can issue them.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails.
+   * @throws {NetworkError} when the identity provider cannot be reached and no cached token can stand in.
+   * @throws {IdTokenError} when a refreshed ID token fails its checks.
+   * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
+   * @throws {AbortError} when `options.signal` aborts.
    */
-  async acquireTokenSilentWithError(scopes: string[], options: SilentOptions): Promise<AuthResult | null> {
+  async acquireTokenSilentWithError(
+    scopes: string[],
+    options: AcquireTokenSilentOptions,
+  ): Promise<AuthResult | null> {
     const wanted = validateScopes(scopes);
     const binding = tokenBindingOf(options);
-    const loaded = await this.#loaded(options.signal); // a missing broker dependency rejects every call
-    const account = options.account;
-    if (!account) return null;
-    // MSAL Python: only accounts the broker established (or of unknown origin) go to the broker.
-    const broker = loaded.broker && brokerCanBind(loaded.broker, binding) &&
-        BROKER_ACCOUNT_SOURCES.has(account.account_source)
-      ? loaded.broker
-      : undefined;
-    // Bound tokens come only from a broker: no refresh-token fallback for them.
-    if (binding && !broker) throw bindingUnavailableError(binding, this.#currentPlatform());
-    // The cache needs no discovery (cacheViewOf): a valid cached token is served without the network.
-    const view = await this.#cacheView(options.signal);
-
-    // The hot path, outside the shared attempt below. A PoP token is bound to one request, so it is
-    // never served from the cache; SSH certificates are, per key.
-    let cached: TokenResult | undefined;
-    if (!options.forceRefresh && !options.claimsChallenge && binding?.type !== "pop") {
-      const keyId = binding?.type === "ssh-cert" ? binding.keyId : undefined;
-      cached = await findCachedToken(
-        { clientId: this.clientId, cache: this.tokenCache, authority: view },
-        account,
-        wanted,
-        { keyId },
-      );
-      if (cached && (cached.refresh_on === undefined || cached.refresh_on > Date.now() / 1000)) return cached;
-    }
-
-    const key = JSON.stringify([
-      account.home_account_id,
-      [...wanted].sort(),
-      !!options.forceRefresh,
-      options.claimsChallenge ?? "",
-      options.popParameters ?? null,
-      options.sshCertificate ?? null,
-    ]);
-    // Callers share one attempt; each may stop waiting, and the attempt stops when all of them have.
-    return await this.#inFlight.run(
-      key,
-      async (signal) =>
-        this.#renew(await this.#authority(signal), wanted, account, { ...options, signal }, {
-          broker,
-          binding,
-          cached,
-        }),
-      options.signal,
-    );
-  }
-
-  /** The network half of a silent call: the broker, then refresh tokens; `aging` is the fallback. */
-  async #renew(
-    authority: ResolvedAuthority,
-    scopes: string[],
-    account: Account,
-    options: SilentOptions,
-    route: { broker?: Broker; binding?: TokenBinding; cached?: TokenResult },
-  ): Promise<AuthResult | null> {
-    const { broker, binding, cached: aging } = route;
-    try {
-      if (broker) {
-        const viaBroker = await acquireTokenSilentViaBroker(
-          this.#brokered(broker, authority),
-          scopes,
-          account,
-          {
-            claimsChallenge: options.claimsChallenge,
-            correlationId: options.correlationId,
-            signal: options.signal,
-            binding,
-          },
-        );
-        if (binding) return viaBroker && "access_token" in viaBroker ? viaBroker : aging ?? viaBroker;
-        if (viaBroker && (account.account_source === "broker" || "access_token" in viaBroker)) {
-          return viaBroker;
-        }
-      }
-      const refreshed = await refreshSilently(this.#flowContext(authority), account, scopes, {
-        claims: this.#claims(options.claimsChallenge),
-        correlationId: options.correlationId,
-        signal: options.signal,
-      });
-      if (refreshed && "access_token" in refreshed) return refreshed;
-      return aging ?? refreshed;
-    } catch (error) {
-      if (aging && error instanceof NetworkError) return aging;
-      throw error;
-    }
-  }
-
-  /** Redeems a refresh token from elsewhere (migration). Never uses the broker. */
-  async acquireTokenByRefreshToken(
-    refreshToken: string,
-    scopes: string[],
-    options: FlowOptions = {},
-  ): Promise<AuthResult> {
-    const wanted = validateScopes(scopes);
-    return await redeemRefreshToken(await this.#ready(options.signal), refreshToken, wanted, {
-      claims: this.#claims(options.claimsChallenge),
+    await this.#loaded(options.signal); // a missing broker dependency rejects every call
+    if (!options.account) return null;
+    return await acquireTokenSilent(await this.#ready(options.signal), {
+      account: options.account,
+      scopes: wanted,
+      forceRefresh: options.forceRefresh,
+      claimsChallenge: options.claimsChallenge,
+      binding,
       correlationId: options.correlationId,
       signal: options.signal,
     });
   }
 
-  /** Starts a device-code flow; show `flow.message` to the user. Never uses the broker. */
-  async initiateDeviceFlow(scopes: string[], options: FlowOptions = {}): Promise<DeviceFlow | ErrorResult> {
+  /**
+   * Redeems a refresh token from elsewhere (migration). Never uses the broker.
+   *
+   * @param refreshToken the refresh token
+   * @param scopes the scopes to ask for
+   * @param options a claims challenge, a correlation id, a signal
+   * @returns the token, or the server's error
+   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   * @throws {IdTokenError} when the ID token fails its checks.
+   * @throws {AbortError} when `options.signal` aborts.
+   */
+  async acquireTokenByRefreshToken(
+    refreshToken: string,
+    scopes: string[],
+    options: AcquireTokenByRefreshTokenOptions = {},
+  ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
-    return await startDeviceFlow(await this.#ready(options.signal), wanted, {
-      claims: this.#claims(options.claimsChallenge),
+    const context = await this.#online(options.signal);
+    return await redeemRefreshToken(context, refreshToken, wanted, {
+      claims: claimsFor(context, options.claimsChallenge),
+      correlationId: options.correlationId,
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * Starts a device-code flow; show `flow.message` to the user. Never uses the broker.
+   *
+   * @param scopes the scopes to ask for
+   * @param options a claims challenge, a correlation id (kept by the whole flow), a signal
+   * @returns the flow, or the server's error
+   * @throws {ConfigurationError} for bad scopes, or an authority without a device authorization endpoint.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   * @throws {AbortError} when `options.signal` aborts.
+   */
+  async initiateDeviceFlow(
+    scopes: string[],
+    options: InitiateDeviceFlowOptions = {},
+  ): Promise<DeviceFlow | ErrorResult> {
+    const wanted = validateScopes(scopes);
+    const context = await this.#online(options.signal);
+    return await startDeviceFlow(context, wanted, {
+      claims: claimsFor(context, options.claimsChallenge),
       correlationId: options.correlationId,
       signal: options.signal,
     });
@@ -439,11 +343,22 @@ export class PublicClientApplication {
 
   /**
    * Waits for the user to finish the device-code flow; its requests keep the flow's correlation id.
-   * Abort with `options.signal`.
+   *
+   * @param flow what `initiateDeviceFlow` returned
+   * @param options a claims challenge, a signal to stop waiting
+   * @returns the token, or the server's error (`expired_token` when the code expired)
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {NetworkError} when the server cannot be reached.
+   * @throws {IdTokenError} when the ID token fails its checks.
+   * @throws {AbortError} when `options.signal` aborts.
    */
-  async acquireTokenByDeviceFlow(flow: DeviceFlow, options: FlowOptions = {}): Promise<AuthResult> {
-    return await acquireTokenByDeviceFlow(await this.#ready(options.signal), flow, {
-      claims: this.#claims(options.claimsChallenge),
+  async acquireTokenByDeviceFlow(
+    flow: DeviceFlow,
+    options: AcquireTokenByDeviceFlowOptions = {},
+  ): Promise<AuthResult> {
+    const context = await this.#online(options.signal);
+    return await acquireTokenByDeviceFlow(context, flow, {
+      claims: claimsFor(context, options.claimsChallenge),
       signal: options.signal,
     });
   }
@@ -451,33 +366,35 @@ export class PublicClientApplication {
   /**
    * Resource-owner password flow (deprecated by Microsoft; no MFA). Through the broker on Windows and
    * macOS when one is in use, as MSAL Python; never through it on Linux or WSL.
+   *
+   * @param username the sign-in name
+   * @param password the password
+   * @param scopes the scopes to ask for
+   * @param options a claims challenge, a correlation id, a signal
+   * @returns the token, or the server's (or broker's) error
+   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   * @throws {IdTokenError} when the ID token fails its checks.
+   * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
+   * @throws {AbortError} when `options.signal` aborts.
    */
   async acquireTokenByUsernamePassword(
     username: string,
     password: string,
     scopes: string[],
-    options: FlowOptions = {},
+    options: AcquireTokenByUsernamePasswordOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
-    const { broker } = await this.#loaded(options.signal);
+    const context = await this.#online(options.signal);
     // MSAL Python: through the broker on Windows and macOS only; never on Linux or WSL.
-    if (broker && PASSWORD_VIA_BROKER.has(this.#currentPlatform())) {
-      return await acquireTokenByUsernamePasswordViaBroker(
-        this.#brokered(broker, await this.#authority(options.signal)),
-        wanted,
-        username,
-        password,
-        {
-          claimsChallenge: options.claimsChallenge,
-          correlationId: options.correlationId,
-          signal: options.signal,
-        },
-      );
+    if (hasBroker(context) && PASSWORD_VIA_BROKER.has(context.platform)) {
+      return await acquireTokenByUsernamePasswordViaBroker(context, wanted, username, password, options);
     }
     const form: Record<string, string> = { grant_type: "password", username, password };
-    const claims = this.#claims(options.claimsChallenge);
+    const claims = claimsFor(context, options.claimsChallenge);
     if (claims) form.claims = claims;
-    return await redeem(await this.#ready(options.signal), form, {
+    return await redeem(context, form, {
       scopes: wanted,
       accountSource: "password",
       username,
@@ -490,8 +407,18 @@ export class PublicClientApplication {
    * Signs the user in interactively: through the broker when one is in use, else through the system
    * browser and a loopback redirect.
    *
-   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing, and for
-   * `popParameters` / `sshCertificate` when no broker can issue them.
+   * @param scopes the scopes to ask for
+   * @param options `parentWindowHandle` (required with a broker), prompt, hints, and the browser flow's settings
+   * @returns the token, or the server's (or broker's) error
+   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing, for bad
+   * scopes or binding parameters, and for `popParameters` / `sshCertificate` when no broker can issue them.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   * @throws {BrowserLaunchError} when no browser could be opened; {@linkcode PortInUseError} when the loopback port is taken.
+   * @throws {TimeoutError} when the browser flow's timeout passes.
+   * @throws {IdTokenError} when the ID token fails its checks.
+   * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
+   * @throws {AbortError} when `options.signal` aborts.
    */
   async acquireTokenInteractive(
     scopes: string[],
@@ -503,69 +430,95 @@ export class PublicClientApplication {
     if (binding && !(broker && brokerCanBind(broker, binding))) {
       throw bindingUnavailableError(binding, this.#currentPlatform());
     }
-    if (broker && (options.parentWindowHandle === undefined || options.parentWindowHandle === null)) {
+    const parentWindowHandle = options.parentWindowHandle ?? undefined;
+    if (broker && parentWindowHandle === undefined) {
       throw new ConfigurationError(
         "parentWindowHandle is required when you opted into using broker. You need to provide the " +
           "window handle of your GUI application, or use PublicClientApplication.CONSOLE_WINDOW_HANDLE " +
           "when and only when your application is a console app.",
       );
     }
-    const authority = await this.#authority(options.signal);
-    if (broker && options.parentWindowHandle !== undefined && options.parentWindowHandle !== null) {
-      return await acquireTokenInteractiveViaBroker(this.#brokered(broker, authority), wanted, {
+    const context = await this.#online(options.signal);
+    if (hasBroker(context) && parentWindowHandle !== undefined) {
+      return await acquireTokenInteractiveViaBroker(context, wanted, {
         ...options,
-        parentWindowHandle: options.parentWindowHandle,
+        parentWindowHandle,
         binding,
       });
     }
-    return await runBrowserFlow(this.#flowContext(authority), wanted, {
-      ...options,
-      clientCapabilities: this.#options.clientCapabilities,
-    });
+    return await runBrowserFlow(context, wanted, options);
   }
 
-  /** The URL that starts a sign-in in a browser, for apps that handle the redirect themselves. */
+  /**
+   * The URL that starts a sign-in in a browser, for apps that handle the redirect themselves.
+   *
+   * @param scopes the scopes to ask for
+   * @param options the redirect URI, and what shapes the request
+   * @returns the authorization URL
+   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   */
   async getAuthorizationRequestUrl(scopes: string[], options: AuthCodeFlowOptions): Promise<string> {
     const wanted = validateScopes(scopes);
-    return buildAuthorizationUrl(await this.#ready(), wanted, {
-      ...options,
-      clientCapabilities: this.#options.clientCapabilities,
-    });
+    return buildAuthorizationUrl(await this.#online(), wanted, options);
   }
 
-  /** Starts an authorization-code flow with PKCE; send the user to `flow.auth_uri`. */
+  /**
+   * Starts an authorization-code flow with PKCE; send the user to `flow.auth_uri`.
+   *
+   * @param scopes the scopes to ask for
+   * @param options the redirect URI, and what shapes the request
+   * @returns the flow to keep until the redirect arrives
+   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   */
   async initiateAuthCodeFlow(scopes: string[], options: AuthCodeFlowOptions): Promise<AuthCodeFlow> {
     const wanted = validateScopes(scopes);
-    return await initiateAuthCodeFlow(await this.#ready(), wanted, {
-      ...options,
-      clientCapabilities: this.#options.clientCapabilities,
-    });
+    return await initiateAuthCodeFlow(await this.#online(), wanted, options);
   }
 
   /**
    * Finishes an authorization-code flow with the redirect's parameters.
    *
+   * @param flow what `initiateAuthCodeFlow` returned
+   * @param response the redirect's query or form parameters
+   * @param options a correlation id, a signal
+   * @returns the token, or the server's error
    * @throws {ConfigurationError} `state mismatch` when the response is not for this flow.
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {NetworkError} when the server cannot be reached.
+   * @throws {IdTokenError} when the ID token fails its checks (nonce, `max_age`).
+   * @throws {AbortError} when `options.signal` aborts.
    */
   async acquireTokenByAuthCodeFlow(
     flow: AuthCodeFlow,
     response: AuthorizationResponse,
-    options: CancelOptions = {},
+    options: AcquireTokenByAuthCodeFlowOptions = {},
   ): Promise<AuthResult> {
-    return await acquireTokenByAuthCodeFlow(await this.#ready(options.signal), flow, response, options);
+    return await acquireTokenByAuthCodeFlow(await this.#online(options.signal), flow, response, options);
   }
 
-  /** Signs the account out: from the broker for broker accounts, then from the local cache. */
-  async removeAccount(account: Account, options: CancelOptions = {}): Promise<void> {
-    const { broker } = await this.#loaded(options.signal);
-    const authority = await this.#cacheView(options.signal);
-    if (broker && account.account_source === "broker") {
-      await signOutViaBroker(this.#brokered(broker, authority), account, options);
+  /**
+   * Signs the account out: from the broker for broker accounts (failures there are logged), then from
+   * the local cache.
+   *
+   * @param account the account, as `getAccounts` returned it
+   * @param options a signal
+   * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
+   * @throws {AuthorityError} when authority discovery fails.
+   * @throws {AbortError} when `options.signal` aborts.
+   */
+  async removeAccount(account: Account, options: RemoveAccountOptions = {}): Promise<void> {
+    const context = await this.#ready(options.signal);
+    if (hasBroker(context) && account.account_source === "broker") {
+      await signOutViaBroker(context, account, options);
     }
     await this.tokenCache.access(() =>
       this.tokenCache.removeAccount({
         homeAccountId: account.home_account_id,
-        environments: [...authority.environments],
+        environments: [...context.authority.environments],
         clientId: this.clientId,
       })
     );
@@ -590,35 +543,65 @@ export class PublicClientApplication {
       clientId: this.clientId,
       logger: this.#logger,
       plugins: this.#options.brokers,
-      initTimeoutMs: this.#brokerTimeouts().silentMs,
+      initTimeoutMs: this.#brokerDeadlines.silentMs,
       linuxBroker: this.#options.linuxBroker,
       redirectUri: this.#options.brokerRedirectUri,
       nativeLogging: this.#options.brokerNativeLogging,
     });
   }
 
-  #brokerTimeouts(): { silentMs: number; interactiveMs: number } {
-    const timeout = this.#options.brokerTimeoutMs;
-    return {
-      silentMs: (typeof timeout === "number" ? timeout : timeout?.silent) ?? 30_000,
-      interactiveMs: (typeof timeout === "number" ? timeout : timeout?.interactive) ?? 600_000,
-    };
+  /** The loaded broker (rule 2 rejects here), or the caller's abort. */
+  #loaded(signal?: AbortSignal): Promise<LoadedBroker> {
+    return abortable(this.#broker, signal);
   }
 
   /**
-   * The cache's view of the authority: the discovered one once discovery ran, else one built without
-   * the network ({@linkcode cacheViewOf}), else discovery's. Discovery itself runs only when a request
-   * must go to the identity provider, once per app.
+   * The app context, built once the broker has loaded: its authority is the cache's view, without the
+   * network when the authority allows ({@linkcode cacheViewOf}), else after discovery.
    */
-  #cacheView(signal?: AbortSignal): Promise<CacheView> {
-    if (this.#discovered) return Promise.resolve(this.#discovered);
-    if (this.#offlineView === undefined) {
-      this.#offlineView = cacheViewOf(this.#parsed, {
+  async #ready(signal?: AbortSignal): Promise<AppContext> {
+    const { broker } = await this.#loaded(signal);
+    if (!this.#context) {
+      this.#offlineView ??= cacheViewOf(this.#parsed, {
         instanceDiscovery: this.#options.instanceDiscovery,
         validateAuthority: this.#options.validateAuthority,
       }) ?? null;
+      const view = this.#offlineView ?? await this.#authority(signal);
+      this.#context ??= this.#newContext(broker, () => this.#discovered ?? view);
     }
-    return this.#offlineView ? Promise.resolve(this.#offlineView) : this.#authority(signal);
+    return this.#context;
+  }
+
+  /** The app context with the discovered authority, for requests to the identity provider. */
+  async #online(signal?: AbortSignal): Promise<OnlineContext> {
+    return await (await this.#ready(signal)).online(signal);
+  }
+
+  #newContext<A extends CacheView>(
+    broker: Broker | undefined,
+    authority: () => A,
+  ): AppContext & { authority: A } {
+    const app = this;
+    return {
+      clientId: this.clientId,
+      get authority() {
+        return authority();
+      },
+      http: this.#http,
+      cache: this.tokenCache,
+      logger: this.#logger,
+      clientCapabilities: this.#options.clientCapabilities,
+      broker,
+      brokerDeadlines: this.#brokerDeadlines,
+      get platform() {
+        return app.#currentPlatform();
+      },
+      silentAttempts: this.#silentAttempts,
+      online: async (signal) => {
+        const discovered = await app.#authority(signal);
+        return app.#onlineContext ??= app.#newContext(broker, () => discovered);
+      },
+    };
   }
 
   #authority(signal?: AbortSignal): Promise<ResolvedAuthority> {
@@ -633,47 +616,13 @@ export class PublicClientApplication {
     // Discovery is shared by every call; a caller's signal only ends its own wait.
     return abortable(this.#resolved, signal);
   }
+}
 
-  /** What every OAuth flow needs, once the broker has loaded (rule 2 rejects here) and the authority is known. */
-  /** The loaded broker (rule 2 rejects here), or the caller's abort. */
-  #loaded(signal?: AbortSignal): Promise<LoadedBroker> {
-    return abortable(this.#broker, signal);
-  }
-
-  async #ready(signal?: AbortSignal): Promise<FlowContext> {
-    await this.#loaded(signal);
-    return this.#flowContext(await this.#authority(signal));
-  }
-
-  #claims(claimsChallenge: string | undefined): string | undefined {
-    return mergeClaims(this.#options.clientCapabilities, claimsChallenge);
-  }
-
-  #flowContext(authority: ResolvedAuthority): FlowContext {
-    return {
-      clientId: this.clientId,
-      authority,
-      http: this.#http,
-      cache: this.tokenCache,
-      logger: this.#logger,
-    };
-  }
-
-  #brokered(broker: NonNullable<LoadBrokerResult["broker"]>, authority: CacheView): BrokeredContext {
-    return {
-      broker,
-      clientId: this.clientId,
-      logger: this.#logger,
-      cache: this.tokenCache,
-      authority: {
-        url: `https://${authority.host}/${authority.realm}`,
-        environment: authority.environment,
-        environments: [...authority.environments],
-        tenant: authority.realm,
-        knownToDeveloper: authority.knownToDeveloper,
-      },
-      timeouts: this.#brokerTimeouts(),
-      clientCapabilities: this.#options.clientCapabilities,
-    };
-  }
+/** The `brokerTimeoutMs` option as deadlines; the deprecated `silent`/`interactive` names still count. */
+function brokerDeadlinesOf(option: PublicClientApplicationOptions["brokerTimeoutMs"]): BrokerDeadlines {
+  if (typeof option === "number") return { silentMs: option, interactiveMs: option };
+  return {
+    silentMs: option?.silentMs ?? option?.silent ?? DEFAULT_BROKER_SILENT_MS,
+    interactiveMs: option?.interactiveMs ?? option?.interactive ?? DEFAULT_BROKER_INTERACTIVE_MS,
+  };
 }

@@ -8,35 +8,17 @@
 
 import { InvalidInputError, RedirectUriError } from "../core/errors.ts";
 import { decodeIdToken } from "../core/jwt.ts";
-import type { TokenCache } from "../core/cache.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
 import type { TokenBinding } from "../core/token_binding.ts";
 import type {
-  Broker,
   BrokerAccount,
   BrokerError,
   BrokerErrorKind,
   BrokerTokenResponse,
   BrokerTokenResult,
 } from "../brokers/broker.ts";
+import type { BrokerContext } from "./context.ts";
 import { describeBrokerError, timeoutDescription, type TimeoutResult } from "./_broker_call.ts";
-
-/** What mapping broker answers needs from the brokered context. */
-export interface ResultContext {
-  /** The broker, for the redirect URI an app must register. */
-  broker: Pick<Broker, "redirectUri">;
-  /** The app's client id. */
-  clientId: string;
-  /** Where broker tokens are cached. */
-  cache: TokenCache;
-  /** The app's authority. */
-  authority: {
-    /** The cache environment (host) tokens are stored under. */
-    environment: string;
-    /** The tenant tokens are stored under. */
-    tenant: string;
-  };
-}
 
 const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
 
@@ -48,7 +30,7 @@ const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
  * @throws {InvalidInputError} when an SSH certificate was asked for and the broker returned something else.
  */
 export async function finish(
-  ctx: ResultContext,
+  ctx: BrokerContext,
   scopes: string[],
   response: BrokerTokenResult | TimeoutResult,
   correlationId: string,
@@ -155,7 +137,7 @@ export function claimsOf(response: BrokerTokenResponse): IdTokenClaims | undefin
 
 /** A broker account as the app sees accounts (`local_account_id` is the broker's id). */
 export function accountFromBroker(
-  ctx: Pick<ResultContext, "authority">,
+  ctx: Pick<BrokerContext, "authority">,
   account: BrokerAccount,
   claims?: IdTokenClaims,
 ): Account {
@@ -165,7 +147,7 @@ export function accountFromBroker(
     home_account_id: account.homeAccountId ?? "",
     environment: account.environment ?? ctx.authority.environment,
     username: account.username ?? claim("preferred_username") ?? "",
-    realm: account.realm ?? claim("tid") ?? ctx.authority.tenant,
+    realm: account.realm ?? claim("tid") ?? ctx.authority.realm,
     local_account_id: account.id,
     authority_type: "MSSTS",
     account_source: "broker",
@@ -174,7 +156,7 @@ export function accountFromBroker(
   return result;
 }
 
-function errorResult(ctx: ResultContext, error: BrokerError, correlationId: string): ErrorResult {
+function errorResult(ctx: BrokerContext, error: BrokerError, correlationId: string): ErrorResult {
   if (typeof error.context === "string" && REDIRECT_URI_NOT_REGISTERED.test(error.context)) {
     throw new RedirectUriError(ctx.broker.redirectUri(ctx.clientId), error.context);
   }
@@ -203,7 +185,7 @@ const ERROR_OF_KIND: Record<BrokerErrorKind, string> = {
  * proof-of-possession token, bound to one request, is not.
  */
 async function cacheAndReturn(
-  ctx: ResultContext,
+  ctx: BrokerContext,
   requestedScopes: string[],
   response: BrokerTokenResponse,
   binding: TokenBinding | undefined,
@@ -227,7 +209,7 @@ async function cacheAndReturn(
     ctx.cache.addTokenResponse({
       clientId: ctx.clientId,
       environment: ctx.authority.environment,
-      realm: ctx.authority.tenant,
+      realm: ctx.authority.realm,
       scopes: response.grantedScopes?.length ? response.grantedScopes : requestedScopes,
       response: wire,
       accountSource: "broker",

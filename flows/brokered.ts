@@ -12,11 +12,8 @@
 
 import type { PluginLogger } from "../core/log.ts";
 import type { Account, AuthResult } from "../core/results.ts";
-import { mergeClaims } from "../core/scopes.ts";
-import type { TokenCache } from "../core/cache.ts";
 import type { TokenBinding } from "../core/token_binding.ts";
 import type {
-  Broker,
   BrokerAccount,
   BrokerInteractiveRequest,
   BrokerTokenRequest,
@@ -24,75 +21,15 @@ import type {
 } from "../brokers/broker.ts";
 import { attempt, callBroker, TIMED_OUT, timeoutDescription } from "./_broker_call.ts";
 import { accountFromBroker, claimsOf, finish, readBrokerAccount, timeoutResult } from "./_broker_result.ts";
-
-/** What the brokered flows need from the application. */
-export interface BrokeredContext {
-  /** The initialised broker. */
-  broker: Broker;
-  /** The app's client id. */
-  clientId: string;
-  /** Where warnings about ignored options and broker failures go. */
-  logger: PluginLogger;
-  /** The app's token cache; broker results are written to it. */
-  cache: TokenCache;
-  /** The app's authority, resolved. */
-  authority: {
-    /** `https://<host>/<tenant>`, as the broker wants it. */
-    url: string;
-    /** The cache environment (host) tokens are stored under. */
-    environment: string;
-    /** Aliases of `environment`, searched for accounts. */
-    environments: string[];
-    /** The tenant, e.g. `common` or a GUID. */
-    tenant: string;
-    /** `validateAuthority: false` or `instanceDiscovery: false`: tells the broker not to validate it. */
-    knownToDeveloper: boolean;
-  };
-  /** How long a broker call may take before it is cancelled. */
-  timeouts: {
-    /** For calls without UI. */
-    silentMs: number;
-    /** For calls that may show the broker's UI. */
-    interactiveMs: number;
-  };
-  /** Client capabilities (e.g. `["CP1"]`), merged into the claims of every request. */
-  clientCapabilities?: string[];
-}
+import { type BrokerContext, claimsFor } from "./context.ts";
+import type { InteractiveOptions } from "./interactive.ts";
 
 /** The options of `acquireTokenInteractive` as the brokered flow sees them. */
-export interface BrokeredInteractiveOptions {
+export interface BrokeredInteractiveOptions extends InteractiveOptions {
   /** The parent window of the broker's UI, or `CONSOLE_WINDOW_HANDLE`. */
   parentWindowHandle: WindowHandle;
-  /** OIDC `prompt`; the broker honours `none` and `select_account`. */
-  prompt?: "none" | "login" | "consent" | "select_account" | "create";
-  /** The sign-in name to use or pre-fill. */
-  loginHint?: string;
-  /** Not supported by the broker; logged and ignored. */
-  domainHint?: string;
-  /** A claims challenge from a resource (JSON). */
-  claimsChallenge?: string;
-  /** Maximum age in seconds of the user's authentication. */
-  maxAge?: number;
-  /** Not supported by the broker; logged and ignored. */
-  extraScopesToConsent?: string[];
-  /** Called right before the broker's UI may appear. */
-  onBeforeLaunchingUi?: (info: { ui: "broker" | "browser"; url?: string }) => void;
   /** Correlates the broker calls with the identity provider's logs; random by default. */
   correlationId?: string;
-  /** Cancels the flow; the promise then rejects with `AbortError`. */
-  signal?: AbortSignal;
-  /** The loopback port of the browser flow; ignored with a warning. */
-  port?: number;
-  /** The browser flow's timeout; ignored with a warning (the broker has its own). */
-  timeout?: number;
-  /** The browser flow's launcher; ignored with a warning. */
-  openBrowser?: (url: string) => void | Promise<void>;
-  /** The browser flow's success page; ignored with a warning. */
-  successTemplate?: string;
-  /** The browser flow's error page; ignored with a warning. */
-  errorTemplate?: string;
-  /** The browser flow's response mode; ignored with a warning. */
-  responseMode?: "form_post" | "query";
   /** A proof-of-possession token or an SSH certificate; only when the broker supports it. */
   binding?: TokenBinding;
 }
@@ -133,13 +70,13 @@ const ESCALATING_STATUSES = new Set(["AccountUnusable", "InteractionRequired"]);
  * ```
  */
 export async function acquireTokenInteractiveViaBroker(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   scopes: string[],
   options: BrokeredInteractiveOptions,
 ): Promise<AuthResult> {
   const { prompt, signal, binding } = options;
   const correlationId = options.correlationId ?? crypto.randomUUID();
-  const claims = mergeClaims(ctx.clientCapabilities, options.claimsChallenge);
+  const claims = claimsFor(ctx, options.claimsChallenge);
   warnAboutIgnoredOptions(ctx.logger, options);
   let loginHint = options.loginHint;
 
@@ -160,7 +97,7 @@ export async function acquireTokenInteractiveViaBroker(
   // (b) The OS's default account.
   if (!prompt || prompt === "none") {
     const response = await callBroker(
-      ctx.timeouts.silentMs,
+      ctx.brokerDeadlines.silentMs,
       signal,
       (s) =>
         ctx.broker.signInSilently(
@@ -191,7 +128,7 @@ export async function acquireTokenInteractiveViaBroker(
     loginHint = undefined;
   }
   options.onBeforeLaunchingUi?.({ ui: "broker" });
-  const response = await callBroker(ctx.timeouts.interactiveMs, signal, (s) => {
+  const response = await callBroker(ctx.brokerDeadlines.interactiveMs, signal, (s) => {
     const request: BrokerInteractiveRequest = {
       ...tokenRequest(ctx, scopes, { claims, correlationId, signal: s, binding }, withMaxAge),
       windowHandle: options.parentWindowHandle,
@@ -217,21 +154,21 @@ export async function acquireTokenInteractiveViaBroker(
  * ```
  */
 export async function acquireTokenByUsernamePasswordViaBroker(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   scopes: string[],
   username: string,
   password: string,
   options: BrokeredSilentOptions,
 ): Promise<AuthResult> {
   const correlationId = options.correlationId ?? crypto.randomUUID();
-  const claims = mergeClaims(ctx.clientCapabilities, options.claimsChallenge);
+  const claims = claimsFor(ctx, options.claimsChallenge);
   const credentials = {
     ...extraParameters(ctx),
     MSALRuntime_Username: username,
     MSALRuntime_Password: password,
   };
   const response = await callBroker(
-    ctx.timeouts.silentMs,
+    ctx.brokerDeadlines.silentMs,
     options.signal,
     (signal) =>
       ctx.broker.signInSilently(tokenRequest(ctx, scopes, { claims, correlationId, signal }, credentials)),
@@ -254,13 +191,13 @@ export async function acquireTokenByUsernamePasswordViaBroker(
  * ```
  */
 export async function acquireTokenSilentViaBroker(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   scopes: string[],
   account: Account,
   options: BrokeredSilentOptions,
 ): Promise<AuthResult | null> {
   return await silentByAccountId(ctx, scopes, account.local_account_id, {
-    claims: mergeClaims(ctx.clientCapabilities, options.claimsChallenge),
+    claims: claimsFor(ctx, options.claimsChallenge),
     correlationId: options.correlationId ?? crypto.randomUUID(),
     signal: options.signal,
     binding: options.binding,
@@ -278,14 +215,14 @@ export async function acquireTokenSilentViaBroker(
  * ```
  */
 export async function signOutViaBroker(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   account: Account,
   options: BrokeredCallOptions = {},
 ): Promise<void> {
   const correlationId = crypto.randomUUID();
   const found = await findBrokerAccount(ctx, account.local_account_id, correlationId, options.signal);
   if (found === TIMED_OUT) {
-    ctx.logger.warning(`Broker sign-out skipped: ${timeoutDescription(ctx.timeouts.silentMs)}`);
+    ctx.logger.warning(`Broker sign-out skipped: ${timeoutDescription(ctx.brokerDeadlines.silentMs)}`);
     return;
   }
   if (!found) {
@@ -294,7 +231,7 @@ export async function signOutViaBroker(
   }
   const signedOut = await attempt(
     ctx.logger,
-    ctx.timeouts.silentMs,
+    ctx.brokerDeadlines.silentMs,
     options.signal,
     (signal) => ctx.broker.signOut({ clientId: ctx.clientId, account: found, correlationId, signal }),
   );
@@ -312,13 +249,13 @@ export async function signOutViaBroker(
  * ```
  */
 export async function listBrokerAccounts(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   options: BrokeredCallOptions = {},
 ): Promise<Account[]> {
   const correlationId = crypto.randomUUID();
   const listed = await attempt(
     ctx.logger,
-    ctx.timeouts.silentMs,
+    ctx.brokerDeadlines.silentMs,
     options.signal,
     (signal) => ctx.broker.getAccounts({ clientId: ctx.clientId, correlationId, signal }),
   );
@@ -326,7 +263,7 @@ export async function listBrokerAccounts(
     ctx.logger.warning(`Could not list the broker's accounts: ${listed.reason}`);
     return [];
   }
-  const environments = new Set([ctx.authority.environment, ...ctx.authority.environments].map(lower));
+  const environments = new Set(ctx.authority.environments.map(lower));
   const accounts = Array.isArray(listed.value) ? listed.value.map(readBrokerAccount) : [];
   return accounts
     .filter((account) => account && (!account.environment || environments.has(lower(account.environment))))
@@ -343,14 +280,14 @@ interface CallOptions {
 }
 
 function tokenRequest(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   scopes: string[],
   call: CallOptions & { signal: AbortSignal },
   extra: Record<string, string>,
 ): BrokerTokenRequest {
   const request: BrokerTokenRequest = {
     clientId: ctx.clientId,
-    authority: ctx.authority.url,
+    authority: `https://${ctx.authority.host}/${ctx.authority.realm}`,
     scopes: [...scopes],
     correlationId: call.correlationId,
     redirectUri: ctx.broker.redirectUri(ctx.clientId),
@@ -367,7 +304,7 @@ function tokenRequest(
   return request;
 }
 
-function extraParameters(ctx: BrokeredContext, maxAge?: number): Record<string, string> {
+function extraParameters(ctx: BrokerContext, maxAge?: number): Record<string, string> {
   const extra: Record<string, string> = {};
   if (maxAge !== undefined) extra.max_age = String(maxAge);
   if (ctx.authority.knownToDeveloper) extra.validateAuthority = "no";
@@ -376,26 +313,26 @@ function extraParameters(ctx: BrokeredContext, maxAge?: number): Record<string, 
 
 /** Looks the account up in the broker, then asks for a token; `null` when the broker does not know it. */
 async function silentByAccountId(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   scopes: string[],
   accountId: string,
   call: CallOptions,
 ): Promise<AuthResult | null> {
   const account = await findBrokerAccount(ctx, accountId, call.correlationId, call.signal);
-  if (account === TIMED_OUT) return timeoutResult(ctx.timeouts.silentMs, call.correlationId);
+  if (account === TIMED_OUT) return timeoutResult(ctx.brokerDeadlines.silentMs, call.correlationId);
   if (!account) return null;
   return await silentWithAccount(ctx, scopes, account, call);
 }
 
 /** Asks the broker for a token for an account it returned. */
 async function silentWithAccount(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   scopes: string[],
   account: BrokerAccount,
   call: CallOptions,
 ): Promise<AuthResult> {
   const response = await callBroker(
-    ctx.timeouts.silentMs,
+    ctx.brokerDeadlines.silentMs,
     call.signal,
     (signal) =>
       ctx.broker.acquireTokenSilent({
@@ -408,7 +345,7 @@ async function silentWithAccount(
 
 /** The broker's account with that id; `undefined` when it does not know it or the lookup failed. */
 async function findBrokerAccount(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   accountId: string,
   correlationId: string,
   signal: AbortSignal | undefined,
@@ -416,7 +353,7 @@ async function findBrokerAccount(
   const { broker, clientId } = ctx;
   const found = await attempt(
     ctx.logger,
-    ctx.timeouts.silentMs,
+    ctx.brokerDeadlines.silentMs,
     signal,
     async (s) =>
       broker.readAccount
@@ -435,8 +372,8 @@ async function findBrokerAccount(
  * The broker id of the one cached account (per home account) signed in as `username`. Read through
  * `cache.access`, so a persistence plugin loads the accounts other processes stored.
  */
-async function cachedBrokerAccountId(ctx: BrokeredContext, username: string): Promise<string | undefined> {
-  const environments = [...new Set([ctx.authority.environment, ...ctx.authority.environments])];
+async function cachedBrokerAccountId(ctx: BrokerContext, username: string): Promise<string | undefined> {
+  const environments = [...ctx.authority.environments];
   const entries = await ctx.cache.access(() => ctx.cache.getAccounts({ environments, username }), {
     readOnly: true,
   });

@@ -5,12 +5,12 @@
  * @module
  */
 
-import { cacheRealms, type CacheView } from "../core/authority.ts";
+import { cacheRealms } from "../core/authority.ts";
 import type { AccessTokenEntry } from "../core/cache.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import { scopesToMatch } from "../core/scopes.ts";
 import type { Account, IdTokenClaims, TokenResult } from "../core/results.ts";
-import type { FlowContext } from "./grant.ts";
+import type { AppContext } from "./context.ts";
 
 /** Cached access tokens expiring sooner than this (seconds) are not served. */
 export const EXPIRY_MARGIN_SECONDS = 300;
@@ -59,7 +59,7 @@ function toResult(
  * so that caches MSAL Python and msal-node wrote for the same authority are served too.
  */
 export async function findCachedToken(
-  context: Pick<FlowContext, "clientId" | "cache"> & { readonly authority: CacheView },
+  context: AppContext,
   account: Account,
   scopes: readonly string[],
   options: { keyId?: string } = {},

@@ -12,7 +12,8 @@ import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { readSeconds } from "../core/token_response.ts";
-import { type FlowContext, redeem } from "./grant.ts";
+import type { OnlineContext } from "./context.ts";
+import { redeem } from "./grant.ts";
 
 /** The account source MSAL Python records for device-code sign-ins (so the broker is bypassed later). */
 export const DEVICE_CODE_ACCOUNT_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
@@ -53,7 +54,7 @@ export interface InitiateDeviceFlowOptions {
 
 /** Asks the authority for a device code. Returns the flow, or the server's error. */
 export async function initiateDeviceFlow(
-  context: FlowContext,
+  context: OnlineContext,
   scopes: readonly string[],
   options: InitiateDeviceFlowOptions = {},
 ): Promise<DeviceFlow | ErrorResult> {
@@ -123,7 +124,7 @@ function validSeconds(value: unknown): value is number {
 
 /** Polls until the user signs in (a token result), the server refuses, or the code expires. */
 export async function acquireTokenByDeviceFlow(
-  context: FlowContext,
+  context: OnlineContext,
   flow: DeviceFlow,
   options: DeviceFlowPollOptions = {},
 ): Promise<AuthResult> {

@@ -5,31 +5,16 @@
  * @module
  */
 
-import { realmFollowsIdToken, type ResolvedAuthority } from "../core/authority.ts";
-import type { AccountEntry, TokenCache } from "../core/cache.ts";
+import { realmFollowsIdToken } from "../core/authority.ts";
+import type { AccountEntry } from "../core/cache.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import { checkIdTokenClaims, decodeIdToken } from "../core/jwt.ts";
-import type { HttpClient } from "../core/http.ts";
-import type { PluginLogger } from "../core/log.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { type CheckedTokenResponse, readTokenResponse } from "../core/token_response.ts";
 import { usernameFromUserinfo } from "./userinfo.ts";
-
-/** What every flow needs from the app. */
-export interface FlowContext {
-  /** The app's client id. */
-  readonly clientId: string;
-  /** The resolved authority. */
-  readonly authority: ResolvedAuthority;
-  /** The app's HTTP client. */
-  readonly http: HttpClient;
-  /** The app's token cache. */
-  readonly cache: TokenCache;
-  /** The app's logger. */
-  readonly logger: PluginLogger;
-}
+import type { OnlineContext } from "./context.ts";
 
 /** How to redeem and record a grant. */
 export interface RedeemOptions {
@@ -80,7 +65,7 @@ export function anchorMailbox(homeAccountId: string): Record<string, string> {
  * tokens and returns a {@linkcode TokenResult} with `token_source: "identity_provider"`.
  */
 export async function redeem(
-  context: FlowContext,
+  context: OnlineContext,
   form: Record<string, string>,
   options: RedeemOptions,
 ): Promise<AuthResult> {
@@ -99,7 +84,7 @@ export async function redeem(
  * `token_source`. An answer with a field out of type or range is an `invalid_response` and caches nothing.
  */
 async function recordTokenResponse(
-  context: FlowContext,
+  context: OnlineContext,
   body: Record<string, unknown>,
   options: RedeemOptions,
 ): Promise<TokenResult | ErrorResult> {

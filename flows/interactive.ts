@@ -8,10 +8,11 @@
 import { issuerMatches } from "../core/authority.ts";
 import { BrowserLaunchError, ConfigurationError, IssuerMismatchError, MsalError } from "../core/errors.ts";
 import type { AuthResult, ErrorResult } from "../core/results.ts";
-import { decorateScopes, mergeClaims } from "../core/scopes.ts";
+import { decorateScopes } from "../core/scopes.ts";
 import { decodeClientInfo } from "../core/jwt.ts";
 import { openSystemBrowser } from "./browser.ts";
-import { anchorMailbox, type FlowContext, redeem } from "./grant.ts";
+import { claimsFor, type OnlineContext } from "./context.ts";
+import { anchorMailbox, redeem } from "./grant.ts";
 import { type AuthorizationResponse, startLoopbackListener } from "./loopback.ts";
 import { createPkce, randomToken } from "./pkce.ts";
 
@@ -119,15 +120,13 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
 /** How long an interactive sign-in waits for the user by default: 10 minutes. */
 export const DEFAULT_INTERACTIVE_TIMEOUT_SECONDS = 600;
 
-type WithCapabilities<T> = T & { clientCapabilities?: string[] };
-
 /**
  * OpenID Connect Core 1.0 §11: a provider honours `offline_access` (the refresh token) only with
  * `prompt=consent`, and strict ones drop it otherwise. The library always asks for `offline_access`, so
  * a generic OIDC authority gets `prompt=consent` unless the app chose a prompt. Entra ID (and B2C,
  * CIAM, ADFS) issue refresh tokens without it: no prompt is added there.
  */
-function defaultPrompt(context: FlowContext): Prompt | undefined {
+function defaultPrompt(context: OnlineContext): Prompt | undefined {
   return context.authority.type === "OIDC" ? "consent" : undefined;
 }
 
@@ -136,9 +135,9 @@ function defaultPrompt(context: FlowContext): Prompt | undefined {
  * gets `prompt=consent` when `options.prompt` is unset (see `defaultPrompt`).
  */
 export function buildAuthorizationUrl(
-  context: FlowContext,
+  context: OnlineContext,
   scopes: readonly string[],
-  options: WithCapabilities<AuthCodeFlowOptions> & { codeChallenge?: string; clientInfo?: boolean },
+  options: AuthCodeFlowOptions & { codeChallenge?: string; clientInfo?: boolean },
 ): string {
   const url = new URL(context.authority.authorizationEndpoint);
   const params = url.searchParams;
@@ -163,21 +162,21 @@ export function buildAuthorizationUrl(
   }
   if (options.domainHint) params.set("domain_hint", options.domainHint);
   if (options.maxAge !== undefined) params.set("max_age", String(options.maxAge));
-  const claims = mergeClaims(options.clientCapabilities, options.claimsChallenge);
+  const claims = claimsFor(context, options.claimsChallenge);
   if (claims) params.set("claims", claims);
   return url.href;
 }
 
 /** Starts a flow: fresh PKCE, state and nonce, and the URL to send the user to. */
 export async function initiateAuthCodeFlow(
-  context: FlowContext,
+  context: OnlineContext,
   scopes: readonly string[],
-  options: WithCapabilities<AuthCodeFlowOptions>,
+  options: AuthCodeFlowOptions,
 ): Promise<AuthCodeFlow> {
   const pkce = await createPkce();
   const state = options.state ?? randomToken();
   const nonce = options.nonce ?? randomToken();
-  const claims = mergeClaims(options.clientCapabilities, options.claimsChallenge);
+  const claims = claimsFor(context, options.claimsChallenge);
   const flow: AuthCodeFlow = {
     auth_uri: buildAuthorizationUrl(context, scopes, {
       ...options,
@@ -211,7 +210,7 @@ function anchorFromClientInfo(clientInfo: string | undefined): Record<string, st
  * RFC 9207 §2.4: an `iss` in the authorization response (success or error) must be the authority's
  * issuer, and must be there when the metadata says `authorization_response_iss_parameter_supported`.
  */
-function checkResponseIssuer(context: FlowContext, response: AuthorizationResponse): void {
+function checkResponseIssuer(context: OnlineContext, response: AuthorizationResponse): void {
   const { issuer, issParameterSupported } = context.authority;
   if (issuer === undefined) return;
   const iss = response.iss;
@@ -227,10 +226,10 @@ function checkResponseIssuer(context: FlowContext, response: AuthorizationRespon
  * @throws {IssuerMismatchError} when the response names another issuer (RFC 9207).
  */
 export async function acquireTokenByAuthCodeFlow(
-  context: FlowContext,
+  context: OnlineContext,
   flow: AuthCodeFlow,
   response: AuthorizationResponse,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; correlationId?: string } = {},
 ): Promise<AuthResult> {
   if (response.state !== flow.state) {
     throw new ConfigurationError(`state mismatch: ${flow.state} vs ${response.state}`);
@@ -257,6 +256,7 @@ export async function acquireTokenByAuthCodeFlow(
     accountSource: AUTH_CODE_ACCOUNT_SOURCE,
     expectedNonce: flow.nonce,
     maxAge: flow.max_age,
+    correlationId: options.correlationId,
     signal: options.signal,
     headers: anchorFromClientInfo(response.client_info),
   });
@@ -271,9 +271,9 @@ export async function acquireTokenByAuthCodeFlow(
  * @throws {TimeoutError} when `timeout` passes; {@linkcode AbortError} when `signal` aborts.
  */
 export async function runBrowserFlow(
-  context: FlowContext,
+  context: OnlineContext,
   scopes: readonly string[],
-  options: WithCapabilities<InteractiveOptions>,
+  options: InteractiveOptions & { correlationId?: string },
 ): Promise<AuthResult> {
   const host = options.redirectHost ?? (context.authority.type === "OIDC" ? "127.0.0.1" : "localhost");
   // Known before listening, so the listener refuses other states at once and junk never holds a place.
@@ -323,7 +323,10 @@ export async function runBrowserFlow(
     // An `openBrowser` may return late or never (e.g. it waits for the browser to exit): the response,
     // the timeout or the abort ends the wait all the same. A launch failure counts only before that.
     const response = await Promise.race([launched, waiting]);
-    return await acquireTokenByAuthCodeFlow(context, flow, response, { signal: options.signal });
+    return await acquireTokenByAuthCodeFlow(context, flow, response, {
+      signal: options.signal,
+      correlationId: options.correlationId,
+    });
   } finally {
     await listener.close();
   }

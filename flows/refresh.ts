@@ -7,7 +7,8 @@
 
 import type { RefreshTokenEntry } from "../core/cache.ts";
 import type { Account, AuthResult, ErrorResult } from "../core/results.ts";
-import { anchorMailbox, type FlowContext, redeem } from "./grant.ts";
+import type { OnlineContext } from "./context.ts";
+import { anchorMailbox, redeem } from "./grant.ts";
 
 /** Options of a refresh. */
 export interface RefreshOptions {
@@ -21,7 +22,7 @@ export interface RefreshOptions {
 
 /** Redeems one refresh token for `scopes`. New tokens are cached; removed accounts stay removed. */
 export function redeemRefreshToken(
-  context: FlowContext,
+  context: OnlineContext,
   refreshToken: string,
   scopes: readonly string[],
   options: RefreshOptions & { homeAccountId?: string; skipAccountCreation?: boolean } = {},
@@ -46,7 +47,7 @@ const READ = { readOnly: true } as const;
  * success, the last error, or `null` when there was no refresh token to try.
  */
 export async function refreshSilently(
-  context: FlowContext,
+  context: OnlineContext,
   account: Account,
   scopes: readonly string[],
   options: RefreshOptions = {},

@@ -6,7 +6,7 @@
  */
 
 import type { IdTokenClaims } from "../core/results.ts";
-import type { FlowContext } from "./grant.ts";
+import type { OnlineContext } from "./context.ts";
 
 /** The claims that name an account, in the order the cache takes them. */
 export const USERNAME_CLAIMS: readonly string[] = ["preferred_username", "upn", "email", "unique_name"];
@@ -26,7 +26,7 @@ function nameIn(claims: Record<string, unknown>): string | undefined {
  * (§5.3.2). Best effort: any failure is logged and yields `undefined`; the sign-in goes on.
  */
 export async function usernameFromUserinfo(
-  context: FlowContext,
+  context: OnlineContext,
   claims: IdTokenClaims,
   accessToken: string,
   signal?: AbortSignal,

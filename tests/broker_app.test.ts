@@ -583,6 +583,27 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
     assert.equal(closed, true);
   });
 
+  it("brokerTimeoutMs per kind, in ms: silentMs bounds start-up (the deprecated `silent` name too)", async () => {
+    for (const brokerTimeoutMs of [{ silentMs: 50, interactiveMs: 60_000 }, { silent: 50 }]) {
+      const plugin = {
+        name: "linux",
+        load: () => Promise.resolve({ createBroker: () => new Promise<FakeBroker>(() => {}) }),
+      };
+      const app = newApp({
+        enableBrokerOnLinux: true,
+        platform: "linux",
+        brokers: { linux: plugin },
+        brokerTimeoutMs,
+      });
+      const status = await app.brokerStatus();
+      assert.equal(
+        status.reason,
+        "the broker did not initialise within 50 ms",
+        JSON.stringify(brokerTimeoutMs),
+      );
+    }
+  });
+
   it("a load that fails otherwise (a native library missing): the reason in brokerStatus(), device code works", async () => {
     const { logger, warnings } = recordingLogger();
     const plugin = pluginFrom(

@@ -4,12 +4,15 @@ import {
   acquireTokenByUsernamePasswordViaBroker,
   acquireTokenInteractiveViaBroker,
   acquireTokenSilentViaBroker,
-  type BrokeredContext,
   type BrokeredInteractiveOptions,
   listBrokerAccounts,
   signOutViaBroker,
 } from "../flows/brokered.ts";
 import { mergeClaims } from "../core/scopes.ts";
+import type { BrokerContext } from "../flows/context.ts";
+import type { ResolvedAuthority } from "../core/authority.ts";
+import { HttpClient } from "../core/http.ts";
+import { SharedWork } from "../core/abort.ts";
 import { type BrokerAccount, CONSOLE_WINDOW_HANDLE } from "../brokers/broker.ts";
 import { TokenCache } from "../core/cache.ts";
 import { AbortError, RedirectUriError } from "../core/errors.ts";
@@ -26,14 +29,32 @@ const CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const SCOPES = ["User.Read"];
 
 interface Setup {
-  ctx: BrokeredContext;
+  ctx: BrokerContext;
   broker: FakeBroker;
   cache: TokenCache;
   warnings: string[];
   verbose: string[];
 }
 
-function setup(fake: FakeBrokerOptions = {}, overrides: Partial<BrokeredContext> = {}): Setup {
+const AUTHORITY: ResolvedAuthority = {
+  url: "https://login.microsoftonline.com/common",
+  origin: "https://login.microsoftonline.com",
+  host: "login.microsoftonline.com",
+  tenant: "common",
+  type: "AAD",
+  issuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
+  authorizationEndpoint: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+  tokenEndpoint: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+  environment: "login.microsoftonline.com",
+  environments: ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"],
+  realm: "common",
+  knownToDeveloper: false,
+  issParameterSupported: false,
+};
+
+const KNOWN_TO_DEVELOPER = { authority: { ...AUTHORITY, knownToDeveloper: true } };
+
+function setup(fake: FakeBrokerOptions = {}, overrides: Partial<BrokerContext> = {}): Setup {
   const broker = new FakeBroker(fake);
   const cache = new TokenCache();
   const warnings: string[] = [];
@@ -42,31 +63,24 @@ function setup(fake: FakeBrokerOptions = {}, overrides: Partial<BrokeredContext>
     warning: (message) => warnings.push(message),
     verbose: (message) => verbose.push(message),
   });
-  const ctx: BrokeredContext = {
+  const ctx: BrokerContext = {
+    online: () => Promise.reject(new Error("the brokered flows never discover the authority")),
     broker,
     clientId: CLIENT_ID,
     logger,
     cache,
-    authority: {
-      url: "https://login.microsoftonline.com/common",
-      environment: "login.microsoftonline.com",
-      environments: [
-        "login.microsoftonline.com",
-        "login.windows.net",
-        "login.microsoft.com",
-        "sts.windows.net",
-      ],
-      tenant: "common",
-      knownToDeveloper: false,
-    },
-    timeouts: { silentMs: 10_000, interactiveMs: 10_000 },
+    http: new HttpClient(),
+    authority: AUTHORITY,
+    brokerDeadlines: { silentMs: 10_000, interactiveMs: 10_000 },
+    platform: "linux",
+    silentAttempts: new SharedWork(),
     ...overrides,
   };
   return { ctx, broker, cache, warnings, verbose };
 }
 
 function interactive(
-  ctx: BrokeredContext,
+  ctx: BrokerContext,
   options: Partial<BrokeredInteractiveOptions> = {},
 ): Promise<AuthResult> {
   return acquireTokenInteractiveViaBroker(ctx, SCOPES, {
@@ -248,8 +262,7 @@ describe("interactive through the broker: options", () => {
   });
 
   it("sends max_age, validateAuthority=no and the merged claims to the broker", async () => {
-    const { ctx, broker } = setup({}, { clientCapabilities: ["CP1"] });
-    ctx.authority.knownToDeveloper = true;
+    const { ctx, broker } = setup({}, { clientCapabilities: ["CP1"], ...KNOWN_TO_DEVELOPER });
     const challenge = JSON.stringify({ access_token: { nbf: { essential: true, value: "1700000000" } } });
     assertToken(await interactive(ctx, { maxAge: 300, claimsChallenge: challenge }));
     const claims = mergeClaims(["CP1"], challenge);
@@ -323,7 +336,7 @@ describe("broker failures are returned, never a switch to the browser", () => {
 
 describe("timeouts and cancellation", () => {
   it("returns a Timeout broker_error when the broker does not answer in time, and cancels the call", async () => {
-    const { ctx, broker } = setup({}, { timeouts: { silentMs: 20, interactiveMs: 20 } });
+    const { ctx, broker } = setup({}, { brokerDeadlines: { silentMs: 20, interactiveMs: 20 } });
     broker.script("signInSilently", { delayMs: 60_000 });
     const error = assertError(await interactive(ctx));
     assert.equal(error.error, "broker_error");
@@ -334,7 +347,7 @@ describe("timeouts and cancellation", () => {
   });
 
   it("times out even when the plugin ignores the signal", async () => {
-    const { ctx, broker } = setup({}, { timeouts: { silentMs: 10_000, interactiveMs: 20 } });
+    const { ctx, broker } = setup({}, { brokerDeadlines: { silentMs: 10_000, interactiveMs: 20 } });
     broker.script("acquireTokenInteractive", { reply: () => new Promise(() => {}) });
     const error = assertError(await interactive(ctx));
     assert.equal(error.broker_status, "Timeout");
@@ -432,7 +445,7 @@ describe("silent through the broker", () => {
 
   it("returns a Timeout broker_error when the silent call hangs", async () => {
     const { ctx, broker } = setup({ accounts: [alice] }, {
-      timeouts: { silentMs: 20, interactiveMs: 10_000 },
+      brokerDeadlines: { silentMs: 20, interactiveMs: 10_000 },
     });
     broker.script("acquireTokenSilent", { delayMs: 60_000 });
     const error = assertError(await acquireTokenSilentViaBroker(ctx, SCOPES, accountOf(alice), {}));
@@ -444,8 +457,8 @@ describe("username and password through the broker", () => {
   it("signs the user in silently with MSALRuntime_Username / MSALRuntime_Password as a broker account", async () => {
     const { ctx, broker } = setup({ accounts: [bob], defaultAccountId: bob.id }, {
       clientCapabilities: ["CP1"],
+      ...KNOWN_TO_DEVELOPER,
     });
-    ctx.authority.knownToDeveloper = true;
     const result = assertToken(
       await acquireTokenByUsernamePasswordViaBroker(ctx, SCOPES, "alice@contoso.com", "s3cret", {}),
     );
@@ -523,7 +536,7 @@ describe("accounts and sign-out", () => {
 });
 
 describe("a broker that throws or hangs outside token calls: logged, never thrown", () => {
-  const quick = { timeouts: { silentMs: 20, interactiveMs: 10_000 } };
+  const quick = { brokerDeadlines: { silentMs: 20, interactiveMs: 10_000 } };
 
   it("an account lookup that throws: the account counts as unknown", async () => {
     const { ctx, broker, verbose } = setup({ accounts: [alice] });
