@@ -37,6 +37,8 @@ export interface Running {
   stderr(): string;
   /** Resolves with the first match of `pattern` in stderr (rejects if the process exits first). */
   waitForStderr(pattern: RegExp): Promise<RegExpExecArray>;
+  /** The same for stdout. */
+  waitForStdout(pattern: RegExp): Promise<RegExpExecArray>;
   /** Sends a signal. */
   kill(signal: NodeJS.Signals): void;
 }
@@ -51,7 +53,10 @@ export function start(command: string[], env: Record<string, string | undefined>
   let stdout = "";
   let stderr = "";
   const watchers = new Set<() => void>();
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => void (stdout += chunk));
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    for (const watch of watchers) watch();
+  });
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk;
     for (const watch of watchers) watch();
@@ -64,25 +69,27 @@ export function start(command: string[], env: Record<string, string | undefined>
     });
   });
   let exited = false;
+  const waitFor = (text: () => string, pattern: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const watch = (): void => {
+        const match = pattern.exec(text());
+        if (match) {
+          watchers.delete(watch);
+          resolve(match);
+        } else if (exited || child.exitCode !== null) {
+          watchers.delete(watch);
+          reject(new Error(`exited before ${pattern} appeared:\n${stdout}\n${stderr}`));
+        }
+      };
+      watchers.add(watch);
+      watch();
+    });
   finished.then(() => void (exited = true), () => void (exited = true));
   return {
     finished,
     stderr: () => stderr,
-    waitForStderr: (pattern) =>
-      new Promise((resolve, reject) => {
-        const watch = (): void => {
-          const match = pattern.exec(stderr);
-          if (match) {
-            watchers.delete(watch);
-            resolve(match);
-          } else if (exited || child.exitCode !== null) {
-            watchers.delete(watch);
-            reject(new Error(`exited before ${pattern} appeared on stderr:\n${stderr}`));
-          }
-        };
-        watchers.add(watch);
-        watch();
-      }),
+    waitForStderr: (pattern) => waitFor(() => stderr, pattern),
+    waitForStdout: (pattern) => waitFor(() => stdout, pattern),
     // process.kill, not child.kill: Deno's child.kill makes the exit look signal-killed even when the
     // child handled the signal and exited with a code of its own.
     kill: (signal) => void process.kill(child.pid!, signal),

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
-import { cli, runtimeCommand, tempDir } from "./_cli.ts";
+import { cli, runtimeCommand, start, tempDir } from "./_cli.ts";
 
 const CLIENT_ID = "5f0c2b7e-6a1d-4c2b-9e3f-8a7b6c5d4e3f";
 const DEVICE_CODE = /enter the code (\S+) to authenticate/;
@@ -228,6 +228,20 @@ describe("authbroker CLI", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal(idp.requestsTo("token").length, after, "no polling after the process ended");
     assert.ok(after >= polls);
+  });
+
+  it("shows a waiting indicator when stderr is a terminal", async () => {
+    // `script` runs the command on a pseudo-terminal, as a person's shell would.
+    const command = [...runtimeCommand("cli/main.ts"), ...tokenArgs(), "--device-code"]
+      .map((word) => `'${word}'`).join(" ");
+    const run = start(["script", "-qec", command, "/dev/null"], freshEnv());
+    const [, userCode] = await run.waitForStdout(DEVICE_CODE);
+    await run.waitForStdout(/⠋ Waiting for you to sign in\.\.\./);
+    idp.approveDeviceCode(userCode, "alice@contoso.com");
+    const { code, stdout } = await run.finished;
+    assert.equal(code, 0, stdout);
+    assert.match(stdout, /\r\x1b\[2K/, "the indicator's line is cleared before the token is printed");
+    assert.match(stdout, /eyJ[\w-]+\.[\w-]+\.[\w-]+/);
   });
 
   it("doctor reports the runtime, the platform, each flag, the cache, and a fix for each problem", async () => {
