@@ -28,14 +28,17 @@ interface LockRecord extends LockOwner {
 const FIRST_DELAY_MS = 2;
 const MAX_DELAY_MS = 100;
 
+// Signal 0 to pid 0 or a negative pid probes a process group, which always answers: no owner has one.
+const isPid = (pid: unknown): pid is number => Number.isSafeInteger(pid) && (pid as number) > 0;
+
 function parseOwner(text: string): LockRecord | undefined {
   const trimmed = text.trim();
   // msal-node-extensions writes the bare pid, MSAL Python's msal-extensions "<pid> <argv[0]>".
   const bare = /^(\d+)(\s|$)/.exec(trimmed);
-  if (bare) return { pid: Number(bare[1]), host: "" };
+  if (bare) return isPid(Number(bare[1])) ? { pid: Number(bare[1]), host: "" } : undefined;
   try {
     const value = JSON.parse(trimmed);
-    if (typeof value?.pid === "number") {
+    if (isPid(value?.pid)) {
       return {
         pid: value.pid,
         host: typeof value.host === "string" ? value.host : "",

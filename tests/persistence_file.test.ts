@@ -145,6 +145,29 @@ describe("FileCachePlugin", () => {
     }
   });
 
+  it("judges a lock file with garbage or an impossible pid (0, negative) by its age, never as a live owner", async () => {
+    // kill(0, 0) and kill(-1, 0) signal process groups and succeed: such a lock must not look held forever.
+    for (
+      const content of [
+        "0",
+        "-1",
+        '{"pid": 0}',
+        '{"pid": -1, "time": 0}',
+        '{"pid": 1.5}',
+        "junk\u0000\uffff",
+        "",
+      ]
+    ) {
+      const path = freshPath();
+      await addToken(fileCache(path), "eve", 0);
+      writeFileSync(`${path}.lockfile`, content);
+      const cache = fileCache(path, { lockTimeoutMs: 5_000, staleLockMs: 300 });
+      await addToken(cache, "eve", 1);
+      assert.equal(secretsOnDisk(path).size, 2, JSON.stringify(content));
+      assert.equal(existsSync(`${path}.lockfile`), false, "released after the write");
+    }
+  });
+
   it("leaves the previous valid cache when a writer is SIGKILLed between writing and renaming", {
     timeout: 60_000,
   }, async () => {
