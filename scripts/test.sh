@@ -16,8 +16,9 @@ step "deno lint"
 step "deno doc --lint (every export documented, no private types in the public API)"
 "$deno" doc --lint -q mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
 
-step "deno check"
-"$deno" check mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts tests/ bench/ samples/
+step "deno check (sources, and every ts code block of the README)"
+"$deno" check mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts cli/ tests/ bench/ samples/
+"$deno" check --doc-only README.md
 
 step "tests under Deno"
 "$deno" test -A tests/

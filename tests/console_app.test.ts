@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeAuthority, FakeLinuxBroker, startPrivateBus } from "../testing/mod.ts";
 import { runtimeCommand, start, tempDir } from "./_cli.ts";
@@ -76,5 +76,18 @@ describe("samples/console_app.ts", () => {
       await broker.close();
       await bus.stop();
     }
+  });
+
+  it("is what the README's quick start shows, with the package's import name", () => {
+    const read = (path: string): string => readFileSync(new URL(path, import.meta.url), "utf8");
+    const sample = read("../samples/console_app.ts");
+    const code = sample.slice(sample.indexOf("\nimport ") + 1).replace(
+      'from "../mod.ts"',
+      'from "@authbroker/msal"',
+    );
+    assert.ok(
+      read("../README.md").includes("```ts\n" + code + "```"),
+      "README.md must show samples/console_app.ts",
+    );
   });
 });

@@ -67,7 +67,7 @@ describe("the README's testing example", () => {
   it("is samples/testing_kit.ts with the package's import names", async () => {
     const readme = await readText(new URL("../README.md", import.meta.url));
     const sample = await readText(new URL("../samples/testing_kit.ts", import.meta.url));
-    const code = sample.slice(sample.indexOf("import "))
+    const code = sample.slice(sample.indexOf("\nimport ") + 1)
       .replace('from "../mod.ts"', 'from "@authbroker/msal"')
       .replace('from "../testing/mod.ts"', 'from "@authbroker/msal/testing"');
     assert.ok(readme.includes("```ts\n" + code + "```"), "README.md must show samples/testing_kit.ts");
