@@ -3,7 +3,7 @@
 
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { FakeClient, RecordedRequest } from "./authority.ts";
+import type { FakeClient, RecordedRequest } from "./_types.ts";
 import type { SigningKey } from "./_jwt.ts";
 import { AuthorityState, type ResolvedUser } from "./_state.ts";
 

@@ -1,7 +1,7 @@
 // Fault injection: queues of faults per endpoint and per grant type, the responses they produce,
 // and delays that close() can cut short so no timer outlives the server.
 
-import type { FakeEndpoint, FakeFault, FakeGrantType } from "./authority.ts";
+import type { FakeEndpoint, FakeFault, FakeGrantType } from "./_types.ts";
 import { type Ctx, status } from "./_context.ts";
 import { type EntraError, entraError } from "./_errors.ts";
 import { serverErrorPage } from "./_pages.ts";

@@ -1,8 +1,6 @@
 // Public types of the test kit's fakes, kept apart from their implementations so that modules can
 // share them without importing each other.
 
-import type { FakeAuthority } from "./authority.ts";
-
 /** The broker generation the fake Linux broker behaves like (linux-broker-dbus spec §0). */
 export type FakeLinuxBrokerProfile = "2.0.1" | "3.0.2";
 
@@ -75,7 +73,7 @@ export interface FakeLinuxBrokerOptions {
    * Sign tokens with this fake authority's key and issuer, and (when `accounts` is not given) know its
    * users. Without it the broker uses a key of its own and `https://login.microsoftonline.com`.
    */
-  authority?: FakeAuthority;
+  authority?: FakeAuthorityHandle;
   /** The accounts signed in on the "device"; default: the authority's users, else `alice@contoso.com`. */
   accounts?: FakeLinuxBrokerAccountInit[];
   /**
@@ -208,4 +206,145 @@ export interface FakeLinuxBrokerBusCall {
   sender: string;
   /** When it arrived, epoch ms. */
   at: number;
+}
+
+/** A started `FakeAuthority`, as other fakes take it (its type without importing its module). */
+export interface FakeAuthorityHandle {
+  /** The authority URL for `tenant` (default `"common"`). */
+  authority(tenant?: string): string;
+}
+
+/** The tenant id the fake authority uses unless told otherwise. */
+export const DEFAULT_TENANT_ID = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+
+/** A user who can sign in. */
+export interface FakeUser {
+  /** Sign-in name, e.g. `alice@contoso.com`; matched case-insensitively. */
+  username: string;
+  /** The password the sign-in pages and ROPC accept. */
+  password: string;
+  /** Display name (`name` claim); defaults to the part of `username` before `@`. */
+  name?: string;
+  /** Object id (`oid` claim, `uid` of `client_info`); defaults to a random UUID. */
+  oid?: string;
+  /** Home tenant (`utid` of `client_info`); defaults to the authority's default tenant. */
+  tenantId?: string;
+}
+
+/** A client application with special treatment. Client ids not listed are accepted too, without a family. */
+export interface FakeClient {
+  /** The application (client) id. */
+  clientId: string;
+  /** `"1"` makes it a FOCI client: its responses carry `foci` and its refresh tokens work for the family. */
+  familyId?: string;
+}
+
+/** An endpoint that can be failed and whose requests are recorded separately. */
+export type FakeEndpoint =
+  | "instance_discovery"
+  | "openid_configuration"
+  | "jwks"
+  | "token"
+  | "devicecode"
+  | "authorize"
+  | "userinfo";
+
+/** A token endpoint grant type that can be failed on its own. */
+export type FakeGrantType = "refresh_token" | "authorization_code" | "device_code" | "password";
+
+/** What a failed request gets instead of its normal answer. */
+export type FakeFault =
+  | {
+    /** A server error. */
+    status: 500 | 502 | 503;
+    /** The response body, sent as `text/html`; defaults to an HTML error page. */
+    body?: string;
+  }
+  | {
+    /** Throttling. */
+    status: 429;
+    /** Seconds, sent as `Retry-After`; no header when omitted. */
+    retryAfter?: number;
+  }
+  | {
+    /** The OAuth error code, e.g. `"invalid_grant"`, `"interaction_required"`. */
+    error: string;
+    /**
+     * First line of `error_description`, e.g. `"AADSTS50076: ..."` (its number becomes `error_codes`);
+     * Entra's `Trace ID`/`Correlation ID`/`Timestamp` lines are appended. A default fits `error`.
+     */
+    errorDescription?: string;
+    /** A claims challenge (JSON string), sent as `claims`. */
+    claims?: string;
+    /** Sent as `suberror`, e.g. `"bad_token"`. */
+    suberror?: string;
+    /** HTTP status; 400 by default. On the authorize endpoint the error is redirected to the client. */
+    status?: number;
+  }
+  | {
+    /** Answer normally, but this many milliseconds later. */
+    delayMs: number;
+  }
+  | {
+    /** The exact response body, e.g. malformed JSON. */
+    rawBody: string;
+    /** HTTP status; 200 by default. */
+    status?: number;
+    /** Content type; `application/json; charset=utf-8` by default. */
+    contentType?: string;
+  };
+
+/** A request as the fake authority received it. */
+export interface RecordedRequest {
+  /** Which endpoint it was for, or `"other"` (pages, logout, unknown paths). */
+  endpoint: FakeEndpoint | "other";
+  /** HTTP method. */
+  method: string;
+  /** URL path, e.g. `/common/oauth2/v2.0/token`. */
+  path: string;
+  /** Query parameters (the last value wins). */
+  query: Record<string, string>;
+  /** Form fields of an `application/x-www-form-urlencoded` body, else empty. */
+  form: Record<string, string>;
+  /** Request headers, lower-case names. */
+  headers: Record<string, string>;
+  /** When it arrived, epoch ms. */
+  at: number;
+}
+
+/** How to start a {@linkcode FakeAuthority}. */
+export interface FakeAuthorityOptions {
+  /** Who can sign in; default one user `alice@contoso.com` / `password`. */
+  users?: FakeUser[];
+  /** Clients with a family; any other client id is accepted too. */
+  clients?: FakeClient[];
+  /** The default tenant id; {@linkcode DEFAULT_TENANT_ID} unless set. */
+  tenantId?: string;
+  /**
+   * The public origin the authority claims to be, e.g. `https://login.microsoftonline.com`. Every URL it
+   * emits uses it; send requests through {@linkcode FakeAuthority.fetch} to reach it. Default: its own URL.
+   */
+  origin?: string;
+  /** Access token lifetime in seconds (`expires_in`, `ext_expires_in`); default 3600. */
+  accessTokenLifetime?: number;
+  /** When set, token responses carry `refresh_in` (seconds). */
+  refreshIn?: number;
+  /** Device code polling interval in whole seconds; default 5; 0 allows polling without pause. */
+  deviceCodeInterval?: number;
+  /** Device code lifetime in seconds; default 900. */
+  deviceCodeLifetime?: number;
+  /** Port to listen on; default 0 (an ephemeral port). */
+  port?: number;
+  /**
+   * Plays a spec-strict OpenID Connect provider instead of Entra ID's habits, to test an app (or this
+   * library) configured with `oidcAuthority`:
+   * - a refresh token only when `offline_access` came with `prompt=consent` (OpenID Connect Core 1.0 §11);
+   * - token responses' `scope` without identity scopes (`openid`, `profile`, `email`, ...);
+   * - ID tokens without profile claims (no `preferred_username`, `name`, `email`, `tid`, `oid`) and no
+   *   `client_info`: those come from the UserInfo endpoint (`userinfo_endpoint` in the metadata);
+   * - `iss` in every authorization response, advertised as
+   *   `authorization_response_iss_parameter_supported` (RFC 9207);
+   * - loopback redirect URIs on `127.0.0.1` or `[::1]` only, never `localhost` (RFC 8252 §8.3).
+   */
+  strictOidc?: boolean;
 }
