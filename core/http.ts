@@ -185,7 +185,7 @@ export class HttpClient {
     const result: ErrorResult = typeof json?.error === "string" ? { ...json, error: json.error } : {
       error: response.ok ? "invalid_response" : "http_error",
       error_description: response.redirect !== undefined
-        ? `The token endpoint answered HTTP ${response.status} with a redirect${
+        ? `The server answered HTTP ${response.status} with a redirect${
           redirectTarget(response.redirect, url)
         }. A request carrying a credential is never sent anywhere but the endpoint the authority named`
         : response.text === undefined
