@@ -66,7 +66,8 @@ export class SyncedCachePlugin implements CachePlugin {
   readonly #options: SyncOptions;
   readonly #lock: CrossProcessLock;
   readonly #version: SmallFileReader;
-  #loaded: Loaded | undefined;
+  // Per cache: one plugin may serve several TokenCaches (an app created again), each loaded on its own.
+  readonly #loaded = new WeakMap<TokenCache, Loaded>();
   #locked = false;
   #folderReady = false;
 
@@ -100,7 +101,7 @@ export class SyncedCachePlugin implements CachePlugin {
       if (!cacheHasChanged) return;
       if (!this.#lock.stillHeld()) throw new CacheLockError("cache_lock_lost", this.#lock.path);
       await this.#store.write(cache.serialize());
-      this.#commit();
+      this.#commit(cache);
     } finally {
       this.#unlock();
     }
@@ -119,11 +120,11 @@ export class SyncedCachePlugin implements CachePlugin {
   }
 
   /** Records a write: a new version for everyone, and what this process now has loaded. */
-  #commit(): void {
+  #commit(cache: TokenCache): void {
     const { fs, versionPath } = this.#options;
     const version = newVersion();
     fs.overwrite(versionPath, version, 0o600);
-    this.#loaded = { version, stamp: this.#store.stamp() };
+    this.#loaded.set(cache, { version, stamp: this.#store.stamp() });
   }
 
   async #sync(cache: TokenCache): Promise<void> {
@@ -131,7 +132,7 @@ export class SyncedCachePlugin implements CachePlugin {
     // the version, so what we load is at least as new as the version we record.
     let version = this.#version.read();
     const stamp = this.#store.stamp();
-    const loaded = this.#loaded;
+    const loaded = this.#loaded.get(cache);
     if (loaded && loaded.version === version && loaded.stamp === stamp) return;
     // Something changed: the version file may have been replaced too (deleted and written afresh).
     this.#version.reopen();
@@ -144,7 +145,7 @@ export class SyncedCachePlugin implements CachePlugin {
       await this.#recover(cache, error);
       return;
     }
-    this.#loaded = { version, stamp };
+    this.#loaded.set(cache, { version, stamp });
   }
 
   /**
@@ -164,19 +165,19 @@ export class SyncedCachePlugin implements CachePlugin {
       const stamp = this.#store.stamp();
       try {
         cache.deserialize(text ?? "");
-        this.#loaded = { version, stamp };
+        this.#loaded.set(cache, { version, stamp });
         return;
       } catch (error) {
         if (!(error instanceof InvalidInputError)) throw error;
       }
       const movedTo = await this.#store.setAside(text ?? "");
       cache.deserialize("");
-      this.#commit();
+      this.#commit(cache);
       const corrupt = new CacheCorruptError(this.#store.location, movedTo, { cause: parseError });
       this.#options.log("error", corrupt.message);
       if (!this.#options.onCorruptCache) {
         // The caller's access is undone; the next one starts from the now empty store.
-        this.#loaded = undefined;
+        this.#loaded.delete(cache);
         throw corrupt;
       }
       this.#options.onCorruptCache(corrupt);

@@ -71,6 +71,18 @@ describe("FileCachePlugin", () => {
     }
   });
 
+  it("one plugin given to a second TokenCache (an app created again) loads the file into it", async () => {
+    const path = freshPath();
+    const plugin = new FileCachePlugin(path);
+    const first = new TokenCache({ plugin });
+    await addToken(first, "ann", 0);
+    const second = new TokenCache({ plugin });
+    await second.access(() => undefined, { readOnly: true });
+    assert.deepEqual(second.getAccounts().map((account) => account.username), ["ann@contoso.com"]);
+    await addToken(second, "bob", 0);
+    assert.deepEqual(secretsOnDisk(path), new Set(["at-ann-0", "at-bob-0"]), "ann's token is kept");
+  });
+
   it("merges concurrent writers in one process: nobody loses another's tokens", async () => {
     const path = freshPath();
     const caches = [fileCache(path), fileCache(path), fileCache(path)];
