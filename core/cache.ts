@@ -6,10 +6,13 @@
  *
  * @example
  * ```ts
+ * import { readFile, writeFile } from "node:fs/promises";
+ * import { TokenCache } from "@authbroker/msal";
+ *
  * const cache = new TokenCache();
- * cache.deserialize(await Deno.readTextFile("cache.json").catch(() => ""));
+ * cache.deserialize(await readFile("cache.json", "utf8").catch(() => ""));
  * // ... use it with a PublicClientApplication ...
- * if (cache.hasStateChanged) await Deno.writeTextFile("cache.json", cache.serialize());
+ * if (cache.hasStateChanged) await writeFile("cache.json", cache.serialize());
  * ```
  *
  * @module
@@ -243,6 +246,14 @@ export class TokenCache {
    * @throws {MsalError} `read_only_access` with `readOnly`, if `fn` changed the cache (the change is undone).
    * @example
    * ```ts
+   * const cache = new TokenCache();
+   * const query: AccessTokenQuery = {
+   *   clientId: "my-client-id",
+   *   homeAccountId: "uid.utid",
+   *   environments: ["login.microsoftonline.com"],
+   *   realm: "common",
+   *   scopes: ["User.Read"],
+   * };
    * const at = await cache.access(() => cache.findAccessToken(query), { readOnly: true });
    * ```
    */

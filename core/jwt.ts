@@ -76,6 +76,7 @@ function decodeJsonObject(text: string, what: string): Record<string, unknown> {
  *
  * @example
  * ```ts
+ * declare const accessToken: string;
  * const { exp } = decodeJwtPayload(accessToken);
  * ```
  * @throws {InvalidInputError} if `token` is not `header.payload.signature` with a base64url JSON
@@ -96,6 +97,7 @@ export function decodeJwtPayload(token: string): Record<string, unknown> {
  *
  * @example
  * ```ts
+ * declare const response: { id_token: string };
  * const claims = decodeIdToken(response.id_token);
  * const username = claims.preferred_username;
  * ```
@@ -111,6 +113,7 @@ export function decodeIdToken(idToken: string): IdTokenClaims {
  *
  * @example
  * ```ts
+ * declare const response: { client_info: string };
  * const { uid, utid } = decodeClientInfo(response.client_info);
  * ```
  * @throws {InvalidInputError} if it is not base64url JSON with string `uid` and `utid`.
@@ -165,7 +168,11 @@ function epochClaim(claims: IdTokenClaims, name: string, required: boolean): num
  *
  * @example
  * ```ts
- * checkIdTokenClaims(decodeIdToken(response.id_token), { clientId, issuer: metadata.issuer });
+ * declare const response: { id_token: string };
+ * checkIdTokenClaims(decodeIdToken(response.id_token), {
+ *   clientId: "my-client-id",
+ *   issuer: "https://login.microsoftonline.com/{tenantid}/v2.0",
+ * });
  * ```
  * @throws {IdTokenError} naming the first claim that fails.
  */

@@ -56,10 +56,12 @@ const exitZero = (code: number): boolean => code === 0;
  * @throws {BrowserLaunchError} when no launcher worked; its message contains the URL to open by hand.
  * @example
  * ```ts
+ * import { BrowserLaunchError } from "../core/errors.ts";
+ *
  * try {
- *   await openSystemBrowser(authorizeUrl);
+ *   await openSystemBrowser("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=...");
  * } catch (error) {
- *   if (error instanceof BrowserLaunchError) showToUser(error.message);
+ *   if (error instanceof BrowserLaunchError) console.error(error.message); // it names the URL to open by hand
  * }
  * ```
  */

@@ -139,12 +139,16 @@ interface Held {
  * @throws {PortInUseError} "Can't listen on port N. You may try port 0." when `port` is taken.
  * @example
  * ```ts
- * const listener = await startLoopbackListener();
- * const state = randomToken();
- * await openSystemBrowser(authorizeUrl({ redirect_uri: listener.redirectUri, state }));
+ * import { openSystemBrowser } from "./browser.ts";
+ *
+ * const state = crypto.randomUUID();
+ * const listener = await startLoopbackListener({ state });
+ * const authorize = new URL("https://login.microsoftonline.com/common/oauth2/v2.0/authorize");
+ * authorize.search = new URLSearchParams({ redirect_uri: listener.redirectUri, state }).toString();
+ * await openSystemBrowser(authorize.href);
  * const response = await listener.waitForResponse({ state, timeoutMs: 300_000 });
- * if (response.error) return { error: response.error, error_description: response.error_description };
- * redeem(response.code);
+ * await listener.close();
+ * const code = response.error ? undefined : response.code; // redeem it at the token endpoint
  * ```
  */
 export async function startLoopbackListener(options: LoopbackOptions = {}): Promise<LoopbackListener> {

@@ -6,6 +6,33 @@ cd "$(dirname "$0")/.."
 deno="node_modules/.bin/deno"
 bun="node_modules/.bin/bun"
 step() { printf '\n=== %s\n' "$*"; }
+log="$(mktemp -d)"
+trap 'rm -rf "$log"' EXIT
+
+# Runs a test command, keeping its output. Under CI=true a skipped test fails the run: a skip is not a
+# test. Each runner reports skips its own way: Deno "<name> ... ignored" per test or step, Bun "N skip",
+# node:test "# skipped N" (and todo tests the same).
+run_tests() {
+  local name="$1"
+  shift
+  "$@" 2>&1 | tee "$log/$name"
+  local plain skipped
+  plain="$(sed 's/\x1b\[[0-9;]*m//g' "$log/$name")"
+  skipped="$(
+    {
+      grep -Ec ' \.\.\. ignored( |$)' <<<"$plain" || true
+      grep -Eo '^ *[0-9]+ (skip|todo)$' <<<"$plain" | grep -Eo '[0-9]+' || true
+      grep -Eo '^# (skipped|todo) [0-9]+' <<<"$plain" | grep -Eo '[0-9]+' || true
+    } | awk '{ n += $1 } END { print n + 0 }'
+  )"
+  if [ "$skipped" -gt 0 ]; then
+    if [ "${CI:-}" = "true" ]; then
+      printf '\n%s: %s test(s) skipped, ignored or todo; under CI=true that fails the run.\n' "$name" "$skipped" >&2
+      return 1
+    fi
+    printf '\nWARNING %s: %s test(s) skipped (a failure under CI=true).\n' "$name" "$skipped" >&2
+  fi
+}
 
 step "deno fmt --check"
 "$deno" fmt --check
@@ -16,18 +43,19 @@ step "deno lint"
 step "deno doc --lint (every export documented, no private types in the public API)"
 "$deno" doc --lint -q mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
 
-step "deno check (sources, and every ts code block of the README)"
+step "deno check (sources, every ts code block of the README and of the JSDoc)"
 "$deno" check mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts cli/ tests/ bench/ samples/
 "$deno" check --doc-only README.md
+"$deno" check --doc mod.ts broker.ts linux_broker.ts app/ core/ flows/ brokers/ testing/ persistence/ cli/
 
 step "tests under Deno"
-"$deno" test -A tests/
+run_tests deno "$deno" test -A tests/
 
 step "tests under Bun"
-"$bun" test tests/
+run_tests bun "$bun" test tests/
 
 step "tests under Node"
-node --import tsx --test tests/*.test.ts
+run_tests node node --import tsx --test tests/*.test.ts
 
 step "deno publish --dry-run (JSR, no slow types)"
 "$deno" publish --dry-run --allow-dirty

@@ -81,6 +81,8 @@ const MAX_REDIRECTS = 20;
  *
  * @example
  * ```ts
+ * import { PublicClientApplication } from "@authbroker/msal";
+ *
  * const idp = await FakeAuthority.start({ users: [{ username: "bob@contoso.com", password: "pw" }] });
  * const app = new PublicClientApplication("my-client", { authority: idp.authority(), fetch: idp.fetch });
  * // ... drive a flow; idp.approveDeviceCode(flow.user_code, "bob@contoso.com") ...

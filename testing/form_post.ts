@@ -21,6 +21,7 @@ export interface AutoPostForm {
  * @throws {Error} when `html` has no form with an `action`.
  * @example
  * ```ts
+ * declare const response: Response; // a page from the fake authority's sign-in
  * const { action, fields } = parseAutoPostForm(await response.text());
  * await fetch(action, { method: "POST", body: new URLSearchParams(fields) });
  * ```

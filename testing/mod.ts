@@ -16,6 +16,7 @@
  * });
  * const app = new PublicClientApplication("my-client-id", { authority: idp.authority(), fetch: idp.fetch });
  * const flow = await app.initiateDeviceFlow(["User.Read"]);
+ * if ("error" in flow) throw new Error(String(flow.error_description));
  * idp.approveDeviceCode(flow.user_code, "alice@contoso.com");
  * const result = await app.acquireTokenByDeviceFlow(flow);
  *
