@@ -333,3 +333,63 @@ describe("cache realms: B2C caches written by other MSALs are served", () => {
     });
   }
 });
+
+/** A cache as MSAL Python writes it for `c`: environment = the host, realm = canonicalize(token_endpoint). */
+function msalPythonCache(c: AuthorityCase): string {
+  const hid = c.clientInfo
+    ? (() => {
+      const { uid, utid } = JSON.parse(atob(c.clientInfo.replace(/-/g, "+").replace(/_/g, "/")));
+      return `${uid}.${utid}`;
+    })()
+    : `sub-${OID}`;
+  const env = new URL(c.origin).host;
+  const realm = new URL(c.tokenEndpoint).pathname.split("/")[1];
+  const target = [...c.scopes].sort().join(" ");
+  const at = {
+    credential_type: "AccessToken",
+    secret: `python-at-${c.name}`,
+    home_account_id: hid,
+    environment: env,
+    client_id: CLIENT_ID,
+    target,
+    realm,
+    token_type: "Bearer",
+    cached_at: "1700000000",
+    expires_on: "4102444800",
+    extended_expires_on: "4102444800",
+  };
+  const account = {
+    home_account_id: hid,
+    environment: env,
+    realm,
+    local_account_id: OID,
+    username: "user@example.com",
+    authority_type: realm === "adfs" ? "ADFS" : "MSSTS",
+  };
+  return JSON.stringify({
+    AccessToken: { [`${hid}-${env}-accesstoken-${CLIENT_ID}-${realm}-${target}`.toLowerCase()]: at },
+    Account: { [`${hid}-${env}-${realm}`.toLowerCase()]: account },
+    AppMetadata: { [`appmetadata-${env}-${CLIENT_ID}`]: { client_id: CLIENT_ID, environment: env } },
+  });
+}
+
+describe("cache realms: MSAL Python's caches are served for every authority type", () => {
+  for (const c of CASES) {
+    it(`${c.name}: a cached access token MSAL Python wrote`, async () => {
+      const idp = await startProvider(c);
+      try {
+        const cache = new TokenCache();
+        cache.deserialize(msalPythonCache(c));
+        const app = appFor(c, idp, cache);
+        const [account] = await app.getAccounts();
+        assert.ok(account, "the account is listed");
+        const result = await app.acquireTokenSilent(c.scopes, { account });
+        assert.equal(result?.token_source, "cache");
+        assert.equal(result?.access_token, `python-at-${c.name}`);
+        assert.equal(idp.tokenRequests.length, 0);
+      } finally {
+        await idp.close();
+      }
+    });
+  }
+});
