@@ -65,6 +65,13 @@ const COMMON = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsConfig["options"];
 
+const DOCTOR = {
+  "client-id": COMMON["client-id"],
+  json: COMMON.json,
+  "cache-dir": COMMON["cache-dir"],
+  help: COMMON.help,
+} as const satisfies ParseArgsConfig["options"];
+
 const TOKEN = {
   ...COMMON,
   scope: { type: "string", multiple: true },
@@ -85,6 +92,11 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
       case "accounts": {
         const { values } = parse(rest, COMMON);
         if (values.help) return help(terminal);
+        if (
+          !(values["client-id"] ?? terminal.env.AUTHBROKER_CLIENT_ID) && (values.authority || values.broker)
+        ) {
+          throw new UsageError("--authority and --broker choose an app's accounts: add --client-id");
+        }
         return await accounts(
           {
             ...settings(values, terminal, { clientIdRequired: false }),
@@ -102,7 +114,7 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
         return await logout({ ...app, clientId: app.clientId!, username: values.username }, terminal, signal);
       }
       case "doctor": {
-        const { values } = parse(rest, COMMON);
+        const { values } = parse(rest, DOCTOR);
         if (values.help) return help(terminal);
         const { doctor } = await import("./doctor.ts");
         return await doctor(
@@ -167,7 +179,7 @@ function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
   try {
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run authbroker --help.`);
+    throw new UsageError(`${(error as Error).message.replace(/\.$/, "")}. Run authbroker --help.`);
   }
 }
 

@@ -207,6 +207,17 @@ describe("authbroker CLI", () => {
     ], env).finished;
     assert.equal(badAuthority.code, 2);
     assert.match(badAuthority.stderr, /must use https/);
+    const ignored = await cli(["accounts", "--authority", "not a url"], { ...env, AUTHBROKER_CLIENT_ID: "" })
+      .finished;
+    assert.equal(ignored.code, 2, "an option the command would ignore");
+    assert.match(ignored.stderr, /--authority and --broker choose an app's accounts: add --client-id/);
+    const doctorBroker = await cli(["doctor", "--broker"], env).finished;
+    assert.equal(doctorBroker.code, 2);
+    assert.match(doctorBroker.stderr, /Unknown option '--broker'/);
+    const noValue = await cli(["token", "--client-id", "--scope", "x"], env).finished;
+    assert.equal(noValue.code, 2);
+    assert.match(noValue.stderr, /'--client-id' argument is ambiguous/);
+    assert.doesNotMatch(noValue.stderr, /\.\./);
     const command = await cli(["tokne"], env).finished;
     assert.equal(command.code, 2);
     assert.match(command.stderr, /Unknown command "tokne"/);
