@@ -72,6 +72,7 @@ export {
   InvalidInputError,
   IssuerMismatchError,
   MsalError,
+  MsalErrorCode,
   NetworkError,
   PortInUseError,
   RedirectUriError,

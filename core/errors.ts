@@ -1,18 +1,84 @@
 /**
- * Exception classes for developer errors: bad configuration, a missing broker dependency, bad input.
- * Protocol failures (the identity provider or the broker said no) are never thrown; they are returned
- * as {@linkcode ErrorResult}s.
+ * Exception classes, each with a stable {@linkcode MsalErrorCode} to switch on.
+ *
+ * What is thrown and what is returned:
+ * - Thrown: developer errors (bad configuration or input, a missing broker dependency, an unregistered
+ *   redirect URI), the caller's abort or timeout, an unreachable network, and checks that protect the
+ *   user from a forged or replayed sign-in ({@linkcode IdTokenError}, {@linkcode IssuerMismatchError}).
+ * - Returned as an error result: the identity provider or the broker said no, and **the server sent
+ *   something malformed**: an answer that is not JSON, a field out of type or range, an ID token that is
+ *   not a JWT come back as `error: "invalid_response"` (from a broker: `error: "broker_error"` with
+ *   `broker_status: "InvalidResponse"`), and nothing of that answer is cached. Malformed local data
+ *   (a corrupt cache file handed to `TokenCache.deserialize`) throws {@linkcode InvalidInputError}.
+ *
+ * @example
+ * ```ts
+ * import { MsalError, MsalErrorCode, PublicClientApplication } from "@authbroker/msal";
+ *
+ * try {
+ *   await PublicClientApplication.create("client-id", { enableBrokerOnLinux: true });
+ * } catch (error) {
+ *   if (error instanceof MsalError && error.code === MsalErrorCode.BrokerDependencyMissing) {
+ *     console.error(error.message); // "You need to install dependency by: npm install dbus-next"
+ *   }
+ * }
+ * ```
  *
  * @module
  */
 
+/** The `code` of every exception this package throws, by name. */
+export const MsalErrorCode = {
+  /** {@linkcode ConfigurationError}. */
+  InvalidConfig: "invalid_config",
+  /** {@linkcode InvalidInputError}. */
+  InvalidInput: "invalid_input",
+  /** {@linkcode BrokerDependencyError} (broker rule 2). */
+  BrokerDependencyMissing: "broker_dependency_missing",
+  /** `BrokerUnavailableError` from a plugin (broker rule 3; the app falls back). */
+  BrokerUnavailable: "broker_unavailable",
+  /** {@linkcode RedirectUriError}. */
+  RedirectUriNotRegistered: "redirect_uri_not_registered",
+  /** {@linkcode TimeoutError}. */
+  Timeout: "timeout",
+  /** {@linkcode AbortError}. */
+  Aborted: "aborted",
+  /** {@linkcode PortInUseError}. */
+  PortInUse: "port_in_use",
+  /** {@linkcode BrowserLaunchError}. */
+  BrowserUnavailable: "browser_unavailable",
+  /** {@linkcode IdTokenError}. */
+  InvalidIdToken: "invalid_id_token",
+  /** {@linkcode IssuerMismatchError}. */
+  IssuerMismatch: "issuer_mismatch",
+  /** {@linkcode AuthorityError}. */
+  AuthorityDiscoveryFailed: "authority_discovery_failed",
+  /** {@linkcode NetworkError}. */
+  NetworkError: "network_error",
+  /** A `TokenCache.access` with `readOnly: true` whose function changed the cache. */
+  ReadOnlyAccess: "read_only_access",
+  /** `CacheLockError`: another process held the cache file's lock too long (`./persistence`). */
+  CacheLockTimeout: "cache_lock_timeout",
+  /** `CacheLockError`: the cache file's lock was taken away while held (`./persistence`). */
+  CacheLockLost: "cache_lock_lost",
+  /** `CacheCorruptError`: the cache file was set aside as corrupt (`./persistence`). */
+  CacheCorrupt: "cache_corrupt",
+  /** `SecretServiceUnavailableError`: no Secret Service on the session bus (`./persistence`). */
+  SecretServiceUnavailable: "secret_service_unavailable",
+  /** `KeyringLockedError`: the keyring is locked (`./persistence`). */
+  KeyringLocked: "keyring_locked",
+} as const;
+
+/** One of the {@linkcode MsalErrorCode} values: what `MsalError.code` can be. */
+export type MsalErrorCode = (typeof MsalErrorCode)[keyof typeof MsalErrorCode];
+
 /** Base class of every exception this library throws; `code` is stable and machine-readable. */
 export class MsalError extends Error {
-  /** A stable, machine-readable code, e.g. `"invalid_config"`. */
-  readonly code: string;
+  /** A stable, machine-readable code, e.g. `"invalid_config"`; one of {@linkcode MsalErrorCode}. */
+  readonly code: MsalErrorCode;
 
   /** Creates an error with a stable `code` and a human-readable message. */
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: MsalErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

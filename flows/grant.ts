@@ -9,7 +9,7 @@ import { realmFollowsIdToken } from "../core/authority.ts";
 import type { AccountEntry } from "../core/cache.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import { checkIdTokenClaims, decodeIdToken } from "../core/jwt.ts";
-import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
+import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { type CheckedTokenResponse, readTokenResponse } from "../core/token_response.ts";
@@ -89,16 +89,19 @@ async function recordTokenResponse(
   options: RedeemOptions,
 ): Promise<TokenResult | ErrorResult> {
   const now = Math.floor(Date.now() / 1000);
+  // The rule of core/errors.ts: a malformed answer (a field out of type or range, an ID token that is
+  // not a JWT) is an `invalid_response` result; a well-formed ID token failing its checks throws.
   let response: CheckedTokenResponse;
+  let claims: IdTokenClaims | undefined;
   try {
     response = readTokenResponse(body, now);
+    if (response.id_token !== undefined) claims = decodeIdToken(response.id_token);
   } catch (error) {
     if (!(error instanceof InvalidInputError)) throw error;
     return { error: "invalid_response", error_description: error.message };
   }
   let username = options.username;
-  if (response.id_token !== undefined) {
-    const claims = decodeIdToken(response.id_token);
+  if (response.id_token !== undefined && claims) {
     checkIdTokenClaims(claims, {
       clientId: context.clientId,
       issuer: context.authority.issuer,
