@@ -282,7 +282,8 @@ export class BrokerUnavailableError extends MsalError {
   }
 }
 
-/** Whether `result` is a {@linkcode BrokerError}. */
+/** Whether `result` is a {@linkcode BrokerError}: `ok: false` with a `status`. */
 export function isBrokerError(result: unknown): result is BrokerError {
-  return typeof result === "object" && result !== null && (result as BrokerError).ok === false;
+  return typeof result === "object" && result !== null && (result as BrokerError).ok === false &&
+    "status" in result;
 }

@@ -9,25 +9,29 @@
 import { onAbort } from "../core/abort.ts";
 import { AbortError } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
-import type { BrokerError, BrokerTokenResult } from "../brokers/broker.ts";
+import { type BrokerError, type BrokerTokenResult, isBrokerError } from "../brokers/broker.ts";
 
-/** What {@linkcode withDeadline} resolves to when the broker did not answer in time. */
-export const TIMED_OUT: unique symbol = Symbol("timed out");
-
-/** A token call that ran out of time. */
-export interface TimeoutResult {
-  /** Always `false`: no token. */
-  ok: false;
-  /** Tells it apart from a {@linkcode BrokerError}. */
-  timeout: true;
-  /** The deadline that passed. */
-  timeoutMs: number;
+/**
+ * "The broker did not answer in time": the one shape of it, from the deadline to the app's
+ * `broker_error` result (`timeoutResult` in `_broker_result.ts`).
+ */
+export interface TimedOut {
+  /** Always `false`: no answer. */
+  readonly ok: false;
+  /** The deadline that passed, in milliseconds; tells it apart from a {@linkcode BrokerError}. */
+  readonly timedOutMs: number;
 }
 
-/** The outcome of a call whose failures are reported, not thrown: its value, or why there is none. */
+/** Whether `value` is a {@linkcode TimedOut}. */
+export function isTimedOut(value: unknown): value is TimedOut {
+  return typeof value === "object" && value !== null && typeof (value as TimedOut).timedOutMs === "number";
+}
+
+/** The outcome of a call whose failures are reported, not thrown: its value, why there is none, or a timeout. */
 export type Outcome<T> =
   | { ok: true; value: Exclude<T, BrokerError> }
-  | { ok: false; reason: string; timedOut: boolean };
+  | { ok: false; reason: string }
+  | TimedOut;
 
 /**
  * Runs `call` under a signal that aborts when the caller's does or after `timeoutMs`. Does not rely on
@@ -39,16 +43,16 @@ async function withDeadline<T>(
   timeoutMs: number,
   callerSignal: AbortSignal | undefined,
   call: (signal: AbortSignal) => Promise<T>,
-): Promise<T | typeof TIMED_OUT> {
+): Promise<T | TimedOut> {
   const abortError = () => new AbortError(undefined, { cause: callerSignal?.reason });
   if (callerSignal?.aborted) throw abortError();
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let unsubscribe = (): void => {};
   // Settle the race before aborting the plugin, so a plugin rejecting on abort cannot win it.
-  const stopped = new Promise<typeof TIMED_OUT>((resolve, reject) => {
+  const stopped = new Promise<TimedOut>((resolve, reject) => {
     timer = setTimeout(() => {
-      resolve(TIMED_OUT);
+      resolve({ ok: false, timedOutMs: timeoutMs });
       controller.abort(new Error(timeoutDescription(timeoutMs)));
     }, timeoutMs);
     if (callerSignal) {
@@ -69,7 +73,7 @@ async function withDeadline<T>(
 }
 
 /**
- * A token call under {@linkcode withDeadline}: a timeout becomes a {@linkcode TimeoutResult}. What the
+ * A token call under {@linkcode withDeadline}: a timeout resolves {@linkcode TimedOut}. What the
  * plugin throws propagates (a plugin returns token failures; it throws only for bugs).
  *
  * @throws {AbortError} when `signal` aborts.
@@ -78,9 +82,8 @@ export async function callBroker(
   timeoutMs: number,
   signal: AbortSignal | undefined,
   call: (signal: AbortSignal) => Promise<BrokerTokenResult>,
-): Promise<BrokerTokenResult | TimeoutResult> {
-  const result = await withDeadline(timeoutMs, signal, call);
-  return result === TIMED_OUT ? { ok: false, timeout: true, timeoutMs } : result;
+): Promise<BrokerTokenResult | TimedOut> {
+  return await withDeadline(timeoutMs, signal, call);
 }
 
 /**
@@ -96,16 +99,21 @@ export async function attempt<T>(
   signal: AbortSignal | undefined,
   call: (signal: AbortSignal) => Promise<T>,
 ): Promise<Outcome<T>> {
-  let value: T | typeof TIMED_OUT;
+  let value: T | TimedOut;
   try {
     value = await withDeadline(timeoutMs, signal, call);
   } catch (error) {
     if (error instanceof AbortError) throw error;
-    return { ok: false, reason: error instanceof Error ? error.message : String(error), timedOut: false };
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
   }
-  if (value === TIMED_OUT) return { ok: false, reason: timeoutDescription(timeoutMs), timedOut: true };
-  if (isBrokerError(value)) return { ok: false, reason: describeBrokerError(logger, value), timedOut: false };
+  if (isTimedOut(value)) return value;
+  if (isBrokerError(value)) return { ok: false, reason: describeBrokerError(logger, value) };
   return { ok: true, value: value as Exclude<T, BrokerError> };
+}
+
+/** Why a failed {@linkcode Outcome} has no value, for a log line. */
+export function reasonOf(outcome: { ok: false; reason: string } | TimedOut): string {
+  return isTimedOut(outcome) ? timeoutDescription(outcome.timedOutMs) : outcome.reason;
 }
 
 /** Why a call was cancelled at its deadline. */
@@ -120,9 +128,4 @@ export function timeoutDescription(timeoutMs: number): string {
 export function describeBrokerError(logger: PluginLogger | undefined, error: BrokerError): string {
   const context = logger ? logger.pii(error.context) : error.context;
   return `${context}. Status: ${error.status}, Error code: ${error.errorCode}, Tag: ${error.tag}`;
-}
-
-function isBrokerError(value: unknown): value is BrokerError {
-  return typeof value === "object" && value !== null && "ok" in value && value.ok === false &&
-    "status" in value;
 }

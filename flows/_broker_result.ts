@@ -18,7 +18,7 @@ import type {
   BrokerTokenResult,
 } from "../brokers/broker.ts";
 import type { BrokerContext } from "./context.ts";
-import { describeBrokerError, timeoutDescription, type TimeoutResult } from "./_broker_call.ts";
+import { describeBrokerError, isTimedOut, type TimedOut, timeoutDescription } from "./_broker_call.ts";
 
 const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
 
@@ -32,11 +32,11 @@ const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
 export async function finish(
   ctx: BrokerContext,
   scopes: string[],
-  response: BrokerTokenResult | TimeoutResult,
+  response: BrokerTokenResult | TimedOut,
   correlationId: string,
   binding: TokenBinding | undefined,
 ): Promise<AuthResult> {
-  if ("timeout" in response) return timeoutResult(response.timeoutMs, correlationId);
+  if (isTimedOut(response)) return timeoutResult(response, correlationId);
   if (!response.ok) return errorResult(ctx, response, correlationId);
   const invalid = invalidField(response);
   if (invalid) {
@@ -111,10 +111,10 @@ export function readBrokerAccount(account: unknown): BrokerAccount | undefined {
 }
 
 /** The `broker_error` result of a call cancelled at its deadline. */
-export function timeoutResult(timeoutMs: number, correlationId: string): ErrorResult {
+export function timeoutResult(timedOut: TimedOut, correlationId: string): ErrorResult {
   return {
     error: "broker_error",
-    error_description: timeoutDescription(timeoutMs),
+    error_description: timeoutDescription(timedOut.timedOutMs),
     broker_status: "Timeout",
     correlation_id: correlationId,
   };

@@ -19,7 +19,14 @@ import type {
   BrokerTokenRequest,
   WindowHandle,
 } from "../brokers/broker.ts";
-import { attempt, callBroker, TIMED_OUT, timeoutDescription } from "./_broker_call.ts";
+import {
+  attempt,
+  callBroker,
+  isTimedOut,
+  reasonOf,
+  type TimedOut,
+  timeoutDescription,
+} from "./_broker_call.ts";
 import { accountFromBroker, claimsOf, finish, readBrokerAccount, timeoutResult } from "./_broker_result.ts";
 import { type BrokerContext, claimsFor } from "./context.ts";
 import type { InteractiveOptions } from "./interactive.ts";
@@ -86,7 +93,7 @@ export async function acquireTokenInteractiveViaBroker(
   if (loginHint && prompt !== "select_account") {
     const accountId = await cachedBrokerAccountId(ctx, loginHint);
     const found = accountId && await findBrokerAccount(ctx, accountId, correlationId, signal);
-    if (found && found !== TIMED_OUT) {
+    if (found && !isTimedOut(found)) {
       knownAccount = found;
       const result = await silentWithAccount(ctx, scopes, found, { claims, correlationId, signal, binding });
       if ("access_token" in result) return result;
@@ -117,7 +124,7 @@ export async function acquireTokenInteractiveViaBroker(
       return await finish(ctx, scopes, response, correlationId, binding);
     }
     const escalate = wrongAccount ||
-      (!response.ok && !("timeout" in response) &&
+      (!response.ok && !isTimedOut(response) &&
         ESCALATING_STATUSES.has(response.status.replace(/^Status_/, "")));
     if (!escalate) return await finish(ctx, scopes, response, correlationId, binding);
   }
@@ -221,8 +228,8 @@ export async function signOutViaBroker(
 ): Promise<void> {
   const correlationId = crypto.randomUUID();
   const found = await findBrokerAccount(ctx, account.local_account_id, correlationId, options.signal);
-  if (found === TIMED_OUT) {
-    ctx.logger.warning(`Broker sign-out skipped: ${timeoutDescription(ctx.brokerDeadlines.silentMs)}`);
+  if (isTimedOut(found)) {
+    ctx.logger.warning(`Broker sign-out skipped: ${timeoutDescription(found.timedOutMs)}`);
     return;
   }
   if (!found) {
@@ -235,7 +242,7 @@ export async function signOutViaBroker(
     options.signal,
     (signal) => ctx.broker.signOut({ clientId: ctx.clientId, account: found, correlationId, signal }),
   );
-  if (!signedOut.ok) ctx.logger.warning(`Broker sign-out failed: ${signedOut.reason}`);
+  if (!signedOut.ok) ctx.logger.warning(`Broker sign-out failed: ${reasonOf(signedOut)}`);
 }
 
 /**
@@ -260,7 +267,7 @@ export async function listBrokerAccounts(
     (signal) => ctx.broker.getAccounts({ clientId: ctx.clientId, correlationId, signal }),
   );
   if (!listed.ok) {
-    ctx.logger.warning(`Could not list the broker's accounts: ${listed.reason}`);
+    ctx.logger.warning(`Could not list the broker's accounts: ${reasonOf(listed)}`);
     return [];
   }
   const environments = new Set(ctx.authority.environments.map(lower));
@@ -319,7 +326,7 @@ async function silentByAccountId(
   call: CallOptions,
 ): Promise<AuthResult | null> {
   const account = await findBrokerAccount(ctx, accountId, call.correlationId, call.signal);
-  if (account === TIMED_OUT) return timeoutResult(ctx.brokerDeadlines.silentMs, call.correlationId);
+  if (isTimedOut(account)) return timeoutResult(account, call.correlationId);
   if (!account) return null;
   return await silentWithAccount(ctx, scopes, account, call);
 }
@@ -349,7 +356,7 @@ async function findBrokerAccount(
   accountId: string,
   correlationId: string,
   signal: AbortSignal | undefined,
-): Promise<BrokerAccount | undefined | typeof TIMED_OUT> {
+): Promise<BrokerAccount | undefined | TimedOut> {
   const { broker, clientId } = ctx;
   const found = await attempt(
     ctx.logger,
@@ -363,8 +370,8 @@ async function findBrokerAccount(
   if (found.ok) {
     return Array.isArray(found.value) ? found.value.find((account) => account.id === accountId) : found.value;
   }
-  if (found.timedOut) return TIMED_OUT;
-  ctx.logger.verbose(`Could not read the broker account: ${found.reason}`);
+  if (isTimedOut(found)) return found;
+  ctx.logger.verbose(`Could not read the broker account: ${reasonOf(found)}`);
   return undefined;
 }
 
