@@ -1,5 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import process from "node:process";
 import { detectPlatform, detectRuntime, installCommand, type PlatformProbe } from "../core/platform.ts";
 
 function probe(facts: {
@@ -58,15 +60,28 @@ describe("detectPlatform", () => {
     assert.equal(detectPlatform(probe({ platform: "darwin", env: { WSL_DISTRO_NAME: "x" } })), "mac");
   });
 
-  it("detects the machine running the tests without throwing", () => {
-    assert.ok(["windows", "mac", "linux", "wsl"].includes(detectPlatform()));
+  it("detects the machine running the tests, as the OS itself reports it", () => {
+    // Independent evidence: Node's process.platform and the kernel's own /proc/version.
+    const os = process.platform;
+    const proc = os === "linux" && existsSync("/proc/version") ? readFileSync("/proc/version", "utf8") : "";
+    const expected = os === "win32"
+      ? "windows"
+      : os === "darwin"
+      ? "mac"
+      : /microsoft/i.test(proc)
+      ? "wsl"
+      : "linux";
+    assert.equal(detectPlatform(), expected);
   });
 });
 
 describe("detectRuntime", () => {
-  it("reports the runtime actually running this test", () => {
-    const expected = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+  it("reports the runtime actually running this test, as the runtime's own version list names it", () => {
+    // Independent of detectRuntime's globals: Deno and Bun add themselves to process.versions.
+    const versions = process.versions as Record<string, string | undefined>;
+    const expected = versions.deno ? "deno" : versions.bun ? "bun" : "node";
     assert.equal(detectRuntime(), expected);
+    assert.ok(versions[expected === "node" ? "node" : expected], `process.versions names ${expected}`);
   });
 });
 
