@@ -581,7 +581,7 @@ export class PublicClientApplication {
     broker: Broker | undefined,
     authority: () => A,
   ): AppContext & { authority: A } {
-    const app = this;
+    const platform = () => this.#currentPlatform();
     return {
       clientId: this.clientId,
       get authority() {
@@ -594,12 +594,12 @@ export class PublicClientApplication {
       broker,
       brokerDeadlines: this.#brokerDeadlines,
       get platform() {
-        return app.#currentPlatform();
+        return platform();
       },
       silentAttempts: this.#silentAttempts,
       online: async (signal) => {
-        const discovered = await app.#authority(signal);
-        return app.#onlineContext ??= app.#newContext(broker, () => discovered);
+        const discovered = await this.#authority(signal);
+        return this.#onlineContext ??= this.#newContext(broker, () => discovered);
       },
     };
   }

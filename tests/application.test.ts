@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import {
   AbortError,
   ConfigurationError,
-  InvalidInputError,
   PublicClientApplication,
   TokenCache,
 } from "../mod.ts";
