@@ -1,11 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  AbortError,
-  ConfigurationError,
-  PublicClientApplication,
-  TokenCache,
-} from "../mod.ts";
+import { AbortError, ConfigurationError, PublicClientApplication, TokenCache } from "../mod.ts";
 import type { Account, ErrorResult, TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
 
