@@ -68,6 +68,7 @@ export {
   LINUX_BROKER_PATH,
 } from "./linux_broker.ts";
 export { linuxBrokerService, type LinuxBrokerServiceOptions } from "./linux_broker_activation.ts";
+export type { FakeAuthorityHandle } from "./_types.ts";
 export {
   type ActivatableService,
   type PrivateBus,
