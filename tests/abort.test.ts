@@ -6,8 +6,8 @@ import { onAbort, SharedWork, sleep } from "../core/abort.ts";
 import { AbortError, PublicClientApplication } from "../mod.ts";
 import type { Account } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const USER = { username: "alice@contoso.com", password: "password" };
 
 describe("SharedWork", () => {

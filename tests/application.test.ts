@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { AbortError, ConfigurationError, PublicClientApplication, TokenCache } from "../mod.ts";
 import type { Account, ErrorResult, TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const FAMILY_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const OTHER_FAMILY_CLIENT_ID = "1950a258-227b-4e31-a9cf-717495945fc2";
 const USER = { username: "alice@contoso.com", password: "password", name: "Alice" };

@@ -15,10 +15,7 @@ import {
 import type {
   Account,
   AcquireTokenInteractiveOptions,
-  AuthResult,
   DeviceFlow,
-  ErrorResult,
-  Logger,
   Platform,
   PublicClientApplicationOptions,
   TokenResult,
@@ -36,6 +33,7 @@ import {
   fakeBrokerAccount,
   type FakeBrokerOptions,
 } from "../testing/fake_broker.ts";
+import { assertError, assertToken, type Logged, recordingLogger } from "./_helpers.ts";
 
 const CLIENT_ID = "9a8b7c6d-1111-2222-3333-444455556666";
 const SCOPES = ["User.Read"];
@@ -98,24 +96,6 @@ function bobInBroker(): BrokerAccount {
   });
 }
 
-interface Logged {
-  level: string;
-  message: string;
-}
-
-function recordingLogger(): { logger: Logger; logged: Logged[]; warnings: () => string[] } {
-  const logged: Logged[] = [];
-  const logger: Logger = {
-    piiLoggingEnabled: false,
-    error: (message) => logged.push({ level: "error", message }),
-    warning: (message) => logged.push({ level: "warning", message }),
-    info: (message) => logged.push({ level: "info", message }),
-    verbose: (message) => logged.push({ level: "verbose", message }),
-  };
-  const warnings = () => logged.filter((l) => l.level === "warning").map((l) => l.message);
-  return { logger, logged, warnings };
-}
-
 function newApp(options: PublicClientApplicationOptions = {}): PublicClientApplication {
   return new PublicClientApplication(CLIENT_ID, { authority: idp.authority("organizations"), ...options });
 }
@@ -147,16 +127,6 @@ function brokerApp(
 
 function methods(broker: FakeBroker): string[] {
   return broker.calls.map((call) => call.method);
-}
-
-function assertToken(result: AuthResult | null): TokenResult {
-  assert.ok(result && "access_token" in result, `expected a token, got ${JSON.stringify(result)}`);
-  return result as TokenResult;
-}
-
-function assertError(result: AuthResult | null): ErrorResult {
-  assert.ok(result && "error" in result, `expected an error, got ${JSON.stringify(result)}`);
-  return result as ErrorResult;
 }
 
 const tokenGrants = (): string[] => idp.requestsTo("token").map((r) => r.form.grant_type);

@@ -17,13 +17,14 @@ import { type BrokerAccount, CONSOLE_WINDOW_HANDLE } from "../brokers/broker.ts"
 import { TokenCache } from "../core/cache.ts";
 import { AbortError, RedirectUriError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
-import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
+import type { Account, AuthResult } from "../core/results.ts";
 import {
   brokerError,
   FakeBroker,
   fakeBrokerAccount,
   type FakeBrokerOptions,
 } from "../testing/fake_broker.ts";
+import { assertError, assertToken } from "./_helpers.ts";
 
 const CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const SCOPES = ["User.Read"];
@@ -87,16 +88,6 @@ function interactive(
     parentWindowHandle: CONSOLE_WINDOW_HANDLE,
     ...options,
   });
-}
-
-function assertToken(result: AuthResult | null): TokenResult {
-  assert.ok(result && "access_token" in result, `expected a token, got ${JSON.stringify(result)}`);
-  return result as TokenResult;
-}
-
-function assertError(result: AuthResult | null): ErrorResult {
-  assert.ok(result && "error" in result, `expected an error, got ${JSON.stringify(result)}`);
-  return result as ErrorResult;
 }
 
 function methods(broker: FakeBroker): string[] {

@@ -23,8 +23,8 @@ import {
 import { FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import { serve } from "../flows/serve.ts";
 import { FetchBrowser } from "./_browser.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const ALICE = { username: "alice@contoso.com", password: "password", name: "Alice" };
 const BOB = { username: "bob@contoso.com", password: "bob-pw", name: "Bob" };
 const SCOPES = ["User.Read"];

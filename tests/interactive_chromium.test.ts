@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
 import { PublicClientApplication, type TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
@@ -24,7 +25,6 @@ const FLAGS = [
   "--disable-component-update",
   "--disable-sync",
 ];
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const ALICE = { username: "alice@contoso.com", password: "password", name: "Alice" };
 const SCOPES = ["User.Read"];
 

@@ -10,8 +10,8 @@ import {
 } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
 import { FetchBrowser } from "./_browser.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const ALICE = { username: "alice@contoso.com", password: "password" };
 const SCOPES = ["User.Read"];
 

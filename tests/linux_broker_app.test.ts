@@ -5,15 +5,12 @@ import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import {
-  type AuthResult,
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
-  type ErrorResult,
   type Logger,
   PublicClientApplication,
   type PublicClientApplicationOptions,
   TokenCache,
-  type TokenResult,
 } from "../mod.ts";
 import {
   FakeAuthority,
@@ -24,6 +21,7 @@ import {
   startPrivateBus,
 } from "../testing/mod.ts";
 import { FetchBrowser } from "./_browser.ts";
+import { assertError, assertToken } from "./_helpers.ts";
 
 const CLIENT_ID = "5c7e1f2a-3b4c-4d5e-8f90-a1b2c3d4e5f6";
 const SCOPES = ["User.Read"];
@@ -81,16 +79,6 @@ async function linuxApp(options: PublicClientApplicationOptions = {}): Promise<P
     enableBrokerOnLinux: true,
     ...options,
   });
-}
-
-function assertToken(result: AuthResult | null): TokenResult {
-  assert.ok(result && "access_token" in result, `expected a token, got ${JSON.stringify(result)}`);
-  return result as TokenResult;
-}
-
-function assertError(result: AuthResult | null): ErrorResult {
-  assert.ok(result && "error" in result, `expected an error, got ${JSON.stringify(result)}`);
-  return result as ErrorResult;
 }
 
 function authParameters(record: FakeLinuxBrokerRequest): Record<string, unknown> {

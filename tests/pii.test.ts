@@ -6,8 +6,8 @@ import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
 import { scrubPii } from "../core/log.ts";
 import { FetchBrowser } from "./_browser.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const USER = { username: "pii.person@contoso.com", password: "s3cret-password", name: "Pat Person" };
 const SCOPES = ["User.Read"];
 

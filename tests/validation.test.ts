@@ -1,11 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PublicClientApplication, TokenCache } from "../mod.ts";
-import type { AuthResult, ErrorResult, TokenResult } from "../mod.ts";
+import type { TokenResult } from "../mod.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
+import { assertError, assertToken, CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 const USER = { username: "alice@contoso.com", password: "password" };
 
 let idp: FakeAuthority;
@@ -30,17 +30,6 @@ async function signedIn(): Promise<{ app: PublicClientApplication; cache: TokenC
   const result = await app.acquireTokenByDeviceFlow(flow);
   assert.ok("access_token" in result, JSON.stringify(result));
   return { app, cache, result };
-}
-
-function assertToken(result: AuthResult | null): TokenResult {
-  assert.ok(result && "access_token" in result, `expected a token, got ${JSON.stringify(result)}`);
-  return result;
-}
-
-function assertError(result: AuthResult | null, error: string): ErrorResult {
-  assert.ok(result && "error" in result, `expected an error, got ${JSON.stringify(result)}`);
-  assert.equal(result.error, error, JSON.stringify(result));
-  return result;
 }
 
 describe("token responses are checked field by field", () => {
