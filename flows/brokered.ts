@@ -393,6 +393,7 @@ const BROWSER_ONLY_OPTIONS = [
   "domainHint",
   "extraScopesToConsent",
   "port",
+  "timeoutMs",
   "timeout",
   "openBrowser",
   "successTemplate",

@@ -89,10 +89,12 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
    */
   redirectUri?: string;
   /**
-   * Seconds to wait for the user; default {@linkcode DEFAULT_INTERACTIVE_TIMEOUT_SECONDS} (10 minutes,
+   * Milliseconds to wait for the user; default {@linkcode DEFAULT_INTERACTIVE_TIMEOUT_MS} (10 minutes,
    * as the broker's interactive calls), so a sign-in page that never redirects (an error page, a user
    * who walked away) ends in a `TimeoutError`. `Infinity` waits until `signal` aborts.
    */
+  timeoutMs?: number;
+  /** @deprecated Seconds; use `timeoutMs` (milliseconds, like every other duration). */
   timeout?: number;
   /** Cancels the sign-in. */
   signal?: AbortSignal;
@@ -118,7 +120,7 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
 }
 
 /** How long an interactive sign-in waits for the user by default: 10 minutes. */
-export const DEFAULT_INTERACTIVE_TIMEOUT_SECONDS = 600;
+export const DEFAULT_INTERACTIVE_TIMEOUT_MS = 600_000;
 
 /**
  * OpenID Connect Core 1.0 §11: a provider honours `offline_access` (the refresh token) only with
@@ -268,7 +270,7 @@ export async function acquireTokenByAuthCodeFlow(
  * the URL (`onBrowserUnavailable` or `onBeforeLaunchingUi`), it keeps waiting for the user to open it.
  *
  * @throws {BrowserLaunchError} when no browser could be opened and the app has no way to show the URL.
- * @throws {TimeoutError} when `timeout` passes; {@linkcode AbortError} when `signal` aborts.
+ * @throws {TimeoutError} when `timeoutMs` passes; {@linkcode AbortError} when `signal` aborts.
  */
 export async function runBrowserFlow(
   context: OnlineContext,
@@ -296,7 +298,8 @@ export async function runBrowserFlow(
     });
     const waiting = listener.waitForResponse({
       state: flow.state,
-      timeoutMs: (options.timeout ?? DEFAULT_INTERACTIVE_TIMEOUT_SECONDS) * 1000,
+      timeoutMs: options.timeoutMs ??
+        (options.timeout === undefined ? DEFAULT_INTERACTIVE_TIMEOUT_MS : options.timeout * 1000),
       signal: options.signal,
     });
     waiting.catch(() => {}); // observed below; a failed launch must not leave it unhandled

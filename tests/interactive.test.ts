@@ -141,7 +141,7 @@ describe("interactive sign-in through the browser", () => {
     const mark = idp.requests.length;
     const result = asToken(
       await interactive(app, {
-        timeout: 60,
+        timeoutMs: 60_000,
         onBeforeLaunchingUi: (info) => {
           events.push("onBeforeLaunchingUi");
           launched = info;
@@ -442,7 +442,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     let mismatch: { status: number; html: string } | undefined;
     const result = asToken(
       await interactive(newApp(), {
-        timeout: 60,
+        timeoutMs: 60_000,
         openBrowser: async (url) => {
           await browser.signIn(url, ALICE);
           assert.equal(browser.page.title, "Working...");
@@ -470,7 +470,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const mark = idp.requests.length;
     await assert.rejects(
       interactive(newApp(), {
-        timeout: 0.5,
+        timeoutMs: 500,
         openBrowser: async (url) => {
           port = loopbackPort(url);
           await browser.signIn(url, ALICE);
@@ -494,7 +494,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     let port = 0;
     await assert.rejects(
       interactive(newApp(), {
-        timeout: 0.2,
+        timeoutMs: 200,
         openBrowser: (url) => void (port = loopbackPort(url)), // the user walks away
       }),
       TimeoutError,
@@ -560,7 +560,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     let refused = 0;
     const result = asToken(
       await interactive(newApp(), {
-        timeout: 60,
+        timeoutMs: 60_000,
         openBrowser: async (url) => {
           await browser.signIn(url, ALICE);
           const { action, fields } = parseAutoPostForm(browser.page.html);
@@ -584,7 +584,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     let favicon = 0;
     const result = asToken(
       await interactive(newApp(), {
-        timeout: 60,
+        timeoutMs: 60_000,
         openBrowser: async (url) => {
           favicon = (await browser.request(`http://localhost:${loopbackPort(url)}/favicon.ico`)).status;
           await browser.signIn(url, ALICE);
@@ -611,7 +611,10 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     assert.equal(result.account?.username, ALICE.username);
     assert.equal(browser.page.title, "Authentication complete");
 
-    await assert.rejects(interactive(newApp(), { timeout: 0.2, openBrowser: never }), TimeoutError);
+    await assert.rejects(
+      interactive(newApp(), { timeout: 0.2, openBrowser: never } /* deprecated seconds */),
+      TimeoutError,
+    );
     const controller = new AbortController();
     await assert.rejects(
       interactive(newApp(), {

@@ -77,7 +77,7 @@ describe("interactive sign-in in Chromium", () => {
       const page = await context.newPage();
       let port = "";
       const result = await newApp().acquireTokenInteractive(SCOPES, {
-        timeout: 60,
+        timeoutMs: 60_000,
         openBrowser: async (url) => {
           port = redirectPort(url);
           await page.goto(url);
@@ -111,7 +111,7 @@ describe("interactive sign-in in Chromium", () => {
     });
     let port = "";
     const result = await newApp().acquireTokenInteractive(SCOPES, {
-      timeout: 60,
+      timeoutMs: 60_000,
       openBrowser: async (url) => {
         port = redirectPort(url);
         await page.goto(url, { waitUntil: "commit" });
