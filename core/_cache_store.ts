@@ -29,19 +29,9 @@ export class SectionStore {
     this.section = section;
   }
 
-  /** Number of entries. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** The entry stored under `key`. */
   get(key: string): AnyEntry | undefined {
     return this.#entries.get(key);
-  }
-
-  /** All entries with their keys. */
-  entries(): IterableIterator<[string, AnyEntry]> {
-    return this.#entries.entries();
   }
 
   /** All entries. */
