@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { CLIENT_VERSION } from "../core/http.ts";
 
 const root = new URL("../", import.meta.url);
 const readJson = (name: string) => JSON.parse(readFileSync(new URL(name, root), "utf8"));
@@ -44,6 +45,11 @@ describe("package manifests", () => {
       const file = source.replace(/^\.\//, "");
       assert.ok(included.some((item) => item === file || file.startsWith(item)), `${file} is not published`);
     }
+  });
+
+  it("agree with the x-client-ver the library sends", () => {
+    assert.equal(CLIENT_VERSION, npm.version);
+    assert.equal(CLIENT_VERSION, deno.version);
   });
 
   it("agree on name and version, ship ESM only and declare no side effects", () => {
