@@ -8,6 +8,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
 import { accounts, logout } from "./accounts.ts";
+import type { AppSettings } from "./_app.ts";
 import { cachePaths } from "./_paths.ts";
 import { exitCodeOfException, reportException, UsageError } from "./_report.ts";
 import type { Terminal } from "./_terminal.ts";
@@ -99,7 +100,8 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
         }
         return await accounts(
           {
-            ...settings(values, terminal, { clientIdRequired: false }),
+            ...settings(values, terminal),
+            clientId: clientIdOf(values, terminal),
             username: values.username,
             json: values.json,
           },
@@ -110,8 +112,15 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
       case "logout": {
         const { values } = parse(rest, COMMON);
         if (values.help) return help(terminal);
-        const app = settings(values, terminal, { clientIdRequired: true });
-        return await logout({ ...app, clientId: app.clientId!, username: values.username }, terminal, signal);
+        return await logout(
+          {
+            ...settings(values, terminal),
+            clientId: requiredClientId(values, terminal),
+            username: values.username,
+          },
+          terminal,
+          signal,
+        );
       }
       case "doctor": {
         const { values } = parse(rest, DOCTOR);
@@ -119,7 +128,7 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
         const { doctor } = await import("./doctor.ts");
         return await doctor(
           {
-            clientId: values["client-id"] ?? terminal.env.AUTHBROKER_CLIENT_ID,
+            clientId: clientIdOf(values, terminal),
             paths: cachePaths(terminal.env, values["cache-dir"]),
             json: values.json,
           },
@@ -154,7 +163,7 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
 async function runToken(args: string[], terminal: Terminal, signal: AbortSignal): Promise<number> {
   const { values } = parse(args, TOKEN);
   if (values.help) return help(terminal);
-  const app = settings(values, terminal, { clientIdRequired: true });
+  const clientId = requiredClientId(values, terminal);
   const scopes = (values.scope ?? []).flatMap((scope) => scope.split(/\s+/)).filter(Boolean);
   if (scopes.length === 0) throw new UsageError("--scope is required, e.g. --scope User.Read");
   if (values["device-code"] && values.silent) {
@@ -162,8 +171,8 @@ async function runToken(args: string[], terminal: Terminal, signal: AbortSignal)
   }
   return await token(
     {
-      ...app,
-      clientId: app.clientId!,
+      ...settings(values, terminal),
+      clientId,
       scopes,
       deviceCode: values["device-code"],
       username: values.username,
@@ -183,23 +192,27 @@ function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[]
   }
 }
 
-function settings(
-  values: {
-    "client-id"?: string;
-    authority?: string;
-    broker?: boolean;
-    verbose?: boolean;
-    "cache-dir"?: string;
-  },
-  terminal: Terminal,
-  { clientIdRequired }: { clientIdRequired: boolean },
-) {
-  const clientId = values["client-id"] ?? terminal.env.AUTHBROKER_CLIENT_ID;
-  if (clientIdRequired && !clientId) {
-    throw new UsageError("--client-id is required (or set AUTHBROKER_CLIENT_ID)");
-  }
+/** The options every command shares. */
+interface CommonValues {
+  "client-id"?: string;
+  authority?: string;
+  broker?: boolean;
+  verbose?: boolean;
+  "cache-dir"?: string;
+}
+
+function clientIdOf(values: CommonValues, terminal: Terminal): string | undefined {
+  return values["client-id"] || terminal.env.AUTHBROKER_CLIENT_ID || undefined;
+}
+
+function requiredClientId(values: CommonValues, terminal: Terminal): string {
+  const clientId = clientIdOf(values, terminal);
+  if (!clientId) throw new UsageError("--client-id is required (or set AUTHBROKER_CLIENT_ID)");
+  return clientId;
+}
+
+function settings(values: CommonValues, terminal: Terminal): Omit<AppSettings, "clientId"> {
   return {
-    clientId,
     authority: values.authority ?? terminal.env.AUTHBROKER_AUTHORITY,
     broker: values.broker,
     verbose: values.verbose,
