@@ -283,7 +283,16 @@ async function ruleThree({ idp, say, authority, signal }: Context, stage: Stage)
     platform: PLATFORM,
     logger: { warning: (message) => warnings.push(message) },
   };
-  const app = await PublicClientApplication.create(CLIENT_ID, options);
+  let app: PublicClientApplication;
+  try {
+    app = await PublicClientApplication.create(CLIENT_ID, options);
+  } catch (error) {
+    if (!(error instanceof BrokerDependencyError)) throw error;
+    // No dbus-next where the command runs: an opted-in app meets rule 2 first. Show the fallback without it.
+    say(`   (Here the broker's dependency itself is missing, so opting in is rule 2: "${error.message}".`);
+    say("   Without the flag, the app signs in through the browser as it would after the fallback.)");
+    app = new PublicClientApplication(CLIENT_ID, { ...options, enableBrokerOnLinux: false });
+  }
   try {
     const status = await app.brokerStatus();
     say(`   brokerStatus() -> ${status.enabled ? "enabled (unexpected)" : `off: ${status.reason}`}`);
