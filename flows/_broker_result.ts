@@ -53,11 +53,13 @@ export async function finish(
 // What a broker may issue; the result carries the type the request asked for (the binding's, else Bearer).
 const TOKEN_TYPES = new Set(["bearer", "pop", "ssh-cert"]);
 const optionalString = (value: unknown): boolean => value === undefined || typeof value === "string";
+// No token lives for ten years: an `expiresOn` further ahead is a broker fault, not a lifetime to cache.
+const MAX_LIFETIME_S = 10 * 365 * 24 * 3600;
 
 /**
  * What is wrong with a broker's token, if anything. A plugin hands over what its broker sent, so each
- * field the core reads is checked: `accessToken` a non-empty string; `expiresOn` finite epoch seconds
- * `>= 0`; `tokenType` absent or `Bearer`, `pop`, `ssh-cert` (any case);
+ * field the core reads is checked: `accessToken` a non-empty string; `expiresOn` epoch seconds `>= 0`
+ * and at most ten years ahead; `tokenType` absent or `Bearer`, `pop`, `ssh-cert` (any case);
  * `idToken`, `clientInfo` strings, the `idToken` a readable JWT; `idTokenClaims` an object; `grantedScopes` strings; `account.id` a
  * string.
  */
@@ -67,6 +69,7 @@ function invalidField(response: BrokerTokenResponse): string | undefined {
   if (typeof expiresOn !== "number" || !Number.isFinite(expiresOn) || expiresOn < 0) {
     return "expiresOn is not a time in epoch seconds";
   }
+  if (expiresOn > Date.now() / 1000 + MAX_LIFETIME_S) return "expiresOn is more than ten years ahead";
   const { tokenType } = response;
   if (
     tokenType !== undefined && (typeof tokenType !== "string" || !TOKEN_TYPES.has(tokenType.toLowerCase()))

@@ -179,6 +179,38 @@ describe("a broker's answers are checked field by field", () => {
     });
   }
 
+  for (
+    const [what, expiresOn] of [
+      ["1e300", 1e300],
+      ["beyond a safe integer", 2 ** 60],
+      ["eleven years ahead", Math.floor(Date.now() / 1000) + 11 * 365 * 24 * 3600],
+    ] as const
+  ) {
+    it(`expiresOn ${what} is an InvalidResponse broker_error, and nothing is cached`, async () => {
+      const tokenCache = new TokenCache();
+      const broker = new FakeBroker({ accounts: [alice] });
+      const app = new PublicClientApplication(CLIENT_ID, {
+        authority: idp.authority("organizations"),
+        platform: "linux",
+        enableBrokerOnLinux: true,
+        brokers: { linux: broker },
+        tokenCache,
+      });
+      const before = tokenCache.serialize();
+      broker.script("acquireTokenInteractive", {
+        reply: (request) => ({ ...broker.issueToken(alice, request), expiresOn }) as never,
+      });
+      const result = await app.acquireTokenInteractive(["User.Read"], {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        prompt: "select_account",
+      });
+      const error = assertError(result, "broker_error");
+      assert.equal(error.broker_status, "InvalidResponse");
+      assert.match(error.error_description ?? "", /expiresOn/);
+      assert.equal(tokenCache.serialize(), before);
+    });
+  }
+
   it("a broker account whose username is a number is listed with an empty username", async () => {
     const { app, broker } = brokerApp();
     const odd = { id: "odd", username: 123, homeAccountId: "odd.home" } as never;
