@@ -8,7 +8,7 @@
 
 import { BrowserLaunchError, ConfigurationError } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
-import { detectPlatform, type Platform, systemProbe } from "../core/platform.ts";
+import { denoAllows, detectPlatform, type Platform, systemProbe } from "../core/platform.ts";
 
 /** Starts `command` with `args` (no shell) and resolves with its exit code; rejects if it cannot start. */
 export type SpawnFunction = (command: string, args: string[]) => Promise<number>;
@@ -192,7 +192,9 @@ function describe(error: unknown): string {
 
 /** Starts a process detached with stdio ignored; never keeps the caller's process alive once answered. */
 async function spawnDetached(command: string, args: string[]): Promise<number> {
-  if (!denoMayRun(command)) throw new Error(`Deno has no permission to run ${command} (use --allow-run)`);
+  if (!denoAllows({ name: "run", command })) {
+    throw new Error(`Deno has no permission to run ${command} (use --allow-run)`);
+  }
   const { spawn } = await import("node:child_process");
   const windows = detectPlatform() === "windows";
   return await new Promise<number>((resolve, reject) => {
@@ -224,19 +226,4 @@ async function spawnDetached(command: string, args: string[]): Promise<number> {
 function readProcessEnv(): Record<string, string | undefined> {
   const names = ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"];
   return Object.fromEntries(names.map((name) => [name, systemProbe.env(name)]));
-}
-
-interface DenoRunPermissions {
-  permissions?: { querySync?(descriptor: { name: "run"; command: string }): { state: string } };
-}
-
-/** Under Deno, whether running `command` is already allowed; a library must never trigger a prompt. */
-function denoMayRun(command: string): boolean {
-  const deno = (globalThis as { Deno?: DenoRunPermissions }).Deno;
-  if (!deno) return true;
-  try {
-    return deno.permissions?.querySync?.({ name: "run", command }).state === "granted";
-  } catch {
-    return false;
-  }
 }

@@ -7,6 +7,7 @@
  */
 
 import { PortInUseError } from "../core/errors.ts";
+import { detectRuntime, type Runtime } from "../core/platform.ts";
 import { serveBun } from "./_serve_bun.ts";
 import { serveDeno } from "./_serve_deno.ts";
 import { serveNode } from "./_serve_node.ts";
@@ -28,11 +29,7 @@ function isAddressInUse(error: unknown): boolean {
     /address.*in use|EADDRINUSE/i.test(e?.message ?? "");
 }
 
-function adapter(): ServeAdapter {
-  if ("Deno" in globalThis) return serveDeno;
-  if ("Bun" in globalThis) return serveBun;
-  return serveNode;
-}
+const adapters: Record<Runtime, ServeAdapter> = { deno: serveDeno, bun: serveBun, node: serveNode };
 
 /**
  * Serves `handler` and resolves once the server is listening.
@@ -49,7 +46,7 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
   const port = options.port ?? 0;
   const hostname = options.hostname ?? "127.0.0.1";
   try {
-    return await adapter()(handler, port, hostname);
+    return await adapters[detectRuntime()](handler, port, hostname);
   } catch (error) {
     if (isAddressInUse(error)) throw new PortInUseError(port, { cause: error });
     throw error;
