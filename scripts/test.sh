@@ -52,7 +52,7 @@ step "tests under Deno"
 run_tests deno "$deno" test -A tests/
 
 step "tests under Bun"
-run_tests bun "$bun" test tests/
+run_tests bun "$bun" test --timeout=60000 tests/  # Bun alone defaults to 5 s per test and hook; Deno and Node have no default
 
 step "tests under Node"
 run_tests node node --import tsx --test tests/*.test.ts
