@@ -6,6 +6,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { CLIENT_VERSION } from "../core/http.ts";
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
 import { accounts, logout } from "./accounts.ts";
 import type { AppSettings } from "./_app.ts";
@@ -27,6 +28,8 @@ Usage:
   authbroker logout --client-id ID [--authority URL] [--broker] [--username U]
   authbroker doctor [--client-id ID] [--json]
   authbroker demo
+  authbroker --version | -V
+  authbroker --help | -h
 
 token     Prints an access token: from the cache or the broker silently, else after signing in
           through the broker, the browser, or (--device-code) a code entered on another device.
@@ -48,6 +51,7 @@ Options:
   --verbose, -v     the library's log lines on stderr (no personal data)
   --cache-dir DIR   where the token cache lives; env AUTHBROKER_CACHE_DIR. Default: $XDG_CACHE_HOME
                     or ~/.cache + /authbroker (macOS ~/Library/Caches, Windows %LOCALAPPDATA%)
+Each option takes one value, given once; only --scope may be repeated.
 
 stdout carries only the answer; messages and progress go to stderr (progress only on a terminal).
 
@@ -146,6 +150,11 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
       case "--help":
       case "-h":
         return help(terminal);
+      case "--version":
+      case "-V":
+        parse(rest, {});
+        terminal.out(`${CLIENT_VERSION}\n`);
+        return EXIT_OK;
       default:
         throw new UsageError(`Unknown command "${command}". Run authbroker --help.`);
     }
@@ -184,12 +193,26 @@ async function runToken(args: string[], terminal: Terminal, signal: AbortSignal)
   );
 }
 
+/**
+ * `args` read against `options`. `parseArgs` keeps the last of a repeated option; here a value given
+ * twice (`--client-id a --client-id b`) is bad usage, since which one the person meant is unknown.
+ */
 function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: false, tokens: true });
   } catch (error) {
     throw new UsageError(`${(error as Error).message.replace(/\.$/, "")}. Run authbroker --help.`);
   }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    if (seen.has(token.name)) {
+      throw new UsageError(`--${token.name} is given more than once. Run authbroker --help.`);
+    }
+    if (!options[token.name]?.multiple) seen.add(token.name);
+  }
+  return parsed;
 }
 
 /** The options every command shares. */

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { cli, runtimeCommand, start, tempDir } from "./_cli.ts";
@@ -224,6 +224,33 @@ describe("authbroker CLI", () => {
     const help = await cli(["--help"], env).finished;
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Exit codes: 0 ok; 1 .*; 2 bad usage; 3 .*; 4 network/s);
+  });
+
+  it("a single-value option given twice is bad usage, whichever command names it", async () => {
+    for (
+      const args of [
+        ["token", "--client-id", "a", "--client-id", "b", "--scope", "x"],
+        ["token", "--client-id=a", "--scope", "x", "--authority", "https://a.test/t", "--authority=x"],
+        ["accounts", "--username", "a@contoso.com", "--username", "b@contoso.com"],
+        ["doctor", "--cache-dir", "/tmp/a", "--cache-dir", "/tmp/b"],
+      ]
+    ) {
+      const { code, stdout, stderr } = await cli(args, env).finished;
+      assert.equal(code, 2, args.join(" "));
+      assert.equal(stdout, "");
+      assert.match(stderr, /^authbroker: --(client-id|authority|username|cache-dir) is given more than once/);
+    }
+  });
+
+  it("--version and -V print the package version and exit 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    for (const flag of ["--version", "-V"]) {
+      const { code, stdout } = await cli([flag], env).finished;
+      assert.equal(code, 0, flag);
+      assert.equal(stdout, `${version}\n`);
+    }
+    const help = await cli(["--help"], env).finished;
+    assert.match(help.stdout, /--version \| -V/);
   });
 
   it("Ctrl-C during the device-code wait cancels and exits 130", async () => {
