@@ -7,6 +7,8 @@
  * @module
  */
 
+import { BROKER_STATUS_NAMES } from "./broker.ts";
+
 /** The broker's well-known name on the session bus. */
 export const BROKER_BUS_NAME = "com.microsoft.identity.broker1";
 /** The broker's object path. */
@@ -82,28 +84,6 @@ export interface LinuxPopParameters {
   /** Extra claims to sign, as JSON; `""` for none. */
   clientClaims?: string;
 }
-
-/**
- * The broker's `status` names (MSAL runtime `ResponseStatus`), indexed by number. Linux brokers have
- * been seen sending 0, 2 and 7.
- */
-export const BROKER_STATUS_NAMES: readonly string[] = [
-  "Unexpected",
-  "Reserved",
-  "InteractionRequired",
-  "NoNetwork",
-  "NetworkTemporarilyUnavailable",
-  "ServerTemporarilyUnavailable",
-  "ApiContractViolation",
-  "UserCanceled",
-  "ApplicationCanceled",
-  "IncorrectConfiguration",
-  "InsufficientBuffer",
-  "AuthorityUntrusted",
-  "UserSwitch",
-  "AccountUnusable",
-  "UserDataRemovalRequired",
-];
 
 /**
  * What an app can do about a failure (MSAL.NET's mapping of the broker status): go interactive

@@ -12,6 +12,7 @@ import type { LogLevel } from "../core/log.ts";
 import type { Platform } from "../core/platform.ts";
 import type { IdTokenClaims } from "../core/results.ts";
 import {
+  BROKER_STATUS_NAMES,
   type BrokerAccount,
   type BrokerError,
   type BrokerTokenResponse,
@@ -168,27 +169,6 @@ export interface NativeRuntime {
 
 // ---------------------------------------------------------------------------------------------------
 
-/** The runtime's `ErrorStatus` names, by value ([R] the package's `dist/index.js`). */
-export const ERROR_STATUS: readonly string[] = [
-  "Unexpected",
-  "Reserved",
-  "InteractionRequired",
-  "NoNetwork",
-  "NetworkTemporarilyUnavailable",
-  "ServerTemporarilyUnavailable",
-  "ApiContractViolation",
-  "UserCanceled",
-  "ApplicationCanceled",
-  "IncorrectConfiguration",
-  "InsufficientBuffer",
-  "AuthorityUntrusted",
-  "UserSwitched",
-  "AccountUnusable",
-  "UserDataRemovalRequired",
-  "KeyNotFound",
-  "AccountNotFound",
-];
-
 /** The redirect URI WAM accepts for `clientId` (Windows, and WSL through the Windows host). */
 export function wamRedirectUri(clientId: string): string {
   return `ms-appx-web://Microsoft.AAD.BrokerPlugin/${clientId}`;
@@ -341,7 +321,7 @@ export function isNativeError(value: unknown): value is NativeError {
 export function brokerErrorOf(error: NativeError): BrokerError {
   return {
     ok: false,
-    status: ERROR_STATUS[error.errorStatus] ?? `Unknown(${error.errorStatus})`,
+    status: BROKER_STATUS_NAMES[error.errorStatus] ?? `Unknown(${error.errorStatus})`,
     errorCode: Number(error.errorCode ?? 0),
     tag: Number(error.errorTag ?? 0),
     context: String(error.errorContext ?? ""),

@@ -190,6 +190,30 @@ export interface BrokerError {
 /** The classes of {@linkcode BrokerError.kind}; `"broker_error"` for anything else. */
 export type BrokerErrorKind = "interaction_required" | "user_canceled" | "network" | "broker_error";
 
+/**
+ * The MSAL runtime's status names (`ErrorStatus` in `@azure/msal-node-runtime`, `status` numbers in the
+ * Linux broker's JSON errors), indexed by number; plugins name {@linkcode BrokerError.status} with them.
+ */
+export const BROKER_STATUS_NAMES: readonly string[] = [
+  "Unexpected",
+  "Reserved",
+  "InteractionRequired",
+  "NoNetwork",
+  "NetworkTemporarilyUnavailable",
+  "ServerTemporarilyUnavailable",
+  "ApiContractViolation",
+  "UserCanceled",
+  "ApplicationCanceled",
+  "IncorrectConfiguration",
+  "InsufficientBuffer",
+  "AuthorityUntrusted",
+  "UserSwitched",
+  "AccountUnusable",
+  "UserDataRemovalRequired",
+  "KeyNotFound",
+  "AccountNotFound",
+];
+
 /** The outcome of a token request. */
 export type BrokerTokenResult = BrokerTokenResponse | BrokerError;
 
