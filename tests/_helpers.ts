@@ -1,9 +1,38 @@
 // Helpers shared by the test files: result assertions, a logger that records, the default client id.
 import assert from "node:assert/strict";
-import type { AuthResult, ErrorResult, Logger, LogLevel, TokenResult } from "../mod.ts";
+import {
+  type AuthResult,
+  type ErrorResult,
+  type Logger,
+  type LogLevel,
+  PublicClientApplication,
+  type PublicClientApplicationOptions,
+  type TokenResult,
+} from "../mod.ts";
+import type { FakeAuthority } from "../testing/mod.ts";
 
 /** The client id of tests that need no particular one. */
 export const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
+
+/** An app for `clientId` signing in at `idp`'s `organizations` authority; `options` override the authority. */
+export function newApp(
+  idp: FakeAuthority,
+  options: PublicClientApplicationOptions = {},
+  clientId: string = CLIENT_ID,
+): PublicClientApplication {
+  return new PublicClientApplication(clientId, { authority: idp.authority("organizations"), ...options });
+}
+
+/** Whether nothing answers HTTP on 127.0.0.1:`port` any more (the listener there has shut down). */
+export async function portIsClosed(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/`);
+    await response.body?.cancel();
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** Asserts a token result and returns it typed. */
 export function assertToken(result: AuthResult | null | undefined): TokenResult {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { AbortError, ConfigurationError, PublicClientApplication, TokenCache } from "../mod.ts";
 import type { Account, ErrorResult, TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { CLIENT_ID, newApp } from "./_helpers.ts";
 
 const FAMILY_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const OTHER_FAMILY_CLIENT_ID = "1950a258-227b-4e31-a9cf-717495945fc2";
@@ -24,13 +24,6 @@ before(async () => {
 });
 after(() => idp.close());
 
-function newApp(
-  options: ConstructorParameters<typeof PublicClientApplication>[1] = {},
-  clientId = CLIENT_ID,
-) {
-  return new PublicClientApplication(clientId, { authority: idp.authority("organizations"), ...options });
-}
-
 async function signIn(app: PublicClientApplication, username = USER.username): Promise<TokenResult> {
   const flow = await app.initiateDeviceFlow(["User.Read"]);
   assert.ok("user_code" in flow, JSON.stringify(flow));
@@ -44,7 +37,7 @@ const grants = (grantType: string) => idp.requestsTo("token").filter((r) => r.fo
 
 describe("device-code flow", () => {
   it("signs the user in and records the account as a device-code account", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const result = await signIn(app);
     assert.equal(result.token_source, "identity_provider");
     assert.equal(result.id_token_claims?.preferred_username, USER.username);
@@ -59,7 +52,7 @@ describe("device-code flow", () => {
 
   it("sends MSAL's client headers, client_info=1 and the decorated scopes", async () => {
     idp.clearRequests();
-    await signIn(newApp());
+    await signIn(newApp(idp));
     const [poll] = grants("urn:ietf:params:oauth:grant-type:device_code");
     assert.equal(poll.form.client_info, "1");
     assert.deepEqual(
@@ -73,7 +66,7 @@ describe("device-code flow", () => {
 
   it("uses the app's correlation id for every request of the flow", async () => {
     idp.clearRequests();
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateDeviceFlow(["User.Read"], {
       correlationId: "c0ffee00-0000-4000-8000-000000000001",
     });
@@ -88,7 +81,7 @@ describe("device-code flow", () => {
   });
 
   it("returns the server's refusal as an error result", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateDeviceFlow(["User.Read"]);
     assert.ok("user_code" in flow);
     idp.denyDeviceCode(flow.user_code);
@@ -98,7 +91,7 @@ describe("device-code flow", () => {
   });
 
   it("slows down when the server says slow_down, then succeeds", { timeout: 30_000 }, async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateDeviceFlow(["User.Read"]);
     assert.ok("user_code" in flow);
     idp.failGrant("device_code", { error: "slow_down" }, 1);
@@ -108,7 +101,7 @@ describe("device-code flow", () => {
   });
 
   it("gives up with expired_token when the code expires", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateDeviceFlow(["User.Read"]);
     assert.ok("user_code" in flow);
     const result = await app.acquireTokenByDeviceFlow({ ...flow, expires_at: Math.floor(Date.now() / 1000) });
@@ -117,7 +110,7 @@ describe("device-code flow", () => {
   });
 
   it("stops waiting when the app aborts", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateDeviceFlow(["User.Read"]);
     assert.ok("user_code" in flow);
     const controller = new AbortController();
@@ -133,7 +126,7 @@ describe("acquireTokenSilent", () => {
   let first: TokenResult;
 
   before(async () => {
-    app = newApp();
+    app = newApp(idp);
     first = await signIn(app);
     [account] = await app.getAccounts();
   });
@@ -280,7 +273,7 @@ describe("cancelling a shared silent refresh", () => {
   let app: PublicClientApplication;
   let account: Account;
   before(async () => {
-    app = newApp();
+    app = newApp(idp);
     await signIn(app);
     [account] = await app.getAccounts();
   });
@@ -363,8 +356,8 @@ describe("refresh_on and expiry", () => {
 describe("family of client ids (FOCI)", () => {
   it("lets a family app use another family app's refresh token", async () => {
     const cache = new TokenCache();
-    await signIn(newApp({ tokenCache: cache }, FAMILY_CLIENT_ID));
-    const sibling = newApp({ tokenCache: cache }, OTHER_FAMILY_CLIENT_ID);
+    await signIn(newApp(idp, { tokenCache: cache }, FAMILY_CLIENT_ID));
+    const sibling = newApp(idp, { tokenCache: cache }, OTHER_FAMILY_CLIENT_ID);
     const [account] = await sibling.getAccounts();
     const result = await sibling.acquireTokenSilent(["User.Read"], { account });
     assert.equal(result?.token_source, "identity_provider");
@@ -373,8 +366,8 @@ describe("family of client ids (FOCI)", () => {
 
   it("reports client_mismatch to an app outside the family", async () => {
     const cache = new TokenCache();
-    await signIn(newApp({ tokenCache: cache }, FAMILY_CLIENT_ID));
-    const stranger = newApp({ tokenCache: cache }, CLIENT_ID);
+    await signIn(newApp(idp, { tokenCache: cache }, FAMILY_CLIENT_ID));
+    const stranger = newApp(idp, { tokenCache: cache }, CLIENT_ID);
     const [account] = await stranger.getAccounts();
     const result = await stranger.acquireTokenSilentWithError(["User.Read"], { account });
     assert.ok(result && "error" in result);
@@ -384,7 +377,7 @@ describe("family of client ids (FOCI)", () => {
 
 describe("accounts", () => {
   it("lists one account per home account and filters by username case-insensitively", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     await signIn(app, USER.username);
     await signIn(app, "bob@contoso.com");
     assert.equal((await app.getAccounts()).length, 2);
@@ -395,7 +388,7 @@ describe("accounts", () => {
   });
 
   it("groups the entries of one home account across tenants", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     await signIn(app);
     const state = JSON.parse(app.tokenCache.serialize());
     const [key, entry] = Object.entries(state.Account)[0] as [string, Record<string, string>];
@@ -406,7 +399,7 @@ describe("accounts", () => {
   });
 
   it("removeAccount forgets the account and its tokens", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     await signIn(app);
     const [account] = await app.getAccounts();
     await app.removeAccount(account);
@@ -419,9 +412,9 @@ describe("accounts", () => {
 
 describe("acquireTokenByRefreshToken", () => {
   it("migrates a refresh token from elsewhere into the cache", async () => {
-    const donor = newApp();
+    const donor = newApp(idp);
     const signedIn = await signIn(donor);
-    const app = newApp();
+    const app = newApp(idp);
     const result = await app.acquireTokenByRefreshToken(String(signedIn.refresh_token), ["User.Read"]);
     assert.ok("access_token" in result, JSON.stringify(result));
     const [account] = await app.getAccounts();

@@ -33,9 +33,8 @@ import {
   fakeBrokerAccount,
   type FakeBrokerOptions,
 } from "../testing/fake_broker.ts";
-import { assertError, assertToken, type Logged, recordingLogger } from "./_helpers.ts";
+import { assertError, assertToken, CLIENT_ID, type Logged, newApp, recordingLogger } from "./_helpers.ts";
 
-const CLIENT_ID = "9a8b7c6d-1111-2222-3333-444455556666";
 const SCOPES = ["User.Read"];
 const DEVICE_CODE_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
 const WAM_REDIRECT_URI = `ms-appx-web://Microsoft.AAD.BrokerPlugin/${CLIENT_ID}`;
@@ -96,10 +95,6 @@ function bobInBroker(): BrokerAccount {
   });
 }
 
-function newApp(options: PublicClientApplicationOptions = {}): PublicClientApplication {
-  return new PublicClientApplication(CLIENT_ID, { authority: idp.authority("organizations"), ...options });
-}
-
 interface BrokerSetup {
   app: PublicClientApplication;
   broker: FakeBroker;
@@ -115,7 +110,7 @@ function brokerApp(
 ): BrokerSetup {
   const broker = new FakeBroker(fake);
   const { logger, logged, warnings } = recordingLogger();
-  const app = newApp({
+  const app = newApp(idp, {
     platform,
     [FLAG_OF[platform]]: true,
     brokers: { [platform]: broker },
@@ -228,7 +223,7 @@ describe("opt-in: each flag on each platform", () => {
         const brokers = Object.fromEntries(
           PLATFORMS.map((p) => [p, new FakeBroker({ name: `${p}-broker`, accounts: [aliceInBroker()] })]),
         );
-        const app = newApp({ platform, [flag]: true, brokers });
+        const app = newApp(idp, { platform, [flag]: true, brokers });
         const accounts = await app.getAccounts();
         if (enabled) {
           assert.deepEqual(await app.brokerStatus(), {
@@ -257,7 +252,7 @@ describe("opt-in: each flag on each platform", () => {
   it("no flag: no broker anywhere", async () => {
     for (const platform of PLATFORMS) {
       const broker = new FakeBroker({ accounts: [aliceInBroker()] });
-      const app = newApp({ platform, brokers: { [platform]: broker } });
+      const app = newApp(idp, { platform, brokers: { [platform]: broker } });
       assert.deepEqual(await app.brokerStatus(), {
         enabled: false,
         platform,
@@ -307,7 +302,13 @@ describe("rule 1: authorities the broker does not support bypass it silently", (
           () => Promise.resolve({ createBroker: () => Promise.resolve(new FakeBroker()) }),
         );
         const { logger, logged } = recordingLogger();
-        const app = newApp({ ...ALL_FLAGS, platform, brokers: { [platform]: plugin }, logger, ...options() });
+        const app = newApp(idp, {
+          ...ALL_FLAGS,
+          platform,
+          brokers: { [platform]: plugin },
+          logger,
+          ...options(),
+        });
         assert.deepEqual(await app.brokerStatus(), {
           enabled: false,
           platform,
@@ -405,7 +406,7 @@ describe("rule 2: a missing broker dependency is an error naming the install com
 
   it("new PublicClientApplication constructs, and then every call rejects with it, before any request", async () => {
     idp.clearRequests();
-    const app = newApp({ enableBrokerOnLinux: true, platform: "linux", brokers: { linux: missing() } });
+    const app = newApp(idp, { enableBrokerOnLinux: true, platform: "linux", brokers: { linux: missing() } });
     const account: Account = {
       home_account_id: `${ALICE.oid}.${DEFAULT_TENANT_ID}`,
       environment: host,
@@ -452,7 +453,7 @@ describe("rule 2: a missing broker dependency is an error naming the install com
         imported = module;
         return module;
       }, MISSING_DEPENDENCY);
-      const app = newApp({ enableBrokerOnLinux: true, platform: "linux", brokers: { linux: plugin } });
+      const app = newApp(idp, { enableBrokerOnLinux: true, platform: "linux", brokers: { linux: plugin } });
       assert.ok(imported, "the plugin starts loading in the constructor");
       await imported.catch(() => {});
       // Let the rejection travel through loadBroker and the runtime's unhandled-rejection check.
@@ -485,7 +486,12 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
   it("init failure: the reason is in brokerStatus(), and sign-in goes through the browser", async () => {
     const { logger, warnings } = recordingLogger();
     const plugin = pluginFrom("linux", () => import(fixture("plugin_unavailable.ts")), "dbus-next");
-    const app = newApp({ enableBrokerOnLinux: true, platform: "linux", brokers: { linux: plugin }, logger });
+    const app = newApp(idp, {
+      enableBrokerOnLinux: true,
+      platform: "linux",
+      brokers: { linux: plugin },
+      logger,
+    });
     const reason = "no identity broker on the D-Bus session bus";
     assert.deepEqual(await app.brokerStatus(), {
       enabled: false,
@@ -531,7 +537,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
           createBroker: () => new Promise<FakeBroker>((resolve) => (finishStarting = resolve)),
         }),
     };
-    const app = newApp({
+    const app = newApp(idp, {
       enableBrokerOnLinux: true,
       platform: "linux",
       brokers: { linux: plugin },
@@ -559,7 +565,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
         name: "linux",
         load: () => Promise.resolve({ createBroker: () => new Promise<FakeBroker>(() => {}) }),
       };
-      const app = newApp({
+      const app = newApp(idp, {
         enableBrokerOnLinux: true,
         platform: "linux",
         brokers: { linux: plugin },
@@ -581,7 +587,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       () => import(fixture("plugin_throws_on_load.ts")),
       "@azure/msal-node-runtime",
     );
-    const app = newApp({
+    const app = newApp(idp, {
       enableBrokerOnWindows: true,
       platform: "windows",
       brokers: { windows: plugin },
@@ -607,7 +613,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       Promise.resolve({
         createBroker: () => Promise.reject(new Error("Authenticator Factory has already been started")),
       }));
-    const app = newApp({ enableBrokerOnMac: true, platform: "mac", brokers: { mac: plugin }, logger });
+    const app = newApp(idp, { enableBrokerOnMac: true, platform: "mac", brokers: { mac: plugin }, logger });
     assert.deepEqual(await app.brokerStatus(), {
       enabled: false,
       platform: "mac",
@@ -1048,7 +1054,7 @@ describe("flows that never touch the broker, even when it is ready", () => {
 describe("an account without account_source (older cache data) tries the broker, then refresh tokens", () => {
   /** An app whose cache holds Alice from a device-code sign-in, with account_source stripped. */
   async function legacyApp(fake: FakeBrokerOptions): Promise<BrokerSetup & { account: Account }> {
-    const plain = newApp();
+    const plain = newApp(idp);
     await signInWithDeviceCode(plain);
     const json = JSON.parse(plain.tokenCache.serialize());
     for (const entry of Object.values(json.Account) as Record<string, unknown>[]) delete entry.account_source;
@@ -1203,7 +1209,7 @@ describe("acquireTokenByUsernamePassword", () => {
   it("without a broker: a plain password sign-in, then acquireTokenSilent serves it from the cache", async () => {
     for (const platform of PLATFORMS) {
       const { logger, logged } = recordingLogger();
-      const app = newApp({ platform, logger });
+      const app = newApp(idp, { platform, logger });
       idp.clearRequests();
       const result = assertToken(
         await app.acquireTokenByUsernamePassword(ALICE.username, ALICE.password, SCOPES),
@@ -1335,7 +1341,7 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
               popParameters: pop,
             }),
           () => app.acquireTokenSilent(SCOPES, { account, popParameters: pop }),
-          () => newApp({ platform }).acquireTokenInteractive(SCOPES, { popParameters: pop }),
+          () => newApp(idp, { platform }).acquireTokenInteractive(SCOPES, { popParameters: pop }),
         ]
       ) {
         await assert.rejects(call(), (error: unknown) => {
@@ -1351,7 +1357,7 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
   it("elsewhere, without a broker or with one that does not support it: only available from broker", async () => {
     const withoutSupport = brokerApp({ accounts: [aliceInBroker()] }, {}, "windows");
     const [account] = await withoutSupport.app.getAccounts();
-    const apps = [withoutSupport.app, newApp({ platform: "mac" }), newApp({ platform: "windows" })];
+    const apps = [withoutSupport.app, newApp(idp, { platform: "mac" }), newApp(idp, { platform: "windows" })];
     for (const app of apps) {
       await assert.rejects(
         app.acquireTokenInteractive(SCOPES, {

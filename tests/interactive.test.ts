@@ -15,15 +15,14 @@ import {
   ConfigurationError,
   IdTokenError,
   PortInUseError,
-  PublicClientApplication,
-  type PublicClientApplicationOptions,
+  type PublicClientApplication,
   TimeoutError,
   type TokenResult,
 } from "../mod.ts";
 import { FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import { serve } from "../flows/serve.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { CLIENT_ID, newApp, portIsClosed } from "./_helpers.ts";
 
 const ALICE = { username: "alice@contoso.com", password: "password", name: "Alice" };
 const BOB = { username: "bob@contoso.com", password: "bob-pw", name: "Bob" };
@@ -35,10 +34,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [ALICE, BOB] });
 });
 after(() => idp.close());
-
-function newApp(options: PublicClientApplicationOptions = {}): PublicClientApplication {
-  return new PublicClientApplication(CLIENT_ID, { authority: idp.authority("organizations"), ...options });
-}
 
 function asToken(result: unknown): TokenResult {
   assert.ok(result && typeof result === "object" && "access_token" in result, JSON.stringify(result));
@@ -92,16 +87,6 @@ function loopbackPort(authorizeUrl: string): number {
   return Number(redirect.port);
 }
 
-async function isClosed(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/`);
-    await response.body?.cancel();
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 function base64url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
@@ -133,7 +118,7 @@ function since(mark: number) {
 
 describe("interactive sign-in through the browser", () => {
   it("signs in on the sign-in page, gets the code by form_post on the loopback, and caches the token", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const browser = newBrowser();
     const events: string[] = [];
     let launched: { ui: string; url?: string } | undefined;
@@ -208,7 +193,7 @@ describe("interactive sign-in through the browser", () => {
     );
 
     // The loopback listener is gone, and the token is in the cache for silent calls.
-    assert.equal(await isClosed(port), true);
+    assert.equal(await portIsClosed(port), true);
     const accounts = await app.getAccounts();
     assert.equal(accounts.length, 1);
     assert.equal(accounts[0].account_source, "authorization_code");
@@ -221,13 +206,13 @@ describe("interactive sign-in through the browser", () => {
     const browser = newBrowser();
     const mark = idp.requests.length;
     asToken(
-      await interactive(newApp(), { openBrowser: signInWith(browser, ALICE) }),
+      await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }),
     );
     assert.ok(browser.cookies("127.0.0.1").ESTSAUTH, "the identity provider set its session cookie");
     const seen = browser.history.length;
 
     const second = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         openBrowser: signInWith(browser), // no credentials: must not be asked
       }),
     );
@@ -245,7 +230,7 @@ describe("interactive sign-in through the browser", () => {
   });
 
   it("sends prompt, loginHint (also as X-AnchorMailbox), domainHint, maxAge, merged claims and extra scopes", async () => {
-    const app = newApp({ clientCapabilities: ["CP1"] });
+    const app = newApp(idp, { clientCapabilities: ["CP1"] });
     const browser = newBrowser();
     const challenge = JSON.stringify({ access_token: { nbf: { essential: true, value: "1700000000" } } });
     const mark = idp.requests.length;
@@ -308,10 +293,10 @@ describe("interactive sign-in through the browser", () => {
 
   it("prompt=select_account shows the account picker for a browser that has a session", async () => {
     const browser = newBrowser();
-    asToken(await interactive(newApp(), { openBrowser: signInWith(browser, ALICE) }));
+    asToken(await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }));
     const seen = browser.history.length;
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         prompt: "select_account",
         openBrowser: signInWith(browser),
       }),
@@ -326,10 +311,10 @@ describe("interactive sign-in through the browser", () => {
 
   it("maxAge makes a user with an older session sign in again", async () => {
     const browser = newBrowser();
-    asToken(await interactive(newApp(), { openBrowser: signInWith(browser, ALICE) }));
+    asToken(await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }));
     const seen = browser.history.length;
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         maxAge: 0,
         openBrowser: signInWith(browser, ALICE),
       }),
@@ -348,7 +333,7 @@ describe("interactive sign-in through the browser", () => {
       body.id_token = withClaims(body.id_token, { auth_time: oldAuthTime });
       return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
     };
-    const app = newApp({ fetch: tampering });
+    const app = newApp(idp, { fetch: tampering });
     const browser = newBrowser();
     await assert.rejects(
       interactive(app, { maxAge: 60, openBrowser: signInWith(browser, ALICE) }),
@@ -358,7 +343,7 @@ describe("interactive sign-in through the browser", () => {
   });
 
   it("refuses an ID token with another nonce (IdTokenError), caching nothing", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const browser = newBrowser();
     // The authority is made to issue the ID token for another nonce, as a replayed response would carry.
     browser.interceptor = (url, init) => {
@@ -383,7 +368,7 @@ describe("interactive sign-in through the browser", () => {
     const browser = newBrowser();
     const mark = idp.requests.length;
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         responseMode: "query",
         openBrowser: signInWith(browser, ALICE),
       }),
@@ -397,13 +382,13 @@ describe("interactive sign-in through the browser", () => {
   it("shows the app's success and error templates", async () => {
     const browser = newBrowser();
     asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         successTemplate: "<title>Yay</title><p>Signed in to the demo</p>",
         openBrowser: signInWith(browser, ALICE),
       }),
     );
     assert.equal(browser.page.title, "Yay");
-    const denied = await interactive(newApp(), {
+    const denied = await interactive(newApp(idp), {
       prompt: "login",
       errorTemplate: "<title>Nope</title><p>$error: $error_description</p>",
       openBrowser: async (url) => {
@@ -421,7 +406,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
   it("error=access_denied (the user cancels) ends the flow with that error; the browser shows it", async () => {
     const browser = newBrowser();
     const mark = idp.requests.length;
-    const result = await interactive(newApp(), {
+    const result = await interactive(newApp(idp), {
       openBrowser: async (url) => {
         await browser.goto(url);
         await browser.submit({ click: "cancel" });
@@ -441,7 +426,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     browser.scripts = false; // deliver the form_post by hand, after a forged one
     let mismatch: { status: number; html: string } | undefined;
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
           await browser.signIn(url, ALICE);
@@ -469,7 +454,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     let port = 0;
     const mark = idp.requests.length;
     await assert.rejects(
-      interactive(newApp(), {
+      interactive(newApp(idp), {
         timeoutMs: 500,
         openBrowser: async (url) => {
           port = loopbackPort(url);
@@ -487,19 +472,19 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
         error instanceof TimeoutError && /did not complete the flow in time/.test(error.message),
     );
     assert.equal(since(mark).token.length, 0, "the code with the wrong state was not redeemed");
-    assert.equal(await isClosed(port), true);
+    assert.equal(await portIsClosed(port), true);
   });
 
   it("times out with TimeoutError when the user never finishes, and stops listening", async () => {
     let port = 0;
     await assert.rejects(
-      interactive(newApp(), {
+      interactive(newApp(idp), {
         timeoutMs: 200,
         openBrowser: (url) => void (port = loopbackPort(url)), // the user walks away
       }),
       TimeoutError,
     );
-    assert.equal(await isClosed(port), true);
+    assert.equal(await portIsClosed(port), true);
   });
 
   it("ends with AbortError when the app aborts, and stops listening", async () => {
@@ -507,7 +492,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const browser = newBrowser();
     let port = 0;
     await assert.rejects(
-      interactive(newApp(), {
+      interactive(newApp(idp), {
         signal: controller.signal,
         openBrowser: async (url) => {
           port = loopbackPort(url);
@@ -518,9 +503,9 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
       }),
       AbortError,
     );
-    assert.equal(await isClosed(port), true);
+    assert.equal(await portIsClosed(port), true);
     await assert.rejects(
-      interactive(newApp(), { signal: AbortSignal.abort(), openBrowser: () => {} }),
+      interactive(newApp(idp), { signal: AbortSignal.abort(), openBrowser: () => {} }),
       AbortError,
     );
   });
@@ -530,7 +515,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     try {
       let opened = false;
       await assert.rejects(
-        interactive(newApp(), { port: squatter.port, openBrowser: () => void (opened = true) }),
+        interactive(newApp(idp), { port: squatter.port, openBrowser: () => void (opened = true) }),
         (error: unknown) =>
           error instanceof PortInUseError &&
           error.message === `Can't listen on port ${squatter.port}. You may try port 0.`,
@@ -543,7 +528,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const browser = newBrowser();
     let redirect = "";
     asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         port: squatter.port,
         openBrowser: (url) => {
           redirect = new URL(url).searchParams.get("redirect_uri")!;
@@ -559,7 +544,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     browser.scripts = false;
     let refused = 0;
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
           await browser.signIn(url, ALICE);
@@ -583,7 +568,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const browser = newBrowser();
     let favicon = 0;
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
           favicon = (await browser.request(`http://localhost:${loopbackPort(url)}/favicon.ico`)).status;
@@ -601,7 +586,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const never = (): Promise<void> => new Promise<void>(() => {});
     const browser = newBrowser();
     const result = asToken(
-      await interactive(newApp(), {
+      await interactive(newApp(idp), {
         openBrowser: (url) => {
           void browser.signIn(url, ALICE);
           return never();
@@ -612,12 +597,12 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     assert.equal(browser.page.title, "Authentication complete");
 
     await assert.rejects(
-      interactive(newApp(), { timeout: 0.2, openBrowser: never } /* deprecated seconds */),
+      interactive(newApp(idp), { timeout: 0.2, openBrowser: never } /* deprecated seconds */),
       TimeoutError,
     );
     const controller = new AbortController();
     await assert.rejects(
-      interactive(newApp(), {
+      interactive(newApp(idp), {
         signal: controller.signal,
         openBrowser: () => {
           controller.abort();
@@ -632,7 +617,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     let opened = "";
     const failure = new Error("no display");
     await assert.rejects(
-      interactive(newApp(), {
+      interactive(newApp(idp), {
         openBrowser: (url) => {
           opened = url;
           throw failure;
@@ -643,11 +628,11 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
         error instanceof BrowserLaunchError && error.url === opened && !error.message.includes(opened) &&
         /onBrowserUnavailable/.test(error.message) && error.cause === failure,
     );
-    assert.equal(await isClosed(loopbackPort(opened)), true);
+    assert.equal(await portIsClosed(loopbackPort(opened)), true);
 
     const ours = new TimeoutError("gave up launching");
     await assert.rejects(
-      interactive(newApp(), { openBrowser: () => Promise.reject(ours) }),
+      interactive(newApp(idp), { openBrowser: () => Promise.reject(ours) }),
       (error: unknown) => error === ours,
     );
   });
@@ -657,7 +642,7 @@ describe("authorization code flow for apps that handle the redirect themselves",
   const REDIRECT_URI = "http://localhost:8400/callback";
 
   it("initiateAuthCodeFlow + acquireTokenByAuthCodeFlow sign the user in", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateAuthCodeFlow(SCOPES, {
       redirectUri: REDIRECT_URI,
       responseMode: "form_post",
@@ -685,7 +670,7 @@ describe("authorization code flow for apps that handle the redirect themselves",
   });
 
   it("refuses a response of another flow with MSAL Python's state mismatch", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateAuthCodeFlow(SCOPES, { redirectUri: REDIRECT_URI });
     const other = await app.initiateAuthCodeFlow(SCOPES, { redirectUri: REDIRECT_URI });
     assert.notEqual(flow.state, other.state);
@@ -698,7 +683,7 @@ describe("authorization code flow for apps that handle the redirect themselves",
   });
 
   it("returns the error of an error response", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateAuthCodeFlow(SCOPES, { redirectUri: REDIRECT_URI });
     const result = await app.acquireTokenByAuthCodeFlow(flow, {
       error: "access_denied",
@@ -709,7 +694,7 @@ describe("authorization code flow for apps that handle the redirect themselves",
   });
 
   it("getAuthorizationRequestUrl builds an authorize URL with the given parameters", async () => {
-    const app = newApp({ clientCapabilities: ["CP1"] });
+    const app = newApp(idp, { clientCapabilities: ["CP1"] });
     const url = new URL(
       await app.getAuthorizationRequestUrl(SCOPES, {
         redirectUri: REDIRECT_URI,

@@ -11,9 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { BrowserContext, Page } from "playwright-core";
-import { PublicClientApplication, type TokenResult } from "../mod.ts";
+import type { TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { newApp } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = [
@@ -57,10 +57,6 @@ describe("interactive sign-in in Chromium", () => {
     if (profile) await rm(profile, { recursive: true, force: true });
   });
 
-  function newApp(): PublicClientApplication {
-    return new PublicClientApplication(CLIENT_ID, { authority: idp.authority("organizations") });
-  }
-
   /** Waits until the page shows the loopback's final page and returns its heading. */
   async function finalPage(page: Page, port: string): Promise<string> {
     await page.waitForURL(`http://localhost:${port}/`);
@@ -76,7 +72,7 @@ describe("interactive sign-in in Chromium", () => {
     async () => {
       const page = await context.newPage();
       let port = "";
-      const result = await newApp().acquireTokenInteractive(SCOPES, {
+      const result = await newApp(idp).acquireTokenInteractive(SCOPES, {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
           port = redirectPort(url);
@@ -110,7 +106,7 @@ describe("interactive sign-in in Chromium", () => {
       }
     });
     let port = "";
-    const result = await newApp().acquireTokenInteractive(SCOPES, {
+    const result = await newApp(idp).acquireTokenInteractive(SCOPES, {
       timeoutMs: 60_000,
       openBrowser: async (url) => {
         port = redirectPort(url);
@@ -130,7 +126,7 @@ describe("interactive sign-in in Chromium", () => {
     async () => {
       const page = await context.newPage();
       let port = "";
-      const result = await newApp().acquireTokenInteractive(SCOPES, {
+      const result = await newApp(idp).acquireTokenInteractive(SCOPES, {
         timeout: 60,
         prompt: "login",
         openBrowser: async (url) => {

@@ -1,16 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import {
-  BrowserLaunchError,
-  PublicClientApplication,
-  type PublicClientApplicationOptions,
-  TimeoutError,
-  type TokenResult,
-} from "../mod.ts";
+import { BrowserLaunchError, TimeoutError, type TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { newApp } from "./_helpers.ts";
 
 const ALICE = { username: "alice@contoso.com", password: "password" };
 const SCOPES = ["User.Read"];
@@ -20,10 +14,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [ALICE] });
 });
 after(() => idp.close());
-
-function newApp(options: PublicClientApplicationOptions = {}): PublicClientApplication {
-  return new PublicClientApplication(CLIENT_ID, { authority: idp.authority("organizations"), ...options });
-}
 
 /** Runs `body` with `BROWSER` set to `browser` and no display, so only `$BROWSER` is tried. */
 async function withBrowserEnv<T>(browser: string, body: () => Promise<T>): Promise<T> {
@@ -52,7 +42,7 @@ describe("an interactive sign-in never waits forever", () => {
     }) as typeof setTimeout;
     try {
       await assert.rejects(
-        newApp().acquireTokenInteractive(SCOPES, {
+        newApp(idp).acquireTokenInteractive(SCOPES, {
           openBrowser: () => {}, // the user walked away, or the page shows an error and never redirects
           signal: AbortSignal.timeout(20_000), // without a default, this abort would end the test instead
         }),
@@ -69,7 +59,7 @@ describe("a failed browser launch still lets the user sign in", () => {
   it("BROWSER pointing to a failing command: the app gets the URL, the user opens it by hand", async () => {
     let unavailable: BrowserLaunchError | undefined;
     const result = await withBrowserEnv("false", () =>
-      newApp().acquireTokenInteractive(SCOPES, {
+      newApp(idp).acquireTokenInteractive(SCOPES, {
         timeout: 60,
         onBrowserUnavailable: (error) => {
           unavailable = error;
@@ -87,7 +77,7 @@ describe("a failed browser launch still lets the user sign in", () => {
   it("an app that showed the URL in onBeforeLaunchingUi keeps waiting after the launch fails", async () => {
     let shown = "";
     const result = await withBrowserEnv("%s", () =>
-      newApp().acquireTokenInteractive(SCOPES, {
+      newApp(idp).acquireTokenInteractive(SCOPES, {
         timeout: 60,
         loginHint: ALICE.username,
         onBeforeLaunchingUi: ({ url }) => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from "../flows/loopback.ts";
 import { AbortError, PortInUseError, TimeoutError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
+import { portIsClosed } from "./_helpers.ts";
 
 /** Runs `body` with a fresh listener and always closes it. */
 async function withListener(
@@ -60,16 +61,6 @@ function holdingLogger(): { logger: LogWriter; holding: (count: number) => Promi
   const holding = (count: number): Promise<void> =>
     held >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }));
   return { logger, holding };
-}
-
-async function portIsClosed(port: number): Promise<boolean> {
-  try {
-    const response = await fetch(`http://127.0.0.1:${port}/`);
-    await response.body?.cancel();
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 describe("loopback listener: successful sign-in", () => {

@@ -4,7 +4,7 @@ import { PublicClientApplication, TokenCache } from "../mod.ts";
 import type { TokenResult } from "../mod.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
-import { assertError, assertToken, CLIENT_ID } from "./_helpers.ts";
+import { assertError, assertToken, CLIENT_ID, newApp } from "./_helpers.ts";
 
 const USER = { username: "alice@contoso.com", password: "password" };
 
@@ -14,16 +14,9 @@ before(async () => {
 });
 after(() => idp.close());
 
-function newApp(cache = new TokenCache()): PublicClientApplication {
-  return new PublicClientApplication(CLIENT_ID, {
-    authority: idp.authority("organizations"),
-    tokenCache: cache,
-  });
-}
-
 async function signedIn(): Promise<{ app: PublicClientApplication; cache: TokenCache; result: TokenResult }> {
   const cache = new TokenCache();
-  const app = newApp(cache);
+  const app = newApp(idp, { tokenCache: cache });
   const flow = await app.initiateDeviceFlow(["User.Read"]);
   assert.ok("user_code" in flow);
   idp.approveDeviceCode(flow.user_code, USER.username);
@@ -110,7 +103,7 @@ describe("a cache file's bad values never reach the app", () => {
     const next = edit(cache, (blob) => {
       for (const at of Object.values(blob.AccessToken)) at.expires_on = "1e400";
     });
-    const app = newApp(next);
+    const app = newApp(idp, { tokenCache: next });
     const [account] = await app.getAccounts();
     const token = assertToken(await app.acquireTokenSilent(["User.Read"], { account }));
     assert.ok(Number.isFinite(token.expires_in) && token.expires_in > 0, String(token.expires_in));
@@ -122,7 +115,7 @@ describe("a cache file's bad values never reach the app", () => {
     const next = edit(cache, (blob) => {
       for (const at of Object.values(blob.AccessToken)) at.token_type = { evil: 1 };
     });
-    const app = newApp(next);
+    const app = newApp(idp, { tokenCache: next });
     const [account] = await app.getAccounts();
     const token = assertToken(await app.acquireTokenSilent(["User.Read"], { account }));
     assert.equal(token.token_type, "Bearer");
@@ -134,7 +127,7 @@ describe("a cache file's bad values never reach the app", () => {
       const [key, account] = Object.entries(blob.Account)[0];
       blob.Account[`${key}-other`] = { ...account, home_account_id: "other.home", username: 123 };
     });
-    const app = newApp(next);
+    const app = newApp(idp, { tokenCache: next });
     assert.deepEqual(await app.getAccounts({ username: "x" }), []);
     const listed = await app.getAccounts();
     assert.deepEqual(listed.map((a) => a.username), [USER.username]);
@@ -233,14 +226,14 @@ describe("device authorization answers are checked field by field", () => {
         rawBody:
           `{"user_code":"U","device_code":"D","verification_uri":"https://example.test/device",${field}}`,
       });
-      const flow = await newApp().initiateDeviceFlow(["User.Read"]);
+      const flow = await newApp(idp).initiateDeviceFlow(["User.Read"]);
       assert.ok("error" in flow, JSON.stringify(flow));
       assert.equal(flow.error, "invalid_response");
     });
   }
 
   it("a kept flow whose interval is not a number is polled at the default pace, never in a tight loop", async () => {
-    const app = newApp();
+    const app = newApp(idp);
     const flow = await app.initiateDeviceFlow(["User.Read"]);
     assert.ok("user_code" in flow);
     idp.clearRequests();
