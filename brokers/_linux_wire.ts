@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isJsonObject } from "../core/_json.ts";
 import { BROKER_STATUS_NAMES } from "./broker.ts";
 
 /** The broker's well-known name on the session bus. */
@@ -281,10 +282,6 @@ function malformed(method: string, why: string): LinuxBrokerError {
   return localError("MalformedReply", `The broker's ${method} reply is malformed: ${why}`);
 }
 
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function integer(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
   if (typeof value === "string" && /^-?\d+$/.test(value.trim())) return Number(value);
@@ -329,9 +326,9 @@ function parse(method: string, reply: unknown, inToken = false): { json: Json } 
   } catch {
     return malformed(method, "not JSON");
   }
-  if (!isObject(json)) return malformed(method, "not a JSON object");
-  if (isObject(json.error)) return brokerError(json.error);
-  if (inToken && isObject(json.brokerTokenResponse) && isObject(json.brokerTokenResponse.error)) {
+  if (!isJsonObject(json)) return malformed(method, "not a JSON object");
+  if (isJsonObject(json.error)) return brokerError(json.error);
+  if (inToken && isJsonObject(json.brokerTokenResponse) && isJsonObject(json.brokerTokenResponse.error)) {
     return brokerError(json.brokerTokenResponse.error);
   }
   return { json };
@@ -339,7 +336,7 @@ function parse(method: string, reply: unknown, inToken = false): { json: Json } 
 
 /** An account the broker listed, or `undefined` when it has no id to send back. */
 function account(value: unknown): LinuxBrokerAccount | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   const id = text(value.homeAccountId) || text(value.localAccountId);
   return id ? value as LinuxBrokerAccount : undefined;
 }
@@ -365,7 +362,7 @@ export function decodeToken(reply: unknown, method = "token"): LinuxBrokerToken 
   const parsed = parse(method, reply, true);
   if (!("json" in parsed)) return parsed;
   const response = parsed.json.brokerTokenResponse;
-  if (!isObject(response)) return malformed(method, "no brokerTokenResponse");
+  if (!isJsonObject(response)) return malformed(method, "no brokerTokenResponse");
   const accessToken = text(response.accessToken);
   if (!accessToken) return malformed(method, "no access token");
   const sent = integer(response.expiresOn);
@@ -400,7 +397,7 @@ export function decodePrtSsoCookie(reply: unknown): LinuxPrtSsoCookie | LinuxBro
   if (!("json" in parsed)) return parsed;
   const value = parsed.json;
   const item = Array.isArray(value.cookieItems) ? value.cookieItems[0] : value;
-  if (!isObject(item)) return malformed("acquirePrtSsoCookie", "no cookie");
+  if (!isJsonObject(item)) return malformed("acquirePrtSsoCookie", "no cookie");
   const cookieName = text(item.cookieName);
   const cookieContent = text(item.cookieContent);
   if (!cookieName || !cookieContent) return malformed("acquirePrtSsoCookie", "no cookie");

@@ -19,6 +19,7 @@ import {
   CONSOLE_WINDOW_HANDLE,
   type WindowHandle,
 } from "./broker.ts";
+import { isJsonObject } from "../core/_json.ts";
 
 // ---------------------------------------------------------------------------------------------------
 // The native surface (a structural slice of the package's `dist/index.d.ts`, so that type checking and
@@ -394,9 +395,7 @@ function decodedClaims(json: string | undefined): IdTokenClaims | undefined {
   if (!json) return undefined;
   try {
     const claims: unknown = JSON.parse(json);
-    return typeof claims === "object" && claims !== null && !Array.isArray(claims)
-      ? claims as IdTokenClaims
-      : undefined;
+    return isJsonObject(claims) ? claims as IdTokenClaims : undefined;
   } catch {
     return undefined;
   }

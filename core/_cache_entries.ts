@@ -15,6 +15,7 @@ import type {
 } from "./_cache_schema.ts";
 import { decodeClientInfo, decodeIdToken } from "./jwt.ts";
 import type { IdTokenClaims } from "./results.ts";
+import { isJsonObject } from "./_json.ts";
 
 /** What a token response adds (MSAL Python's `TokenCache.add` event). */
 export interface TokenResponseEvent {
@@ -84,10 +85,6 @@ function nonEmptyString(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function homeAccountIdOf(response: Record<string, unknown>, claims?: IdTokenClaims): string | undefined {
   const clientInfo = nonEmptyString(response.client_info);
   if (clientInfo) {
@@ -106,7 +103,7 @@ export function buildEntries(event: TokenResponseEvent): BuiltEntries {
   const response = event.response ?? {};
   const now = Math.trunc(event.now ?? Date.now() / 1000);
   const rawIdToken = nonEmptyString(response.id_token);
-  const idTokenClaims: IdTokenClaims | undefined = isObject(response.id_token_claims)
+  const idTokenClaims: IdTokenClaims | undefined = isJsonObject(response.id_token_claims)
     ? response.id_token_claims as IdTokenClaims
     : rawIdToken
     ? decodeIdToken(rawIdToken)

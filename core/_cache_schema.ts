@@ -7,6 +7,7 @@
  */
 
 import { InvalidInputError } from "./errors.ts";
+import { isJsonObject } from "./_json.ts";
 
 /** The five sections of a serialized cache. */
 export type CacheSection = "AccessToken" | "RefreshToken" | "IdToken" | "Account" | "AppMetadata";
@@ -215,13 +216,9 @@ function follows(rule: FieldRule, value: unknown): boolean {
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** Whether an entry read from outside follows the field rules of its section (see `RULES`). */
 export function isUsableEntry(section: CacheSection, entry: unknown): entry is AnyEntry {
-  if (!isPlainObject(entry)) return false;
+  if (!isJsonObject(entry)) return false;
   const rules = RULES[section];
   for (const field in rules) if (!follows(rules[field], entry[field])) return false;
   return true;
@@ -237,7 +234,7 @@ export function validateSection(
   section: CacheSection,
   value: unknown,
 ): { usable: Record<string, AnyEntry>; ignored: Record<string, unknown> } {
-  if (!isPlainObject(value)) {
+  if (!isJsonObject(value)) {
     throw new InvalidInputError(`Corrupt token cache: section "${section}" is not an object`);
   }
   const usable: Record<string, AnyEntry> = {};
@@ -260,7 +257,7 @@ export function parseTopLevel(state: string): Record<string, unknown> {
   } catch (cause) {
     throw new InvalidInputError("Corrupt token cache: not JSON", { cause });
   }
-  if (!isPlainObject(value)) throw new InvalidInputError("Corrupt token cache: not a JSON object");
+  if (!isJsonObject(value)) throw new InvalidInputError("Corrupt token cache: not a JSON object");
   return value;
 }
 

@@ -20,6 +20,7 @@
 import { sleep } from "./abort.ts";
 import { AbortError, NetworkError } from "./errors.ts";
 import type { ErrorResult } from "./results.ts";
+import { isJsonObject } from "./_json.ts";
 
 /** The library's name and version as sent in `x-client-sku` / `x-client-ver`. */
 export const CLIENT_SKU = "authbroker.msal";
@@ -314,7 +315,7 @@ type PostOutcome = { ok: true; body: Record<string, unknown> } | PostFailure;
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const json = JSON.parse(text);
-    return json && typeof json === "object" && !Array.isArray(json) ? json : undefined;
+    return isJsonObject(json) ? json : undefined;
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { isJsonObject } from "./_json.ts";
 import { issuerMatches } from "./authority.ts";
 import { IdTokenError, InvalidInputError } from "./errors.ts";
 import type { IdTokenClaims } from "./results.ts";
@@ -65,10 +66,8 @@ function decodeJsonObject(text: string, what: string): Record<string, unknown> {
   } catch (cause) {
     throw new InvalidInputError(`Malformed ${what}: not JSON`, { cause });
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidInputError(`Malformed ${what}: not a JSON object`);
-  }
-  return value as Record<string, unknown>;
+  if (!isJsonObject(value)) throw new InvalidInputError(`Malformed ${what}: not a JSON object`);
+  return value;
 }
 
 /**

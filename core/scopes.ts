@@ -6,6 +6,7 @@
  */
 
 import { ConfigurationError } from "./errors.ts";
+import { isJsonObject } from "./_json.ts";
 
 /** Scopes MSAL adds itself; apps may not ask for them. */
 export const RESERVED_SCOPES: readonly string[] = ["openid", "profile", "offline_access"];
@@ -66,7 +67,7 @@ export function mergeClaims(capabilities?: readonly string[], claimsChallenge?: 
   if (claimsChallenge) {
     try {
       const parsed = JSON.parse(claimsChallenge);
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) claims = parsed;
+      if (isJsonObject(parsed)) claims = parsed;
       else throw new Error("not an object");
     } catch (cause) {
       throw new ConfigurationError("claimsChallenge must be a JSON object", { cause });

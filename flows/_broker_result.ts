@@ -19,6 +19,7 @@ import type {
 } from "../brokers/broker.ts";
 import type { BrokerContext } from "./context.ts";
 import { describeBrokerError, isTimedOut, type TimedOut, timeoutDescription } from "./_broker_call.ts";
+import { isJsonObject } from "../core/_json.ts";
 
 const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
 
@@ -129,7 +130,7 @@ export function timeoutResult(timedOut: TimedOut, correlationId: string): ErrorR
  */
 export function claimsOf(response: BrokerTokenResponse): IdTokenClaims | undefined {
   const claims = response.idTokenClaims;
-  if (typeof claims === "object" && claims !== null && !Array.isArray(claims)) return claims;
+  if (isJsonObject(claims)) return claims;
   if (typeof response.idToken !== "string" || !response.idToken) return undefined;
   try {
     return decodeIdToken(response.idToken);

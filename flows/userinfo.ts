@@ -7,6 +7,7 @@
 
 import type { IdTokenClaims } from "../core/results.ts";
 import type { OnlineContext } from "./context.ts";
+import { isJsonObject } from "../core/_json.ts";
 
 /** The claims that name an account, in the order the cache takes them. */
 export const USERNAME_CLAIMS: readonly string[] = ["preferred_username", "upn", "email", "unique_name"];
@@ -38,9 +39,7 @@ export async function usernameFromUserinfo(
       signal,
       headers: { Authorization: `Bearer ${accessToken}` },
     });
-    const info = body && typeof body === "object" && !Array.isArray(body)
-      ? body as Record<string, unknown>
-      : {};
+    const info = isJsonObject(body) ? body : {};
     if (status !== 200 || info.sub !== claims.sub) {
       context.logger.warning(
         `The UserInfo endpoint answered HTTP ${status}${
