@@ -79,6 +79,7 @@ export {
   TimeoutError,
 } from "./core/errors.ts";
 export type { Logger, LogLevel } from "./core/log.ts";
+export { CLIENT_VERSION as VERSION } from "./core/http.ts";
 export type { AuthorityType } from "./core/authority.ts";
 export type { Platform, Runtime } from "./core/platform.ts";
 export {

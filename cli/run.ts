@@ -6,7 +6,7 @@
  */
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { CLIENT_VERSION } from "../core/http.ts";
+import { VERSION } from "../mod.ts";
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
 import { accounts, logout } from "./accounts.ts";
 import type { AppSettings } from "./_app.ts";
@@ -153,7 +153,7 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
       case "--version":
       case "-V":
         parse(rest, {});
-        terminal.out(`${CLIENT_VERSION}\n`);
+        terminal.out(`${VERSION}\n`);
         return EXIT_OK;
       default:
         throw new UsageError(`Unknown command "${command}". Run authbroker --help.`);

@@ -24,7 +24,7 @@ import { isJsonObject } from "./_json.ts";
 
 /** The library's name and version as sent in `x-client-sku` / `x-client-ver`. */
 export const CLIENT_SKU = "authbroker.msal";
-/** The library version. */
+/** The library version, as in package.json and deno.json (public as `VERSION`). */
 export const CLIENT_VERSION = "0.1.0";
 
 /** Options of {@linkcode HttpClient}. */

@@ -4,7 +4,8 @@
 //   entries (the files deno.json exports)  ->  app/  ->  flows/, brokers/registry.ts  ->  core/
 //   brokers/broker.ts (the plugin contract)  ->  core/
 //   a plugin in brokers/ (any other file)    ->  brokers/broker.ts, core/, brokers/_*.ts (its private parts)
-//   testing/, persistence/, cli/              ->  the public entries, and their own files
+//   testing/, cli/                           ->  the public entries, and their own files
+//   persistence/                             ->  the public entries but ./testing, and its own files
 //   samples/                                  ->  the public entries, and their own files: written the
 //                                                 way an app uses the package
 //   bench/                                    ->  anything in the library and tests/_*.ts: it measures
@@ -60,7 +61,9 @@ function allowed(from: string, to: string): boolean {
     return under("app")(to) || under("flows")(to) || under("core")(to) ||
       to === "brokers/broker.ts" || to === "brokers/registry.ts";
   }
-  for (const folder of ["testing", "persistence", "cli", "samples"]) {
+  // The library's own plugins never depend on the testing kit.
+  if (under("persistence")(from)) return own("persistence") || (isEntry(to) && !under("testing")(to));
+  for (const folder of ["testing", "cli", "samples"]) {
     if (under(folder)(from)) return own(folder) || isEntry(to);
   }
   // A top-level entry re-exports the layers below; never the user-side folders of another entry.
