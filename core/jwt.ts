@@ -10,6 +10,7 @@
  * @module
  */
 
+import { base64UrlDecode } from "./_base64url.ts";
 import { isJsonObject } from "./_json.ts";
 import { issuerMatches } from "./authority.ts";
 import { IdTokenError, InvalidInputError } from "./errors.ts";
@@ -35,17 +36,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * @throws {InvalidInputError} if `text` is not base64 or not UTF-8.
  */
 export function base64UrlDecodeToString(text: string): string {
-  let base64 = text.replace(/-/g, "+").replace(/_/g, "/").replace(/=+$/, "");
-  if (base64.length % 4 === 1) throw new InvalidInputError("Invalid base64url text: bad length");
-  base64 += "=".repeat((4 - (base64.length % 4)) % 4);
-  let binary: string;
-  try {
-    binary = atob(base64);
-  } catch (cause) {
-    throw new InvalidInputError("Invalid base64url text: unexpected characters", { cause });
-  }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  // Lenient like `atob`: the standard alphabet, any `=` padding and ASCII whitespace are accepted too.
+  const bytes = base64UrlDecode(
+    text.replace(/[\t\n\f\r ]/g, "").replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_"),
+  );
   try {
     return utf8.decode(bytes);
   } catch (cause) {

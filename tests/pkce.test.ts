@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { base64UrlDecode, base64UrlEncode, challengeFor, createPkce, randomToken } from "../flows/pkce.ts";
+import { base64UrlDecode, base64UrlEncode } from "../core/_base64url.ts";
+import { challengeFor, createPkce, randomToken } from "../flows/pkce.ts";
 import { InvalidInputError } from "../core/errors.ts";
 
 describe("PKCE", () => {
