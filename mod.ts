@@ -104,5 +104,3 @@ export type {
 // For plugin authors, the Broker contract lives in the "./broker" entry; apps need only these.
 export { CONSOLE_WINDOW_HANDLE, type WindowHandle } from "./brokers/broker.ts";
 export type { BrokerOptIn, BrokerPluginSource, BrokerStatus, LinuxBrokerPlugin } from "./brokers/registry.ts";
-/** This library's version, e.g. `"0.1.0"` (sent to the identity provider as `x-client-ver`). */
-export { CLIENT_VERSION as VERSION } from "./core/http.ts";
