@@ -12,7 +12,6 @@ import { LogWriter } from "../core/log.ts";
 import { detectRuntime, type Platform } from "../core/platform.ts";
 import { FakeBroker } from "../testing/fake_broker.ts";
 
-const PLATFORMS: Platform[] = ["windows", "mac", "linux", "wsl"];
 const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).href;
 
 interface Logged {
@@ -114,34 +113,6 @@ describe("loadBroker: which flag applies where", () => {
     }));
     assert.equal(broker?.description.name, "fixture-wsl-my-app");
   });
-});
-
-describe("loadBroker rule 1: authorities the broker does not support bypass it silently", () => {
-  for (const authorityType of ["ADFS", "B2C", "CIAM", "OIDC", "DSTS"] as const) {
-    it(`${authorityType}: no broker, no plugin import, no log`, async () => {
-      const { plugins, loads } = countingPlugins();
-      const { logger, logged } = recordingLogger();
-      for (const platform of PLATFORMS) {
-        const optIn = {
-          enableBrokerOnWindows: true,
-          enableBrokerOnMac: true,
-          enableBrokerOnLinux: true,
-          enableBrokerOnWsl: true,
-        };
-        const { broker, status } = await loadBroker(
-          options({ platform, optIn, authorityType, logger, plugins }),
-        );
-        assert.equal(broker, undefined);
-        assert.deepEqual(status, {
-          enabled: false,
-          platform,
-          reason: `authority ${authorityType} is not supported by the broker`,
-        });
-      }
-      assert.deepEqual(loads, []);
-      assert.deepEqual(logged, []);
-    });
-  }
 });
 
 describe("loadBroker rule 2: a missing plugin dependency is an error naming the install command", () => {

@@ -215,14 +215,6 @@ describe("interactive through the broker: prompt none", () => {
     assert.deepEqual(methods(broker), ["signInSilently"]);
   });
 
-  it("refuses a default account other than the login_hint", async () => {
-    const { ctx, broker } = setup({ accounts: [alice, bob], defaultAccountId: bob.id });
-    const error = assertError(await interactive(ctx, { prompt: "none", loginHint: "alice@contoso.com" }));
-    assert.equal(error.error, "broker_error");
-    assert.equal(error.error_description, 'prompt="none" will not work for login_hint="alice@contoso.com"');
-    assert.deepEqual(methods(broker), ["signInSilently"]);
-  });
-
   it("returns the broker's error instead of showing UI", async () => {
     const { ctx, broker } = setup();
     const error = assertError(await interactive(ctx, { prompt: "none" }));
