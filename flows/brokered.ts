@@ -10,6 +10,7 @@
  * @module
  */
 
+import { lc } from "../core/_cache_schema.ts";
 import type { PluginLogger } from "../core/log.ts";
 import type { Account, AuthResult } from "../core/results.ts";
 import type { TokenBinding } from "../core/token_binding.ts";
@@ -270,10 +271,10 @@ export async function listBrokerAccounts(
     ctx.logger.warning(`Could not list the broker's accounts: ${reasonOf(listed)}`);
     return [];
   }
-  const environments = new Set(ctx.authority.environments.map(lower));
+  const environments = new Set(ctx.authority.environments.map(lc));
   const accounts = Array.isArray(listed.value) ? listed.value.map(readBrokerAccount) : [];
   return accounts
-    .filter((account) => account && (!account.environment || environments.has(lower(account.environment))))
+    .filter((account) => account && (!account.environment || environments.has(lc(account.environment))))
     .map((account) => accountFromBroker(ctx, account!));
 }
 
@@ -410,8 +411,4 @@ function warnAboutIgnoredOptions(logger: PluginLogger, options: BrokeredInteract
   if (options.prompt && !["none", "select_account"].includes(options.prompt)) {
     logger.warning(`prompt=${options.prompt} is not supported by broker; it is ignored`);
   }
-}
-
-function lower(value: unknown): string {
-  return typeof value === "string" ? value.toLowerCase() : "";
 }
