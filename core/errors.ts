@@ -63,6 +63,8 @@ export const MsalErrorCode = {
   CacheLockLost: "cache_lock_lost",
   /** `CacheCorruptError`: the cache file was set aside as corrupt (`./persistence`). */
   CacheCorrupt: "cache_corrupt",
+  /** `CacheFileError`: a cache, lock or version file (or its folder) could not be used (`./persistence`). */
+  CacheFileError: "cache_file_error",
   /** `SecretServiceUnavailableError`: no Secret Service on the session bus (`./persistence`). */
   SecretServiceUnavailable: "secret_service_unavailable",
   /** `KeyringLockedError`: the keyring is locked (`./persistence`). */

@@ -53,6 +53,8 @@ export interface SmallFileReader {
   reopen(): void;
 }
 
+import { CacheFileError } from "./errors.ts";
+
 const SMALL_FILE_BYTES = 256;
 
 /** A {@linkcode SmallFileReader} over runtime-specific open / positioned read / close calls. */
@@ -85,9 +87,45 @@ function smallFileReader<H>(
   };
 }
 
-/** The `code` of a file-system error (`ENOENT`, `EEXIST`, ...), in every runtime. */
+/** The `code` of a file-system error (`ENOENT`, `EEXIST`, ...), in every runtime, also once typed. */
 export function errorCode(error: unknown): string | undefined {
-  return (error as { code?: string } | null)?.code;
+  const raw = error instanceof CacheFileError ? error.cause : error;
+  return (raw as { code?: string } | null)?.code;
+}
+
+/** Runs `fn`; a failure becomes a {@linkcode CacheFileError} naming `operation` and `path`. */
+function guard<T>(operation: string, path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw error instanceof CacheFileError ? error : new CacheFileError(operation, path, { cause: error });
+  }
+}
+
+/** `fs` whose every failure is a {@linkcode CacheFileError} with the path and the operation. */
+function typed(fs: PersistenceFs): PersistenceFs {
+  return {
+    fingerprint: (path) => guard("inspect", path, () => fs.fingerprint(path)),
+    modifiedAt: (path) => guard("inspect", path, () => fs.modifiedAt(path)),
+    readText: (path) => guard("read", path, () => fs.readText(path)),
+    smallFileReader(path) {
+      const reader = fs.smallFileReader(path);
+      return {
+        read: () => guard("read", path, () => reader.read()),
+        reopen: () => guard("close", path, () => reader.reopen()),
+      };
+    },
+    writeNew: (path, text, mode) => guard("create", path, () => fs.writeNew(path, text, mode)),
+    overwrite: (path, text, mode) => guard("write", path, () => fs.overwrite(path, text, mode)),
+    rename: (from, to) => guard(`rename ${from} to`, to, () => fs.rename(from, to)),
+    link: (from, to) => guard(`link ${from} as`, to, () => fs.link(from, to)),
+    list: (path) => guard("list the folder", path, () => fs.list(path)),
+    remove: (path) => guard("remove", path, () => fs.remove(path)),
+    mkdirs: (path, mode) => guard("create the folder", path, () => fs.mkdirs(path, mode)),
+    pid: fs.pid,
+    hostname: fs.hostname,
+    isAlive: (pid) => fs.isAlive(pid),
+  };
 }
 
 function probe(kill: (pid: number, signal: number) => unknown, pid: number): boolean | undefined {
@@ -308,11 +346,14 @@ function denoAdapter(): PersistenceFs {
 
 let loaded: Promise<PersistenceFs> | undefined;
 
-/** The adapter for the running runtime, loaded once. */
+/**
+ * The adapter for the running runtime, loaded once. Every failure other than the `undefined`s
+ * documented above is a {@linkcode CacheFileError}; {@linkcode errorCode} reads its errno.
+ */
 export function persistenceFs(): Promise<PersistenceFs> {
   return loaded ??= (async () => {
-    if ("Deno" in globalThis) return denoAdapter();
+    if ("Deno" in globalThis) return typed(denoAdapter());
     const [fs, os] = await Promise.all([import("node:fs"), import("node:os")]);
-    return nodeAdapter(fs as unknown as NodeFs, os.hostname());
+    return typed(nodeAdapter(fs as unknown as NodeFs, os.hostname()));
   })();
 }

@@ -66,6 +66,42 @@ export class CacheCorruptError extends MsalError {
   }
 }
 
+// What an errno means for a cache path, in words a person can act on.
+const REASONS: Record<string, string> = {
+  EISDIR: "a folder is where the file should be",
+  ENOTDIR: "a file is where a folder should be",
+  EEXIST: "a file is where a folder should be",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  ENOSPC: "the disk is full",
+};
+
+/**
+ * A persistence plugin's file (the cache file, its lock file or version file, or their folder) could
+ * not be read, written or created: a folder or a file in the way, no permission, a full disk. Nothing
+ * was overwritten. Code `cache_file_error`; `cause` is the runtime's error.
+ */
+export class CacheFileError extends MsalError {
+  /** The file or folder the operation was on. */
+  readonly path: string;
+  /** What was being done: `"read"`, `"write"`, `"create the folder"`, ... */
+  readonly operation: string;
+
+  /** Creates the error for `operation` on `path`; `cause` is the file-system failure. */
+  constructor(operation: string, path: string, options: ErrorOptions & { cause: unknown }) {
+    const errno = (options.cause as { code?: unknown } | null)?.code;
+    const reason = typeof errno === "string" && REASONS[errno]
+      ? `${REASONS[errno]} (${errno})`
+      : options.cause instanceof Error
+      ? options.cause.message
+      : String(options.cause);
+    super("cache_file_error", `The token cache could not ${operation} ${path}: ${reason}`, options);
+    this.path = path;
+    this.operation = operation;
+  }
+}
+
 /** No Secret Service (`org.freedesktop.secrets`) is reachable: no session bus, or no keyring running. */
 export class SecretServiceUnavailableError extends MsalError {
   /** Creates the error; `cause` holds the D-Bus failure. */

@@ -23,6 +23,7 @@ export {
 } from "./secret_service.ts";
 export {
   CacheCorruptError,
+  CacheFileError,
   CacheLockError,
   KeyringLockedError,
   type LockOwner,
