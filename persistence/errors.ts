@@ -89,13 +89,14 @@ export class CacheFileError extends MsalError {
   readonly operation: string;
 
   /** Creates the error for `operation` on `path`; `cause` is the file-system failure. */
-  constructor(operation: string, path: string, options: ErrorOptions & { cause: unknown }) {
-    const errno = (options.cause as { code?: unknown } | null)?.code;
+  constructor(operation: string, path: string, options?: ErrorOptions) {
+    const cause = options?.cause;
+    const errno = (cause as { code?: unknown } | null | undefined)?.code;
     const reason = typeof errno === "string" && REASONS[errno]
       ? `${REASONS[errno]} (${errno})`
-      : options.cause instanceof Error
-      ? options.cause.message
-      : String(options.cause);
+      : cause instanceof Error
+      ? cause.message
+      : String(cause);
     super("cache_file_error", `The token cache could not ${operation} ${path}: ${reason}`, options);
     this.path = path;
     this.operation = operation;
