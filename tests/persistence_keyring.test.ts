@@ -11,6 +11,7 @@ import { BrokerDependencyError, TokenCache } from "../mod.ts";
 import { importDependency } from "../broker.ts";
 import {
   CacheCorruptError,
+  CacheFileError,
   KeyringLockedError,
   SECRET_SERVICE_SCHEMA,
   SecretServiceCachePlugin,
@@ -124,6 +125,18 @@ describe("SecretServiceCachePlugin (gnome-keyring on a private bus)", { timeout:
       }
     },
   );
+
+  it("a regular file where the lock folder should be: a CacheFileError naming it, the file kept", async () => {
+    const lockFolder = join(folder, `in-the-way-${++n}`);
+    writeFileSync(lockFolder, "the user's");
+    const cache = keyringCache({ cacheName: `in-the-way-${n}`, lockFolder });
+    const error = await addToken(cache, "ada", 0).then(() => undefined, (error: unknown) => error);
+    assert.ok(error instanceof CacheFileError, String(error));
+    assert.equal(error.code, "cache_file_error");
+    assert.ok(error.message.includes(lockFolder), error.message);
+    assert.ok(error.cause instanceof Error);
+    assert.equal(readFileSync(lockFolder, "utf8"), "the user's");
+  });
 
   it("negotiates the encrypted transfer libsecret uses (DH + HKDF-SHA256 + AES-128-CBC)", async () => {
     const client = await SecretServiceClient.connect({
