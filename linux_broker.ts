@@ -8,7 +8,7 @@
  * and a session bus. Under Deno: `--allow-env --allow-read --allow-write` (the bus socket).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { LinuxBrokerClient } from "@authbroker/msal/linux-broker";
  *
  * const broker = await LinuxBrokerClient.connect(); // throws BrokerUnavailableError without a broker

@@ -4,9 +4,11 @@
  * Use it to test an app's broker paths without WAM, Company Portal or a Linux identity broker.
  *
  * @example
- * ```ts ignore
- * import { FakeBroker, fakeBrokerAccount, brokerError } from "@authbroker/msal/testing";
+ * ```ts
+ * import { PublicClientApplication } from "@authbroker/msal";
+ * import { brokerError, FakeBroker, fakeBrokerAccount } from "@authbroker/msal/testing";
  *
+ * declare const clientId: string;
  * const alice = fakeBrokerAccount({ username: "alice@contoso.com" });
  * const broker = new FakeBroker({ accounts: [alice], defaultAccountId: alice.id });
  * broker.script("acquireTokenInteractive", { reply: brokerError("UserCanceled") });
@@ -127,7 +129,9 @@ export const FAKE_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
  * Creates a broker account as a real broker would describe it (`homeAccountId` is `<oid>.<tid>`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { fakeBrokerAccount } from "@authbroker/msal/testing";
+ *
  * const alice = fakeBrokerAccount({ username: "alice@contoso.com" });
  * ```
  */
@@ -149,7 +153,10 @@ export function fakeBrokerAccount(init: FakeBrokerAccountInit): BrokerAccount {
  * Creates a broker error result, e.g. `brokerError("UserCanceled")`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { brokerError, FakeBroker } from "@authbroker/msal/testing";
+ *
+ * declare const broker: FakeBroker;
  * broker.script("signInSilently", { reply: brokerError("AccountUnusable") });
  * ```
  */

@@ -5,7 +5,7 @@
  * fails on demand. Microsoft's own MSAL runtime accepts it.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { FakeLinuxBroker, startPrivateBus } from "@authbroker/msal/testing";
  *
  * const bus = await startPrivateBus();

@@ -4,7 +4,7 @@
  * (`gnome-keyring-daemon`). Nothing on the machine's real session bus is touched.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startPrivateBus } from "@authbroker/msal/testing";
  *
  * const bus = await startPrivateBus({ secretService: true });
@@ -308,7 +308,9 @@ async function startSecretService(address: string, env: Record<string, string>):
  * even if `stop()` was never called: each runs under a `/bin/sh` watchdog reading a pipe from it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { startPrivateBus } from "@authbroker/msal/testing";
+ *
  * const bus = await startPrivateBus({
  *   services: [{ name: "org.example.Echo", exec: ["/usr/bin/node", "echo_service.js"] }],
  * });
