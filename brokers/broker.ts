@@ -5,11 +5,14 @@
  * {@linkcode BrokerError}s, never thrown: a plugin throws only for programmer errors.
  *
  * @example A plugin module
- * ```ts ignore
- * import { BrokerUnavailableError, type BrokerPluginContext, type Broker } from "./broker.ts";
+ * ```ts
+ * import { type Broker, type BrokerPluginContext, BrokerUnavailableError } from "@authbroker/msal/broker";
+ *
+ * declare function connectToBroker(): Promise<object | undefined>; // your transport
+ * declare const MyBroker: new (session: object, logger: BrokerPluginContext["logger"]) => Broker;
  *
  * export async function createBroker(context: BrokerPluginContext): Promise<Broker> {
- *   const session = await connectToBroker(); // your transport
+ *   const session = await connectToBroker();
  *   if (!session) throw new BrokerUnavailableError("no identity broker on the session bus");
  *   return new MyBroker(session, context.logger);
  * }

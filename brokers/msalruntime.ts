@@ -9,7 +9,10 @@
  * parameters the runtime would refuse are dropped with a warning instead of failing the request.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { PublicClientApplication } from "@authbroker/msal";
+ *
+ * declare const clientId: string;
  * const app = new PublicClientApplication(clientId, { enableBrokerOnWindows: true, enableBrokerOnMac: true });
  * // on Linux, opt into this plugin instead of the D-Bus one:
  * const linuxApp = new PublicClientApplication(clientId, { enableBrokerOnLinux: true, linuxBroker: "msalruntime" });

@@ -112,7 +112,10 @@ export function isOptedInAnywhere(optIn: BrokerOptIn): boolean {
  * missing `dependency` still fails with module-not-found (rule 2).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { brokerPluginFromModule, loadBroker, type LoadBrokerOptions } from "./registry.ts";
+ *
+ * declare const options: LoadBrokerOptions;
  * const plugin = brokerPluginFromModule("linux", "my-broker", () => import("./my_broker.ts"), "dbus-next");
  * await loadBroker({ ...options, plugins: { linux: plugin } });
  * ```
@@ -170,7 +173,12 @@ const BUILTIN_PLUGINS: Record<Platform, (linuxBroker?: LinuxBrokerPlugin) => Bro
  *
  * @throws {BrokerDependencyError} when the plugin's npm dependency is not installed.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { loadBroker } from "./registry.ts";
+ * import { LogWriter } from "../core/log.ts";
+ * import { detectPlatform, detectRuntime } from "../core/platform.ts";
+ *
+ * declare const clientId: string;
  * const { broker, status } = await loadBroker({
  *   optIn: { enableBrokerOnLinux: true }, platform: detectPlatform(), runtime: detectRuntime(),
  *   authorityType: "AAD", clientId, logger: new LogWriter(),
@@ -235,7 +243,9 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
  * @param load the import itself, e.g. `() => import("dbus-next")` (a literal, so bundlers see it).
  * @throws {BrokerDependencyError} naming the install command for the current runtime if `pkg` is missing.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { importDependency } from "@authbroker/msal/broker";
+ *
  * const dbus = await importDependency("dbus-next", () => import("dbus-next"));
  * ```
  */

@@ -242,7 +242,12 @@ export class FakeAuthority {
    * the answer to the app's redirect URI (a redirect, or the auto-submitted `form_post` form).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import type { PublicClientApplication } from "@authbroker/msal";
+   * import type { FakeAuthority } from "@authbroker/msal/testing";
+   *
+   * declare const app: PublicClientApplication;
+   * declare const idp: FakeAuthority;
    * const result = await app.acquireTokenInteractive(["User.Read"], {
    *   openBrowser: idp.signInAs("alice@contoso.com"),
    * });

@@ -68,7 +68,9 @@ function runtimeCommand(entry: URL, code: string): string[] {
  * runs until the bus stops.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { linuxBrokerService, startPrivateBus } from "@authbroker/msal/testing";
+ *
  * const bus = await startPrivateBus({
  *   services: [linuxBrokerService({ profile: "2.0.1", exportDelayMs: 300, requestLog: "/tmp/calls.jsonl" })],
  * });
