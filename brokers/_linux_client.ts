@@ -182,9 +182,10 @@ interface Connection {
  * mid-call and replies that make no sense. Only a caller's abort (`AbortError`) is thrown.
  *
  * @example Get the PRT SSO cookie for a web view
- * ```ts ignore
+ * ```ts
  * import { LinuxBrokerClient } from "@authbroker/msal/linux-broker";
  *
+ * declare const webView: { setCookie(url: string, name: string, value: string): void }; // your embedded browser
  * const broker = await LinuxBrokerClient.connect();
  * try {
  *   const clientId = "d7b530a4-7680-4c23-a8bf-c52c121d2e87";

@@ -188,7 +188,9 @@ export const NATIVE_CLIENT_REDIRECT_URI = "https://login.microsoftonline.com/com
  * signed macOS app's `msauth.<bundle id>://auth`) wins everywhere.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { brokerRedirectUri } from "./_msalruntime_map.ts";
+ *
  * brokerRedirectUri("windows", "0f7d..."); // "ms-appx-web://Microsoft.AAD.BrokerPlugin/0f7d..."
  * ```
  */

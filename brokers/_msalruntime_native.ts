@@ -81,7 +81,9 @@ const MISSING_LIBRARY = /([\w.+-]+\.so(?:\.[\w.]+)?): cannot open shared object 
  * own words, the loader's message, the missing libraries, and the `apt-get install` line that adds them.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { explainLoadFailure, LINUX_RUNTIME_LIBRARIES } from "./_msalruntime_native.ts";
+ *
  * explainLoadFailure("Binaries could not be loaded. This is unexpected.", {
  *   loaderMessage: "libwebkit2gtk-4.1.so.0: cannot open shared object file: No such file or directory",
  *   needed: LINUX_RUNTIME_LIBRARIES,

@@ -70,7 +70,12 @@ const ESCALATING_STATUSES = new Set(["AccountUnusable", "InteractionRequired"]);
  * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
  * @throws {AbortError} when `options.signal` aborts.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { acquireTokenInteractiveViaBroker } from "./brokered.ts";
+ * import type { BrokerContext } from "./context.ts";
+ * import { CONSOLE_WINDOW_HANDLE } from "../brokers/broker.ts";
+ *
+ * declare const ctx: BrokerContext;
  * const result = await acquireTokenInteractiveViaBroker(ctx, ["User.Read"], {
  *   parentWindowHandle: CONSOLE_WINDOW_HANDLE,
  *   loginHint: "user@contoso.com",
@@ -157,7 +162,12 @@ export async function acquireTokenInteractiveViaBroker(
  * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
  * @throws {AbortError} when `options.signal` aborts.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { acquireTokenByUsernamePasswordViaBroker } from "./brokered.ts";
+ * import type { BrokerContext } from "./context.ts";
+ *
+ * declare const ctx: BrokerContext;
+ * declare const pw: string;
  * const result = await acquireTokenByUsernamePasswordViaBroker(ctx, ["User.Read"], "ada@contoso.com", pw, {});
  * ```
  */
@@ -191,7 +201,13 @@ export async function acquireTokenByUsernamePasswordViaBroker(
  * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
  * @throws {AbortError} when `options.signal` aborts.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { acquireTokenSilentViaBroker } from "./brokered.ts";
+ * import type { BrokerContext } from "./context.ts";
+ * import type { Account } from "../core/results.ts";
+ *
+ * declare const ctx: BrokerContext;
+ * declare const account: Account;
  * const result = await acquireTokenSilentViaBroker(ctx, ["User.Read"], account, {});
  * if (result === null) {
  *   // try the refresh token
@@ -218,7 +234,13 @@ export async function acquireTokenSilentViaBroker(
  *
  * @throws {AbortError} when `options.signal` aborts.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { signOutViaBroker } from "./brokered.ts";
+ * import type { BrokerContext } from "./context.ts";
+ * import type { Account } from "../core/results.ts";
+ *
+ * declare const ctx: BrokerContext;
+ * declare const account: Account;
  * await signOutViaBroker(ctx, account);
  * ```
  */
@@ -252,7 +274,11 @@ export async function signOutViaBroker(
  *
  * @throws {AbortError} when `options.signal` aborts.
  * @example
- * ```ts ignore
+ * ```ts
+ * import { listBrokerAccounts } from "./brokered.ts";
+ * import type { BrokerContext } from "./context.ts";
+ *
+ * declare const ctx: BrokerContext;
  * const fromBroker = await listBrokerAccounts(ctx);
  * ```
  */
