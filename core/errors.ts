@@ -14,12 +14,13 @@
  * @example
  * ```ts
  * import { MsalError, MsalErrorCode, PublicClientApplication } from "@authbroker/msal";
+ * declare function tellUser(text: string): void;
  *
  * try {
  *   await PublicClientApplication.create("client-id", { enableBrokerOnLinux: true });
  * } catch (error) {
  *   if (error instanceof MsalError && error.code === MsalErrorCode.BrokerDependencyMissing) {
- *     console.error(error.message); // "You need to install dependency by: npm install dbus-next"
+ *     tellUser(error.message); // "You need to install dependency by: npm install dbus-next"
  *   }
  * }
  * ```

@@ -57,11 +57,12 @@ const exitZero = (code: number): boolean => code === 0;
  * @example
  * ```ts
  * import { BrowserLaunchError } from "../core/errors.ts";
+ * declare function tellUser(text: string): void;
  *
  * try {
  *   await openSystemBrowser("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?client_id=...");
  * } catch (error) {
- *   if (error instanceof BrowserLaunchError) console.error(error.message); // it names the URL to open by hand
+ *   if (error instanceof BrowserLaunchError) tellUser(error.message); // it names the URL to open by hand
  * }
  * ```
  */

@@ -1,5 +1,7 @@
 // Helpers shared by the test files: result assertions, a logger that records, the default client id.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import process from "node:process";
 import {
   type AuthResult,
   type ErrorResult,
@@ -69,4 +71,34 @@ export function recordingLogger(
   };
   const warnings = () => logged.filter((line) => line.level === "warning").map((line) => line.message);
   return { logger, logged, warnings };
+}
+
+/** What a finished child process wrote and how it ended. */
+export interface ChildOutcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command` to its end (killed after `killAfterMs`), collecting its output. */
+export async function runToEnd(
+  command: string,
+  args: string[],
+  options: { cwd: string; killAfterMs?: number },
+): Promise<ChildOutcome> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk) => stdout += chunk);
+  child.stderr?.on("data", (chunk) => stderr += chunk);
+  const killer = setTimeout(() => child.kill("SIGKILL"), options.killAfterMs ?? 60_000);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", resolve);
+  }).finally(() => clearTimeout(killer));
+  return { code, stdout, stderr };
 }

@@ -1,12 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { onAbort, SharedWork, sleep } from "../core/abort.ts";
 import { AbortError, PublicClientApplication } from "../mod.ts";
 import type { Account } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { CLIENT_ID, runToEnd } from "./_helpers.ts";
 
 const USER = { username: "alice@contoso.com", password: "password" };
 
@@ -106,20 +105,11 @@ describe("callers sharing a silent refresh", () => {
     const root = fileURLToPath(new URL("..", import.meta.url));
     const script = fileURLToPath(new URL("./fixtures/shared_signal.ts", import.meta.url));
     const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
-    const child = spawn(isNode ? process.execPath : "node", ["--import", "tsx", script], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (chunk) => stdout += chunk);
-    child.stderr?.on("data", (chunk) => stderr += chunk);
-    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once("error", reject);
-      child.once("close", resolve);
-    }).finally(() => clearTimeout(killer));
+    const { code, stdout, stderr } = await runToEnd(
+      isNode ? process.execPath : "node",
+      ["--import", "tsx", script],
+      { cwd: root },
+    );
     assert.equal(stderr, "");
     assert.equal(code, 0);
     assert.equal(stdout, "done\n");

@@ -1,6 +1,5 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import process from "node:process";
@@ -8,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from "../flows/loopback.ts";
 import { AbortError, PortInUseError, TimeoutError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
-import { portIsClosed } from "./_helpers.ts";
+import { portIsClosed, runToEnd } from "./_helpers.ts";
 
 /** Runs `body` with a fresh listener and always closes it. */
 async function withListener(
@@ -483,20 +482,7 @@ describe("loopback listener: the real redirect wins whatever arrives around it",
     it(`${runtime.name}: junk requests never reach the console, and the real redirect wins`, {
       timeout: 90_000,
     }, async () => {
-      const child = spawn(runtime.command, runtime.args, {
-        cwd: root,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, NO_COLOR: "1" },
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout?.on("data", (chunk) => stdout += chunk);
-      child.stderr?.on("data", (chunk) => stderr += chunk);
-      const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.once("error", reject);
-        child.once("close", resolve);
-      }).finally(() => clearTimeout(killer));
+      const { code, stdout, stderr } = await runToEnd(runtime.command, runtime.args, { cwd: root });
       assert.equal(stderr, "");
       assert.equal(stdout, "done\n");
       assert.equal(code, 0);
