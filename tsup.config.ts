@@ -7,6 +7,7 @@ export default defineConfig({
     broker: "broker.ts",
     "persistence/mod": "persistence/mod.ts",
     linux_broker: "linux_broker.ts",
+    serve: "serve.ts",
     "testing/mod": "testing/mod.ts",
     "cli/main": "cli/main.ts",
   },

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PublicClientApplication, TokenCache } from "../dist/mod.js";
 import { FileCachePlugin } from "../dist/persistence/mod.js";
+import { serve } from "../dist/serve.js";
 import { FakeAuthority } from "../dist/testing/mod.js";
 
 describe("dist/ under plain Node", () => {
@@ -51,5 +52,13 @@ describe("dist/ under plain Node", () => {
       rmSync(folder, { recursive: true, force: true });
       await idp.close();
     }
+  });
+
+  it("serves a fetch handler on 127.0.0.1 through the ./serve entry, and frees the port on close", async () => {
+    const api = await serve((request) => new Response(new URL(request.url).pathname));
+    const answer = await fetch(`http://127.0.0.1:${api.port}/me`);
+    assert.equal(await answer.text(), "/me");
+    await api.close();
+    await assert.rejects(fetch(`http://127.0.0.1:${api.port}/me`));
   });
 });

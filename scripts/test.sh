@@ -41,12 +41,12 @@ step "deno lint"
 "$deno" lint
 
 step "deno doc --lint (every export documented, no private types in the public API)"
-"$deno" doc --lint -q mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
+"$deno" doc --lint -q mod.ts broker.ts linux_broker.ts serve.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
 
 step "deno check (sources, every ts code block of the README and of the JSDoc)"
-"$deno" check mod.ts broker.ts linux_broker.ts persistence/mod.ts testing/mod.ts cli/ tests/ bench/ samples/
+"$deno" check mod.ts broker.ts linux_broker.ts serve.ts persistence/mod.ts testing/mod.ts cli/ tests/ bench/ samples/
 "$deno" check --doc-only README.md
-"$deno" check --doc mod.ts broker.ts linux_broker.ts app/ core/ flows/ brokers/ testing/ persistence/ cli/
+"$deno" check --doc mod.ts broker.ts linux_broker.ts serve.ts app/ core/ flows/ brokers/ testing/ persistence/ cli/
 
 step "tests under Deno"
 run_tests deno "$deno" test -A tests/

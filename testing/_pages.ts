@@ -1,9 +1,18 @@
 // The fake authority's HTML: sign-in, account picker, consent, device code entry, form_post
-// auto-submit and error pages. Every interpolated value is escaped.
+// auto-submit and error pages, written with hono's `html` template, which escapes every interpolated value.
 
-/** Escapes text for use in HTML content and double-quoted attributes. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+import { html as template, raw } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
+
+/** A page or a fragment of one, for `c.html()`. */
+export type Html = HtmlEscapedString;
+
+/** What a page interpolates: text (escaped), numbers, fragments, lists of fragments, or nothing. */
+type Value = string | number | Html | Html[] | undefined;
+
+// hono's template is asynchronous only when a value is a promise, which `Value` rules out.
+function html(strings: TemplateStringsArray, ...values: Value[]): Html {
+  return template(strings, ...values) as Html;
 }
 
 const STYLE = `
@@ -32,31 +41,32 @@ const STYLE = `
 
 // Primary buttons come first in the markup so Enter submits them (the first submit button is the
 // default); `.actions` reverses the row so Cancel still shows on the left.
-function page(title: string, body: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<main>
-<div class="brand">Fake Entra ID</div>
-${body}
-</main>
-</body>
-</html>
-`;
+function page(title: string, body: Html): Html {
+  return html`
+    <!DOCTYPE html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>${title}</title>
+        <style>${raw(STYLE)}</style>
+      </head>
+      <body>
+        <main>
+    <div class="brand">Fake Entra ID</div>
+    ${body}
+        </main>
+      </body>
+    </html>
+  `;
 }
 
-function errorLine(error: string | undefined): string {
-  return error ? `<p class="error" id="error" role="alert">${escapeHtml(error)}</p>` : "";
+function errorLine(error: string | undefined): Html | undefined {
+  return error ? html`<p class="error" id="error" role="alert">${error}</p>` : undefined;
 }
 
-function hidden(name: string, value: string): string {
-  return `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
+function hidden(name: string, value: string): Html {
+  return html`<input type="hidden" name="${name}" value="${value}">`;
 }
 
 /** What the sign-in page shows. */
@@ -70,16 +80,16 @@ export interface LoginPageOptions {
 }
 
 /** The username + password sign-in page; posts to `/login`. */
-export function loginPage(options: LoginPageOptions): string {
+export function loginPage(options: LoginPageOptions): Html {
   return page(
     "Sign in",
-    `<h1>Sign in</h1>
+    html`<h1>Sign in</h1>
 ${errorLine(options.error)}
 <form method="post" action="/login">
 ${hidden("request", options.requestId)}
 <label for="username">Email, phone, or Skype</label>
 <input type="email" id="username" name="username" autocomplete="username" required autofocus value="${
-      escapeHtml(options.username ?? "")
+      options.username ?? ""
     }">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>
@@ -100,38 +110,31 @@ export interface PickerAccount {
 }
 
 /** The "Pick an account" page; posts `account` (an index or `other`) to `/select`. */
-export function accountPickerPage(requestId: string, accounts: PickerAccount[]): string {
+export function accountPickerPage(requestId: string, accounts: PickerAccount[]): Html {
   const items = accounts.map((a, i) =>
-    `<li><button type="submit" id="account-${i}" name="account" value="${i}">${escapeHtml(a.name)}<small>${
-      escapeHtml(a.username)
-    }</small></button></li>`
-  );
-  items.push(
-    `<li><button type="submit" id="account-other" name="account" value="other">Use another account</button></li>`,
+    html`<li><button type="submit" id="account-${i}" name="account" value="${i}">${a.name}<small>${a.username}</small></button></li>\n`
   );
   return page(
     "Pick an account",
-    `<h1>Pick an account</h1>
+    html`<h1>Pick an account</h1>
 <form method="post" action="/select">
 ${hidden("request", requestId)}
 <ul class="accounts">
-${items.join("\n")}
+${items}<li><button type="submit" id="account-other" name="account" value="other">Use another account</button></li>
 </ul>
 </form>`,
   );
 }
 
 /** The consent page; posts `action=accept|cancel` to `/consent`. */
-export function consentPage(requestId: string, username: string, clientId: string, scopes: string[]): string {
-  const list = scopes.map((s) => `<li>${escapeHtml(s)}</li>`).join("\n");
+export function consentPage(requestId: string, username: string, clientId: string, scopes: string[]): Html {
   return page(
     "Permissions requested",
-    `<h1>Permissions requested</h1>
-<p>${escapeHtml(username)}</p>
-<p>The application <strong>${escapeHtml(clientId)}</strong> would like to:</p>
+    html`<h1>Permissions requested</h1>
+<p>${username}</p>
+<p>The application <strong>${clientId}</strong> would like to:</p>
 <ul>
-${list}
-</ul>
+${scopes.map((scope) => html`<li>${scope}</li>\n`)}</ul>
 <form method="post" action="/consent">
 ${hidden("request", requestId)}
 <div class="actions">
@@ -153,66 +156,70 @@ export interface DeviceLoginPageOptions {
 }
 
 /** The device code entry page: code, username and password on one form; posts to `/devicelogin`. */
-export function deviceLoginPage(options: DeviceLoginPageOptions = {}): string {
+export function deviceLoginPage(options: DeviceLoginPageOptions = {}): Html {
   return page(
     "Enter code",
-    `<h1>Enter code</h1>
-<p>Enter the code displayed on your app or device, then sign in.</p>
-${errorLine(options.error)}
-<form method="post" action="/devicelogin">
-<label for="code">Code</label>
-<input type="text" id="code" name="code" autocomplete="off" required value="${
-      escapeHtml(options.code ?? "")
-    }">
-<label for="username">Email, phone, or Skype</label>
-<input type="email" id="username" name="username" autocomplete="username" required value="${
-      escapeHtml(options.username ?? "")
-    }">
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
-<div class="actions">
-<button type="submit" id="submit" name="action" value="login">Next</button>
-<button type="submit" id="cancel" name="action" value="cancel" class="secondary" formnovalidate>Cancel</button>
-</div>
-</form>`,
+    html`
+      <h1>Enter code</h1>
+      <p>Enter the code displayed on your app or device, then sign in.</p>
+      ${errorLine(options.error)}
+      <form method="post" action="/devicelogin">
+        <label for="code">Code</label>
+        <input type="text" id="code" name="code" autocomplete="off" required value="${options.code ?? ""}">
+        <label for="username">Email, phone, or Skype</label>
+        <input type="email" id="username" name="username" autocomplete="username" required value="${options
+          .username ?? ""}">
+        <label for="password">Password</label>
+        <input type="password" id="password" name="password" autocomplete="current-password" required>
+        <div class="actions">
+          <button type="submit" id="submit" name="action" value="login">Next</button>
+          <button type="submit" id="cancel" name="action" value="cancel" class="secondary"
+            formnovalidate>Cancel</button>
+        </div>
+      </form>
+    `,
   );
 }
 
 /** A page with a heading and one message, e.g. "You have signed in". */
-export function messagePage(title: string, message: string): string {
-  return page(title, `<h1>${escapeHtml(title)}</h1>\n<p id="message">${escapeHtml(message)}</p>`);
+export function messagePage(title: string, message: string): Html {
+  return page(title, html`<h1>${title}</h1>\n<p id="message">${message}</p>`);
 }
 
 /** An error page, shown instead of redirecting when the redirect URI cannot be trusted. */
-export function errorPage(message: string, detail?: string): string {
+export function errorPage(message: string, detail?: string): Html {
   return page(
     "Sign in",
-    `<h1>Sorry, but we're having trouble signing you in.</h1>
-<p class="error" id="error">${escapeHtml(message)}</p>${detail ? `\n<pre>${escapeHtml(detail)}</pre>` : ""}`,
+    html`<h1>Sorry, but we're having trouble signing you in.</h1>
+<p class="error" id="error">${message}</p>${detail && html`\n<pre>${detail}</pre>`}`,
   );
 }
 
 /** The page a server error answers with. */
-export function serverErrorPage(status: number): string {
+export function serverErrorPage(status: number): Html {
   return page(
     "Service unavailable",
-    `<h1>Service unavailable</h1>\n<p>HTTP Error ${status}. Please try again later.</p>`,
+    html`<h1>Service unavailable</h1>\n<p>HTTP Error ${status}. Please try again later.</p>`,
   );
 }
 
 /** The `response_mode=form_post` page: a form that posts `fields` to `action` as soon as it loads. */
-export function autoPostPage(action: string, fields: Record<string, string>): string {
-  const inputs = Object.entries(fields).map(([name, value]) => hidden(name, value)).join("\n");
-  return `<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Working...</title></head>
-<body>
-<form method="post" action="${escapeHtml(action)}">
-${inputs}
-<noscript><p>Script is disabled. Click Submit to continue.</p><button type="submit">Submit</button></noscript>
-</form>
-<script>document.forms[0].submit()</script>
-</body>
-</html>
-`;
+export function autoPostPage(action: string, fields: Record<string, string>): Html {
+  return html`
+    <!DOCTYPE html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8">
+        <title>Working...</title>
+      </head>
+      <body>
+        <form method="post" action="${action}">
+    ${Object.entries(fields).map(([name, value]) =>
+      html`${hidden(name, value)}\n`
+    )}<noscript><p>Script is disabled. Click Submit to continue.</p><button type="submit">Submit</button></noscript>
+        </form>
+        <script>document.forms[0].submit()</script>
+      </body>
+    </html>
+  `;
 }

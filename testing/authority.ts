@@ -7,7 +7,7 @@
  */
 
 import { Hono } from "hono";
-import { type RunningServer, serve } from "../flows/serve.ts";
+import { type RunningServer, serve } from "../serve.ts";
 import { AuthorityContext, authorityContexts, type Ctx, type HonoEnv } from "./_context.ts";
 import { authorizeFault, registerAuthorize } from "./_authorize.ts";
 import { approve, registerDeviceCode } from "./_device.ts";

@@ -2,7 +2,7 @@
 // CIAM, generic OIDC): it serves one OpenID configuration and a token endpoint on 127.0.0.1, and its
 // `fetch` sends requests for the public origin there. Unsigned JWTs: the library reads, never verifies.
 import { Hono } from "hono";
-import { type RunningServer, serve } from "../flows/serve.ts";
+import { type RunningServer, serve } from "../serve.ts";
 
 /** A request the mini identity provider received. */
 export interface MiniRequest {

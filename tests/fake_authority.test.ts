@@ -6,7 +6,8 @@ import {
   type FakeAuthorityOptions,
   parseAutoPostForm,
 } from "../testing/mod.ts";
-import { serve } from "../flows/serve.ts";
+import { serve } from "../serve.ts";
+import { decodeEntities } from "../testing/_html.ts";
 
 const CLIENT = "11111111-2222-3333-4444-555555555555";
 const ALICE = { username: "alice@contoso.com", password: "password" };
@@ -507,6 +508,16 @@ describe("FakeAuthority authorization code flow", () => {
       const params = redirectParams(cancel);
       assert.equal(params.get("error"), "access_denied");
       assert.equal(params.get("state"), "state-123");
+    });
+  });
+
+  it("escapes what the request carries into its pages: a hostile login_hint stays text", async () => {
+    await withAuthority({}, async (idp) => {
+      const hint = `"><script>alert('x')</script>&amp;`;
+      const html = await (await getPage(authorizeUrl(idp, { login_hint: hint }))).text();
+      assert.doesNotMatch(html, /<script>/);
+      const value = html.match(/id="username"[^>]*value="([^"]*)"/)?.[1];
+      assert.equal(decodeEntities(value!), hint);
     });
   });
 

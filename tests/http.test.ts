@@ -4,7 +4,7 @@ import { AbortError, NetworkError } from "../core/errors.ts";
 import { HttpClient } from "../core/http.ts";
 import type { ErrorResult } from "../core/results.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { serve } from "../flows/serve.ts";
+import { serve } from "../serve.ts";
 
 let idp: FakeAuthority;
 before(async () => {

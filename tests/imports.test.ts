@@ -12,9 +12,6 @@
 //                                                 internals (the cache index, a plugin's wire); nothing
 //                                                 imports bench/
 //
-// One known exception, listed in EXCEPTIONS: the fake authority serves HTTP with the loopback
-// listener's runtime adapter (flows/serve.ts) rather than a copy of it.
-//
 // Only `brokers/registry.ts` may load a plugin, and only with a dynamic `import()`. A folder that does
 // not exist yet is skipped; every file of one that does is checked. tests/ may import anything.
 import { describe, it } from "node:test";
@@ -37,14 +34,8 @@ const isEntry = (file: string): boolean => ENTRIES.has(file);
 const isPlugin = (file: string): boolean =>
   under("brokers")(file) && !["brokers/broker.ts", "brokers/registry.ts"].includes(file);
 
-/** Edges that break the rules on purpose, with the reason. */
-const EXCEPTIONS: Record<string, string> = {
-  "testing/authority.ts -> flows/serve.ts": "one Deno/Bun/Node HTTP adapter, not two copies",
-};
-
 /** What each kind of file may import statically (besides packages). */
 function allowed(from: string, to: string): boolean {
-  if (`${from} -> ${to}` in EXCEPTIONS) return true;
   const library = ["app", "core", "flows", "brokers"].some((folder) => under(folder)(to)) || isEntry(to);
   if (under("bench")(from)) return under("bench")(to) || library || /^tests\/_[^/]+$/.test(to);
   const own = (folder: string) => under(folder)(from) && under(folder)(to);

@@ -20,7 +20,7 @@ import {
   type TokenResult,
 } from "../mod.ts";
 import { FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
-import { serve } from "../flows/serve.ts";
+import { serve } from "../serve.ts";
 import { FetchBrowser } from "./_browser.ts";
 import { CLIENT_ID, newApp, portIsClosed } from "./_helpers.ts";
 
