@@ -4,17 +4,15 @@
 // route falls through to.
 import assert from "node:assert/strict";
 import {
-  type DeviceFlow,
   type Platform,
   type PublicClientApplication,
   type PublicClientApplicationOptions,
   TokenCache,
-  type TokenResult,
 } from "../mod.ts";
 import type { BrokerAccount, BrokerPluginDescriptor, BrokerPluginModule } from "../broker.ts";
 import { DEFAULT_TENANT_ID, FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import { FakeBroker, fakeBrokerAccount, type FakeBrokerOptions } from "../testing/fake_broker.ts";
-import { assertToken, CLIENT_ID, type Logged, newApp, recordingLogger } from "./_helpers.ts";
+import { CLIENT_ID, type Logged, newApp, recordingLogger } from "./_helpers.ts";
 
 export const SCOPES = ["User.Read"];
 export const DEVICE_CODE_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
@@ -116,16 +114,6 @@ export function methods(broker: FakeBroker): string[] {
 }
 
 export const tokenGrants = (): string[] => idp.requestsTo("token").map((r) => r.form.grant_type);
-
-export async function signInWithDeviceCode(
-  app: PublicClientApplication,
-  username = ALICE.username,
-): Promise<TokenResult> {
-  const flow = await app.initiateDeviceFlow(SCOPES) as DeviceFlow;
-  assert.equal(typeof flow.user_code, "string", JSON.stringify(flow));
-  idp.approveDeviceCode(flow.user_code, username);
-  return assertToken(await app.acquireTokenByDeviceFlow(flow));
-}
 
 /**
  * A headless "system browser": opens the authorize URL, signs in on the fake authority's page, and

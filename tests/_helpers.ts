@@ -25,6 +25,32 @@ export function newApp(
   return new PublicClientApplication(clientId, { authority: idp.authority("organizations"), ...options });
 }
 
+/**
+ * Runs the device-code flow of `app` for `scopes`, approving the code at `idp` as `username`; returns what
+ * `acquireTokenByDeviceFlow` returns.
+ */
+export async function redeemDeviceCode(
+  idp: Pick<FakeAuthority, "approveDeviceCode">,
+  app: PublicClientApplication,
+  username: string,
+  scopes: string[] = ["User.Read"],
+): Promise<AuthResult> {
+  const flow = await app.initiateDeviceFlow(scopes);
+  assert.ok("user_code" in flow, JSON.stringify(flow));
+  idp.approveDeviceCode(flow.user_code, username);
+  return await app.acquireTokenByDeviceFlow(flow);
+}
+
+/** {@linkcode redeemDeviceCode}, asserting that it signs `username` in. */
+export async function signInWithDeviceCode(
+  idp: Pick<FakeAuthority, "approveDeviceCode">,
+  app: PublicClientApplication,
+  username: string,
+  scopes?: string[],
+): Promise<TokenResult> {
+  return assertToken(await redeemDeviceCode(idp, app, username, scopes));
+}
+
 /** Whether nothing answers HTTP on 127.0.0.1:`port` any more (the listener there has shut down). */
 export async function portIsClosed(port: number): Promise<boolean> {
   try {

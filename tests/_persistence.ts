@@ -2,13 +2,12 @@
 // each runtime running a fixture script.
 import { spawn } from "node:child_process";
 import type { TokenResponseEvent } from "../mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
 const b64url = (text: string): string =>
   btoa(String.fromCharCode(...new TextEncoder().encode(text))).replace(/=+$/, "").replace(/\+/g, "-")
     .replace(/\//g, "_");
 
-/** The client every persistence test signs in to. */
-export const CLIENT_ID = "5e1f3c2a-persist-4bcd-9e8f-0123456789ab";
 /** The authority host of the generated tokens. */
 export const ENVIRONMENT = "login.microsoftonline.com";
 /** The tenant of the generated tokens. */

@@ -2,10 +2,10 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { onAbort, SharedWork, sleep } from "../core/abort.ts";
-import { AbortError, PublicClientApplication } from "../mod.ts";
+import { AbortError, type PublicClientApplication } from "../mod.ts";
 import type { Account } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { CLIENT_ID, runToEnd } from "./_helpers.ts";
+import { newApp, runToEnd, signInWithDeviceCode } from "./_helpers.ts";
 
 const USER = { username: "alice@contoso.com", password: "password" };
 
@@ -77,14 +77,10 @@ describe("callers sharing a silent refresh", () => {
       }
       return await idp.fetch(input, init);
     };
-    app = new PublicClientApplication(CLIENT_ID, {
-      authority: idp.authority("organizations"),
+    app = newApp(idp, {
       fetch: slowRefresh,
     });
-    const flow = await app.initiateDeviceFlow(["User.Read"]);
-    assert.ok("user_code" in flow);
-    idp.approveDeviceCode(flow.user_code, USER.username);
-    await app.acquireTokenByDeviceFlow(flow);
+    await signInWithDeviceCode(idp, app, USER.username);
     [account] = await app.getAccounts();
   });
   after(() => idp.close());

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { AbortError, ConfigurationError, PublicClientApplication, TokenCache } from "../mod.ts";
 import type { Account, ErrorResult, TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { CLIENT_ID, newApp } from "./_helpers.ts";
+import { CLIENT_ID, newApp, signInWithDeviceCode } from "./_helpers.ts";
 
 const FAMILY_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const OTHER_FAMILY_CLIENT_ID = "1950a258-227b-4e31-a9cf-717495945fc2";
@@ -24,14 +24,8 @@ before(async () => {
 });
 after(() => idp.close());
 
-async function signIn(app: PublicClientApplication, username = USER.username): Promise<TokenResult> {
-  const flow = await app.initiateDeviceFlow(["User.Read"]);
-  assert.ok("user_code" in flow, JSON.stringify(flow));
-  idp.approveDeviceCode(flow.user_code, username);
-  const result = await app.acquireTokenByDeviceFlow(flow);
-  assert.ok("access_token" in result, JSON.stringify(result));
-  return result as TokenResult;
-}
+const signIn = (app: PublicClientApplication, username = USER.username): Promise<TokenResult> =>
+  signInWithDeviceCode(idp, app, username);
 
 const grants = (grantType: string) => idp.requestsTo("token").filter((r) => r.form.grant_type === grantType);
 
@@ -310,11 +304,8 @@ describe("refresh_on and expiry", () => {
   it("refreshes proactively after refresh_on, keeping the old token if the authority is down", async () => {
     const local = await FakeAuthority.start({ users: [USER], refreshIn: 0, deviceCodeInterval: 0 });
     try {
-      const app = new PublicClientApplication(CLIENT_ID, { authority: local.authority("organizations") });
-      const flow = await app.initiateDeviceFlow(["User.Read"]);
-      assert.ok("user_code" in flow);
-      local.approveDeviceCode(flow.user_code, USER.username);
-      const first = await app.acquireTokenByDeviceFlow(flow) as TokenResult;
+      const app = newApp(local);
+      const first = await signInWithDeviceCode(local, app, USER.username);
       assert.equal(typeof first.refresh_on, "number");
       assert.equal("refresh_in" in first, false, "refresh_in is replaced by refresh_on, as MSAL Python does");
       const [account] = await app.getAccounts();
@@ -339,11 +330,8 @@ describe("refresh_on and expiry", () => {
       deviceCodeInterval: 0,
     });
     try {
-      const app = new PublicClientApplication(CLIENT_ID, { authority: local.authority("organizations") });
-      const flow = await app.initiateDeviceFlow(["User.Read"]);
-      assert.ok("user_code" in flow);
-      local.approveDeviceCode(flow.user_code, USER.username);
-      await app.acquireTokenByDeviceFlow(flow);
+      const app = newApp(local);
+      await signInWithDeviceCode(local, app, USER.username);
       const [account] = await app.getAccounts();
       const result = await app.acquireTokenSilent(["User.Read"], { account });
       assert.equal(result?.token_source, "identity_provider");
@@ -436,10 +424,7 @@ describe("authorities", () => {
         authority: "https://login.microsoftonline.com/organizations",
         fetch: cloud.fetch,
       });
-      const flow = await app.initiateDeviceFlow(["User.Read"]);
-      assert.ok("user_code" in flow);
-      cloud.approveDeviceCode(flow.user_code, USER.username);
-      assert.ok("access_token" in await app.acquireTokenByDeviceFlow(flow));
+      await signInWithDeviceCode(cloud, app, USER.username);
       const [account] = await app.getAccounts();
       assert.equal(account.environment, "login.windows.net", "instance discovery's preferred_cache");
       assert.equal(
@@ -457,7 +442,7 @@ describe("authorities", () => {
     const slow = await FakeAuthority.start({ users: [USER] });
     try {
       slow.fail("openid_configuration", { delayMs: 500 });
-      const app = new PublicClientApplication(CLIENT_ID, { authority: slow.authority("organizations") });
+      const app = newApp(slow);
       const controller = new AbortController();
       const listing = app.getAccounts({ signal: controller.signal });
       setTimeout(() => controller.abort(), 20);

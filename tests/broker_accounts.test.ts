@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { CONSOLE_WINDOW_HANDLE } from "../mod.ts";
 import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
 import { brokerError, fakeBrokerAccount } from "../testing/fake_broker.ts";
-import { assertToken, CLIENT_ID } from "./_helpers.ts";
+import { assertToken, CLIENT_ID, signInWithDeviceCode } from "./_helpers.ts";
 import {
   ALICE,
   aliceInBroker,
@@ -15,9 +15,9 @@ import {
   cacheContents,
   DEVICE_CODE_SOURCE,
   host,
+  idp,
   methods,
   SCOPES,
-  signInWithDeviceCode,
   startAuthority,
   stopAuthority,
 } from "./_broker_app.ts";
@@ -47,7 +47,7 @@ describe("getAccounts merges the broker's accounts", () => {
 
   it("a cached account and the same account in the broker appear once; the broker's others are added", async () => {
     const { app } = brokerApp({ accounts: [aliceInBroker(), bobInBroker()] });
-    await signInWithDeviceCode(app, ALICE.username);
+    await signInWithDeviceCode(idp, app, ALICE.username);
     const accounts = await app.getAccounts();
     assert.deepEqual(
       accounts.map((a) => [a.username, a.account_source]),
@@ -100,7 +100,7 @@ describe("removeAccount", () => {
 
   it("removes a device-code account locally only", async () => {
     const { app, broker } = brokerApp({ accounts: [bobInBroker()] });
-    const { account } = await signInWithDeviceCode(app);
+    const { account } = await signInWithDeviceCode(idp, app, ALICE.username);
     await app.removeAccount(account!);
     assert.deepEqual(methods(broker).filter((m) => m !== "getAccounts"), []);
     const cache = cacheContents(app);

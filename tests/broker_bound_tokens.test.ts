@@ -4,8 +4,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigurationError, CONSOLE_WINDOW_HANDLE, InvalidInputError } from "../mod.ts";
 import type { FakeBroker } from "../testing/fake_broker.ts";
-import { assertToken, newApp } from "./_helpers.ts";
+import { assertToken, newApp, signInWithDeviceCode } from "./_helpers.ts";
 import {
+  ALICE,
   aliceInBroker,
   brokerApp,
   type BrokerSetup,
@@ -13,7 +14,6 @@ import {
   idp,
   methods,
   SCOPES,
-  signInWithDeviceCode,
   startAuthority,
   stopAuthority,
 } from "./_broker_app.ts";
@@ -106,7 +106,7 @@ describe("proof-of-possession tokens: only from a broker that supports them", ()
 
   it("a device-code account does not get one from the refresh token", async () => {
     const { app, broker } = brokerApp({ supportsPop: true }, {}, "windows");
-    const { account } = await signInWithDeviceCode(app);
+    const { account } = await signInWithDeviceCode(idp, app, ALICE.username);
     await assert.rejects(app.acquireTokenSilent(SCOPES, { account, popParameters: pop }), {
       message: onlyFromBroker,
     });

@@ -3,7 +3,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { brokerError } from "../testing/fake_broker.ts";
-import { assertError, assertToken, type Logged, newApp, recordingLogger } from "./_helpers.ts";
+import {
+  assertError,
+  assertToken,
+  type Logged,
+  newApp,
+  recordingLogger,
+  signInWithDeviceCode,
+} from "./_helpers.ts";
 import {
   ALICE,
   aliceInBroker,
@@ -16,7 +23,6 @@ import {
   methods,
   PLATFORMS,
   SCOPES,
-  signInWithDeviceCode,
   startAuthority,
   stopAuthority,
   tokenGrants,
@@ -28,7 +34,7 @@ after(stopAuthority);
 describe("flows that never touch the broker, even when it is ready", () => {
   it("device code, then silent refresh and a refresh token from elsewhere: identity_provider every time", async () => {
     const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
-    const signedIn = await signInWithDeviceCode(app);
+    const signedIn = await signInWithDeviceCode(idp, app, ALICE.username);
     assert.equal(signedIn.token_source, "identity_provider");
     const account = signedIn.account!;
     assert.equal(account.account_source, DEVICE_CODE_SOURCE);

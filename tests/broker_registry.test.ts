@@ -11,24 +11,9 @@ import { BrokerDependencyError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectRuntime, type Platform } from "../core/platform.ts";
 import { FakeBroker } from "../testing/fake_broker.ts";
+import { recordingLogger } from "./_helpers.ts";
 
 const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).href;
-
-interface Logged {
-  level: string;
-  message: string;
-}
-
-function recordingLogger(): { logger: LogWriter; logged: Logged[] } {
-  const logged: Logged[] = [];
-  const logger = new LogWriter({
-    error: (message) => logged.push({ level: "error", message }),
-    warning: (message) => logged.push({ level: "warning", message }),
-    info: (message) => logged.push({ level: "info", message }),
-    verbose: (message) => logged.push({ level: "verbose", message }),
-  });
-  return { logger, logged };
-}
 
 /** A plugin per platform that counts its loads and yields a FakeBroker named after the platform. */
 function countingPlugins(): { plugins: Record<Platform, BrokerPluginDescriptor>; loads: Platform[] } {
@@ -133,16 +118,22 @@ describe("loadBroker rule 2: a missing plugin dependency is an error naming the 
   }[detectRuntime()];
 
   async function assertDependencyError(plugin: BrokerPluginDescriptor): Promise<void> {
-    const { logger, logged } = recordingLogger();
+    const { logger, warnings } = recordingLogger();
     await assert.rejects(
-      loadBroker(options({ optIn: { enableBrokerOnLinux: true }, logger, plugins: { linux: plugin } })),
+      loadBroker(
+        options({
+          optIn: { enableBrokerOnLinux: true },
+          logger: new LogWriter(logger),
+          plugins: { linux: plugin },
+        }),
+      ),
       (error: unknown) => {
         assert.ok(error instanceof BrokerDependencyError);
         assert.equal(error.message, expected);
         return true;
       },
     );
-    assert.deepEqual(logged.filter((l) => l.level === "warning"), []);
+    assert.deepEqual(warnings(), []);
   }
 
   it("when the plugin module imports the package statically", async () => {
@@ -211,10 +202,10 @@ describe("loadBroker rule 3: a broker that cannot initialise falls back with one
     reason: string | RegExp,
     platform: Platform = "linux",
   ): Promise<void> {
-    const { logger, logged } = recordingLogger();
+    const { logger, warnings } = recordingLogger();
     const optIn = { enableBrokerOnLinux: true, enableBrokerOnWindows: true, enableBrokerOnMac: true };
     const { broker, status } = await loadBroker(
-      options({ platform, optIn, logger, plugins: { [platform]: plugin } }),
+      options({ platform, optIn, logger: new LogWriter(logger), plugins: { [platform]: plugin } }),
     );
     assert.equal(broker, undefined);
     assert.equal(status.enabled, false);
@@ -222,10 +213,10 @@ describe("loadBroker rule 3: a broker that cannot initialise falls back with one
     assert.equal(status.plugin, plugin.name);
     if (typeof reason === "string") assert.equal(status.reason, reason);
     else assert.match(status.reason ?? "", reason);
-    const warnings = logged.filter((l) => l.level === "warning");
-    assert.equal(warnings.length, 1);
-    assert.ok(warnings[0].message.includes(status.reason!), warnings[0].message);
-    assert.match(warnings[0].message, /fallback to non-broker/);
+    const [warning, ...more] = warnings();
+    assert.deepEqual(more, []);
+    assert.ok(warning.includes(status.reason!), warning);
+    assert.match(warning, /fallback to non-broker/);
   }
 
   it("when the plugin module throws while loading (a native library is missing)", async () => {

@@ -14,7 +14,14 @@ import {
 import { type BrokerPluginDescriptor, BrokerUnavailableError } from "../broker.ts";
 import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
 import { brokerError, FakeBroker } from "../testing/fake_broker.ts";
-import { assertError, assertToken, CLIENT_ID, newApp, recordingLogger } from "./_helpers.ts";
+import {
+  assertError,
+  assertToken,
+  CLIENT_ID,
+  newApp,
+  recordingLogger,
+  signInWithDeviceCode,
+} from "./_helpers.ts";
 import {
   ALICE,
   aliceInBroker,
@@ -31,7 +38,6 @@ import {
   pluginFrom,
   RUNTIME,
   SCOPES,
-  signInWithDeviceCode,
   startAuthority,
   stopAuthority,
   WAM_REDIRECT_URI,
@@ -373,7 +379,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
     const status = await app.brokerStatus();
     assert.equal(status.enabled, false);
     assert.equal(status.reason, "the broker did not initialise within 100 ms");
-    assert.equal((await signInWithDeviceCode(app)).token_source, "identity_provider");
+    assert.equal((await signInWithDeviceCode(idp, app, ALICE.username)).token_source, "identity_provider");
     assert.equal(warnings().length, 1);
     const late = new FakeBroker({});
     late.close = () => {
@@ -427,7 +433,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       status.reason ?? "",
       /^the broker plugin "msalruntime" failed to initialise: libmsalruntime\.so: cannot open shared object file/,
     );
-    const result = await signInWithDeviceCode(app);
+    const result = await signInWithDeviceCode(idp, app, ALICE.username);
     assert.equal(result.token_source, "identity_provider");
     assert.equal(warnings().length, 1);
     assert.ok(warnings()[0].includes(status.reason!));

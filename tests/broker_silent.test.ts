@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { type Account, CONSOLE_WINDOW_HANDLE, TokenCache } from "../mod.ts";
 import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
 import { brokerError, type FakeBrokerOptions } from "../testing/fake_broker.ts";
-import { assertToken, newApp } from "./_helpers.ts";
+import { assertToken, newApp, signInWithDeviceCode } from "./_helpers.ts";
 import {
   ALICE,
   aliceInBroker,
@@ -16,7 +16,6 @@ import {
   idp,
   methods,
   SCOPES,
-  signInWithDeviceCode,
   startAuthority,
   stopAuthority,
   tokenGrants,
@@ -102,7 +101,7 @@ describe("an account without account_source (older cache data) tries the broker,
   /** An app whose cache holds Alice from a device-code sign-in, with account_source stripped. */
   async function legacyApp(fake: FakeBrokerOptions): Promise<BrokerSetup & { account: Account }> {
     const plain = newApp(idp);
-    await signInWithDeviceCode(plain);
+    await signInWithDeviceCode(idp, plain, ALICE.username);
     const json = JSON.parse(plain.tokenCache.serialize());
     for (const entry of Object.values(json.Account) as Record<string, unknown>[]) delete entry.account_source;
     const tokenCache = new TokenCache();

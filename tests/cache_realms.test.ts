@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import * as msal from "@azure/msal-node";
 import { PublicClientApplication, type PublicClientApplicationOptions, TokenCache } from "../mod.ts";
 import { clientInfo, jwt, MiniIdp } from "./_mini_idp.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "11112222-3333-4444-5555-666677778888";
 const TID = "775527ff-9a37-4307-8b3d-cc311f58d925";
 const OID = "0c5d3a2f-3e55-4b9d-9a4f-0f1c4c1b7a11";
 const RESERVED = new Set(["openid", "profile", "offline_access"]);

@@ -9,8 +9,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { cli, runtimeCommand, start, tempDir } from "./_cli.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "5f0c2b7e-6a1d-4c2b-9e3f-8a7b6c5d4e3f";
 const DEVICE_CODE = /enter the code (\S+) to authenticate/;
 
 describe("authbroker CLI", () => {

@@ -2,11 +2,11 @@
 // audience, issuer (with Entra's {tenantid} template), expiry and issue time with a 120 s skew.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { IdTokenError, PublicClientApplication, TokenCache } from "../mod.ts";
+import { IdTokenError, TokenCache } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
 import { checkIdTokenClaims } from "../core/jwt.ts";
+import { newApp, redeemDeviceCode, signInWithDeviceCode } from "./_helpers.ts";
 
-const CLIENT_ID = "5b0c3d5e-1f2a-4b3c-8d4e-5f6a7b8c9d0e";
 const USER = { username: "alice@contoso.com", password: "password" };
 
 let idp: FakeAuthority;
@@ -14,13 +14,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [USER], deviceCodeInterval: 0 });
 });
 after(() => idp.close());
-
-async function deviceCodeSignIn(app: PublicClientApplication) {
-  const flow = await app.initiateDeviceFlow(["User.Read"]);
-  assert.ok("user_code" in flow);
-  idp.approveDeviceCode(flow.user_code, USER.username);
-  return await app.acquireTokenByDeviceFlow(flow);
-}
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -36,13 +29,10 @@ describe("ID token checks on every token response", () => {
     it(`refuses ${what} with an IdTokenError naming ${claim}, caching nothing`, async () => {
       for (const authority of ["organizations", idp.tenantId]) {
         const cache = new TokenCache();
-        const app = new PublicClientApplication(CLIENT_ID, {
-          authority: idp.authority(authority),
-          tokenCache: cache,
-        });
+        const app = newApp(idp, { authority: idp.authority(authority), tokenCache: cache });
         idp.overrideIdTokenClaims(claims());
         await assert.rejects(
-          deviceCodeSignIn(app),
+          redeemDeviceCode(idp, app, USER.username),
           (error: unknown) => error instanceof IdTokenError && error.claim === claim,
         );
         assert.deepEqual(await app.getAccounts(), []);
@@ -52,8 +42,8 @@ describe("ID token checks on every token response", () => {
   }
 
   it("refuses a refreshed ID token for another app, keeping the cached tokens", async () => {
-    const app = new PublicClientApplication(CLIENT_ID, { authority: idp.authority("organizations") });
-    await deviceCodeSignIn(app);
+    const app = newApp(idp);
+    await signInWithDeviceCode(idp, app, USER.username);
     const [account] = await app.getAccounts();
     idp.overrideIdTokenClaims({ aud: "another-client-id" });
     await assert.rejects(
@@ -66,9 +56,9 @@ describe("ID token checks on every token response", () => {
 
   it("accepts tokens within the 120 s skew, and Entra's {tenantid} issuer for multi-tenant authorities", async () => {
     for (const authority of ["common", "organizations", idp.tenantId]) {
-      const app = new PublicClientApplication(CLIENT_ID, { authority: idp.authority(authority) });
+      const app = newApp(idp, { authority: idp.authority(authority) });
       idp.overrideIdTokenClaims({ exp: now() - 60, iat: now() + 60 });
-      const result = await deviceCodeSignIn(app);
+      const result = await redeemDeviceCode(idp, app, USER.username);
       assert.ok("access_token" in result, `${authority}: ${JSON.stringify(result)}`);
     }
   });

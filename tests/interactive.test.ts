@@ -17,12 +17,11 @@ import {
   PortInUseError,
   type PublicClientApplication,
   TimeoutError,
-  type TokenResult,
 } from "../mod.ts";
 import { FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import { serve } from "../serve.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { CLIENT_ID, newApp, portIsClosed } from "./_helpers.ts";
+import { assertToken, CLIENT_ID, newApp, portIsClosed } from "./_helpers.ts";
 
 const ALICE = { username: "alice@contoso.com", password: "password", name: "Alice" };
 const BOB = { username: "bob@contoso.com", password: "bob-pw", name: "Bob" };
@@ -34,11 +33,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [ALICE, BOB] });
 });
 after(() => idp.close());
-
-function asToken(result: unknown): TokenResult {
-  assert.ok(result && typeof result === "object" && "access_token" in result, JSON.stringify(result));
-  return result as TokenResult;
-}
 
 /**
  * `app.acquireTokenInteractive(SCOPES, options)`, except that an assertion failing inside the test's
@@ -124,7 +118,7 @@ describe("interactive sign-in through the browser", () => {
     let launched: { ui: string; url?: string } | undefined;
     let opened = "";
     const mark = idp.requests.length;
-    const result = asToken(
+    const result = assertToken(
       await interactive(app, {
         timeoutMs: 60_000,
         onBeforeLaunchingUi: (info) => {
@@ -205,13 +199,13 @@ describe("interactive sign-in through the browser", () => {
   it("signs in a second time through the browser's session without the sign-in page, with fresh state and nonce", async () => {
     const browser = newBrowser();
     const mark = idp.requests.length;
-    asToken(
+    assertToken(
       await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }),
     );
     assert.ok(browser.cookies("127.0.0.1").ESTSAUTH, "the identity provider set its session cookie");
     const seen = browser.history.length;
 
-    const second = asToken(
+    const second = assertToken(
       await interactive(newApp(idp), {
         openBrowser: signInWith(browser), // no credentials: must not be asked
       }),
@@ -234,7 +228,7 @@ describe("interactive sign-in through the browser", () => {
     const browser = newBrowser();
     const challenge = JSON.stringify({ access_token: { nbf: { essential: true, value: "1700000000" } } });
     const mark = idp.requests.length;
-    const result = asToken(
+    const result = assertToken(
       await interactive(app, {
         prompt: "consent",
         loginHint: BOB.username,
@@ -293,9 +287,9 @@ describe("interactive sign-in through the browser", () => {
 
   it("prompt=select_account shows the account picker for a browser that has a session", async () => {
     const browser = newBrowser();
-    asToken(await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }));
+    assertToken(await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }));
     const seen = browser.history.length;
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         prompt: "select_account",
         openBrowser: signInWith(browser),
@@ -311,9 +305,9 @@ describe("interactive sign-in through the browser", () => {
 
   it("maxAge makes a user with an older session sign in again", async () => {
     const browser = newBrowser();
-    asToken(await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }));
+    assertToken(await interactive(newApp(idp), { openBrowser: signInWith(browser, ALICE) }));
     const seen = browser.history.length;
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         maxAge: 0,
         openBrowser: signInWith(browser, ALICE),
@@ -367,7 +361,7 @@ describe("interactive sign-in through the browser", () => {
   it("query response mode: the authority redirects the browser to the loopback with the code", async () => {
     const browser = newBrowser();
     const mark = idp.requests.length;
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         responseMode: "query",
         openBrowser: signInWith(browser, ALICE),
@@ -381,7 +375,7 @@ describe("interactive sign-in through the browser", () => {
 
   it("shows the app's success and error templates", async () => {
     const browser = newBrowser();
-    asToken(
+    assertToken(
       await interactive(newApp(idp), {
         successTemplate: "<title>Yay</title><p>Signed in to the demo</p>",
         openBrowser: signInWith(browser, ALICE),
@@ -425,7 +419,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const browser = newBrowser();
     browser.scripts = false; // deliver the form_post by hand, after a forged one
     let mismatch: { status: number; html: string } | undefined;
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
@@ -527,7 +521,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     // The same port, once free, is used as asked.
     const browser = newBrowser();
     let redirect = "";
-    asToken(
+    assertToken(
       await interactive(newApp(idp), {
         port: squatter.port,
         openBrowser: (url) => {
@@ -543,7 +537,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     const browser = newBrowser();
     browser.scripts = false;
     let refused = 0;
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
@@ -567,7 +561,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
   it("ignores a stray favicon request without ending the flow", async () => {
     const browser = newBrowser();
     let favicon = 0;
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         timeoutMs: 60_000,
         openBrowser: async (url) => {
@@ -585,7 +579,7 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
     // e.g. an openBrowser that waits for the browser process to exit
     const never = (): Promise<void> => new Promise<void>(() => {});
     const browser = newBrowser();
-    const result = asToken(
+    const result = assertToken(
       await interactive(newApp(idp), {
         openBrowser: (url) => {
           void browser.signIn(url, ALICE);
@@ -662,7 +656,7 @@ describe("authorization code flow for apps that handle the redirect themselves",
     assert.equal(action, REDIRECT_URI);
     assert.ok(fields.code && fields.client_info, JSON.stringify(fields));
 
-    const result = asToken(await app.acquireTokenByAuthCodeFlow(flow, fields));
+    const result = assertToken(await app.acquireTokenByAuthCodeFlow(flow, fields));
     assert.equal(result.token_source, "identity_provider");
     assert.equal(result.account?.account_source, "authorization_code");
     const [account] = await app.getAccounts();

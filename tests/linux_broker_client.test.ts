@@ -24,8 +24,8 @@ import {
   type PrivateBus,
   startPrivateBus,
 } from "../testing/mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "d7b530a4-7680-4c23-a8bf-c52c121d2e87";
 const ALICE = "alice@contoso.com";
 
 function claims(jwt: string): Record<string, unknown> {

@@ -21,12 +21,12 @@ import {
   startPrivateBus,
 } from "../testing/mod.ts";
 import { alive, BROKER, dbusErrorOf, groupAlive, type RawClient, rawClient } from "./_dbus_client.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
 type Json = Record<string, unknown>;
 
 // Child processes and daemons: generous, for a loaded machine (Bun's default is 5 s).
 const SLOW = { timeout: 120_000 };
-const CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const NATIVE_CLIENT = "https://login.microsoftonline.com/common/oauth2/nativeclient";
 
 function decodeJwt(jwt: string): Json {

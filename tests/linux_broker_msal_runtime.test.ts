@@ -15,10 +15,10 @@ import {
   type FakeLinuxBrokerRequest,
   startPrivateBus,
 } from "../testing/mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
 type Json = Record<string, unknown>;
 
-const CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const CORRELATION_ID = "00000000-0000-0000-0000-000000000000";
 const NATIVE_CLIENT = "https://login.microsoftonline.com/common/oauth2/nativeclient";
 // Child processes and daemons: generous, for a loaded machine (Bun's default is 5 s).

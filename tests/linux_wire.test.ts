@@ -18,8 +18,8 @@ import {
   signedHttpRequestRequest,
   silentTokenRequest,
 } from "../brokers/_linux_wire.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "9f3c1f4e-2b9a-4d6e-8a1b-1c2d3e4f5a6b";
 const NATIVE = "https://login.microsoftonline.com/common/oauth2/nativeclient";
 // A real 2.0.1 account carries all these, some of which no client models.
 const ACCOUNT: LinuxBrokerAccount = {

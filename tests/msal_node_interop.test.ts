@@ -9,8 +9,8 @@ import * as msal from "@azure/msal-node";
 import { PublicClientApplication, TokenCache } from "../mod.ts";
 import { FileCachePlugin } from "../persistence/mod.ts";
 import { DEFAULT_TENANT_ID, FakeAuthority } from "../testing/mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "9f8e7d6c-5b4a-4321-8765-0fedcba98765";
 const USER = { username: "grace@contoso.com", password: "hopper" };
 const SCOPES = ["https://graph.microsoft.com/User.Read"];
 

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { RuntimeChild } from "./_runtime_child.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "9a8b7c6d-1111-2222-3333-444455556666";
 const ALICE = { username: "alice@contoso.com", password: "a", oid: "00000000-0000-0000-0000-0000000a11ce" };
 const BOB = { username: "bob@contoso.com", password: "b", oid: "00000000-0000-0000-0000-000000000b0b" };
 const SCOPES = ["User.Read"];

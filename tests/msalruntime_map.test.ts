@@ -22,8 +22,8 @@ import {
 } from "../brokers/_msalruntime_native.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { ConfigurationError } from "../mod.ts";
+import { CLIENT_ID } from "./_helpers.ts";
 
-const CLIENT_ID = "9a8b7c6d-1111-2222-3333-444455556666";
 const NOW = Math.floor(Date.now() / 1000);
 
 const ACCOUNT: NativeAccount = {

@@ -9,8 +9,8 @@ import {
   TokenCache,
 } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
+import { CLIENT_ID, signInWithDeviceCode } from "./_helpers.ts";
 
-const CLIENT_ID = "0ff1c1e0-aaaa-4bbb-8ccc-ddddeeeeffff";
 const USER = { username: "grace@contoso.com", password: "pw" };
 
 let cloud: FakeAuthority;
@@ -39,10 +39,7 @@ const CASES: [string, () => PublicClientApplicationOptions][] = [
 async function signedInCache(options: PublicClientApplicationOptions): Promise<string> {
   const cache = new TokenCache();
   const app = new PublicClientApplication(CLIENT_ID, { ...options, fetch: cloud.fetch, tokenCache: cache });
-  const flow = await app.initiateDeviceFlow(["User.Read"]);
-  assert.ok("user_code" in flow);
-  cloud.approveDeviceCode(flow.user_code, USER.username);
-  assert.ok("access_token" in await app.acquireTokenByDeviceFlow(flow));
+  await signInWithDeviceCode(cloud, app, USER.username);
   return cache.serialize();
 }
 

@@ -1,12 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { type Logger, PublicClientApplication, TokenCache, type TokenResult } from "../mod.ts";
+import { type Logger, TokenCache, type TokenResult } from "../mod.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
 import { scrubPii } from "../core/log.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { newApp } from "./_helpers.ts";
 
 const USER = { username: "pii.person@contoso.com", password: "s3cret-password", name: "Pat Person" };
 const SCOPES = ["User.Read"];
@@ -59,8 +59,7 @@ describe("with PII logging off, no secret or identifier reaches any log line", (
       return token;
     };
     const cache = new TokenCache();
-    const app = new PublicClientApplication(CLIENT_ID, {
-      authority: idp.authority("organizations"),
+    const app = newApp(idp, {
       logger,
       tokenCache: cache,
     });
@@ -107,8 +106,7 @@ describe("with PII logging off, no secret or identifier reaches any log line", (
     const brokerAccount = fakeBrokerAccount({ username: USER.username, id: "broker-id-7d1" });
     keep(brokerAccount.id);
     const broker = new FakeBroker({ accounts: [brokerAccount] });
-    const brokered = new PublicClientApplication(CLIENT_ID, {
-      authority: idp.authority("organizations"),
+    const brokered = newApp(idp, {
       platform: "linux",
       enableBrokerOnLinux: true,
       brokers: { linux: broker },

@@ -14,8 +14,8 @@ import {
 import { FakeAuthority } from "../testing/mod.ts";
 import { startLoopbackListener } from "../flows/loopback.ts";
 import { FetchBrowser } from "./_browser.ts";
+import { CLIENT_ID, newApp, signInWithDeviceCode } from "./_helpers.ts";
 
-const CLIENT_ID = "strict-oidc-client";
 const USER = { username: "ada@example.org", password: "pw", name: "Ada" };
 
 let strict: FakeAuthority;
@@ -64,7 +64,7 @@ describe("strict OIDC: interactive sign-in", () => {
   });
 
   it("leaves Entra ID as it was: no prompt added, redirect URI on localhost", async () => {
-    const app = new PublicClientApplication(CLIENT_ID, { authority: entra.authority("organizations") });
+    const app = newApp(entra);
     const result = await app.acquireTokenInteractive(["User.Read"], {
       openBrowser: entra.signInAs(USER.username),
     });
@@ -125,7 +125,7 @@ describe("strict OIDC: accounts named from userinfo", () => {
   });
 
   it("does not ask userinfo for an Entra ID authority", async () => {
-    const app = new PublicClientApplication(CLIENT_ID, { authority: entra.authority("organizations") });
+    const app = newApp(entra);
     entra.clearRequests();
     await app.acquireTokenInteractive(["User.Read"], { openBrowser: entra.signInAs(USER.username) });
     assert.equal(entra.requests.filter((r) => r.path.endsWith("/userinfo")).length, 0);
@@ -135,11 +135,7 @@ describe("strict OIDC: accounts named from userinfo", () => {
 describe("strict OIDC: device code", () => {
   it("signs in, names the account from userinfo, and refreshes when forced", async () => {
     const app = oidcApp();
-    const flow = await app.initiateDeviceFlow(["api:read"]);
-    assert.ok("user_code" in flow, JSON.stringify(flow));
-    strict.approveDeviceCode(flow.user_code, USER.username);
-    const result = await app.acquireTokenByDeviceFlow(flow);
-    assert.ok("access_token" in result, JSON.stringify(result));
+    await signInWithDeviceCode(strict, app, USER.username, ["api:read"]);
     const [account] = await app.getAccounts({ username: USER.username });
     assert.ok(account);
     const refreshed = await app.acquireTokenSilent(["api:read"], { account, forceRefresh: true });
@@ -189,7 +185,7 @@ describe("strict OIDC: RFC 9207 iss in the authorization response", () => {
   });
 
   it("checks an iss that is present even when the metadata does not promise one", async () => {
-    const app = new PublicClientApplication(CLIENT_ID, { authority: entra.authority(entra.tenantId) });
+    const app = newApp(entra, { authority: entra.authority(entra.tenantId) });
     const flow = await app.initiateAuthCodeFlow(["User.Read"], { redirectUri: "http://localhost:1/" });
     await assert.rejects(
       app.acquireTokenByAuthCodeFlow(flow, { state: flow.state, code: "c", iss: "https://mix-up.example" }),

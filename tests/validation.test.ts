@@ -1,10 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PublicClientApplication, TokenCache } from "../mod.ts";
+import { type PublicClientApplication, TokenCache } from "../mod.ts";
 import type { TokenResult } from "../mod.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
-import { assertError, assertToken, CLIENT_ID, newApp } from "./_helpers.ts";
+import { assertError, assertToken, newApp, signInWithDeviceCode } from "./_helpers.ts";
 
 const USER = { username: "alice@contoso.com", password: "password" };
 
@@ -17,11 +17,7 @@ after(() => idp.close());
 async function signedIn(): Promise<{ app: PublicClientApplication; cache: TokenCache; result: TokenResult }> {
   const cache = new TokenCache();
   const app = newApp(idp, { tokenCache: cache });
-  const flow = await app.initiateDeviceFlow(["User.Read"]);
-  assert.ok("user_code" in flow);
-  idp.approveDeviceCode(flow.user_code, USER.username);
-  const result = await app.acquireTokenByDeviceFlow(flow);
-  assert.ok("access_token" in result, JSON.stringify(result));
+  const result = await signInWithDeviceCode(idp, app, USER.username);
   return { app, cache, result };
 }
 
@@ -140,12 +136,7 @@ describe("a broker's answers are checked field by field", () => {
 
   function brokerApp(): { app: PublicClientApplication; broker: FakeBroker } {
     const broker = new FakeBroker({ accounts: [alice] });
-    const app = new PublicClientApplication(CLIENT_ID, {
-      authority: idp.authority("organizations"),
-      platform: "linux",
-      enableBrokerOnLinux: true,
-      brokers: { linux: broker },
-    });
+    const app = newApp(idp, { platform: "linux", enableBrokerOnLinux: true, brokers: { linux: broker } });
     return { app, broker };
   }
 
@@ -182,8 +173,7 @@ describe("a broker's answers are checked field by field", () => {
     it(`expiresOn ${what} is an InvalidResponse broker_error, and nothing is cached`, async () => {
       const tokenCache = new TokenCache();
       const broker = new FakeBroker({ accounts: [alice] });
-      const app = new PublicClientApplication(CLIENT_ID, {
-        authority: idp.authority("organizations"),
+      const app = newApp(idp, {
         platform: "linux",
         enableBrokerOnLinux: true,
         brokers: { linux: broker },
