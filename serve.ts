@@ -1,12 +1,13 @@
 /**
  * A Web-standard `fetch` handler served on 127.0.0.1, the same way in Deno, Bun and Node: the adapter
- * the loopback redirect listener runs on, for the servers your own tests need (a fake resource API that
- * checks the access token, a server that misbehaves on purpose). The testing kit's `FakeAuthority` is
- * served with it too.
+ * the loopback redirect listener runs on, made public for tests, for the servers they need beside
+ * `FakeAuthority` (which is served with it too): a fake resource API that checks the access token, a
+ * server that misbehaves on purpose. It is not a web framework; pass it a hono app's `fetch` for routing.
  *
- * The server binds 127.0.0.1 on an ephemeral port unless told otherwise, and `close()` also closes every
- * open connection, so no keep-alive socket holds a test process open after it ends. A port that is taken
- * throws `PortInUseError` (exported by the main entry).
+ * The server binds the loopback interface (127.0.0.1 unless `hostname` says otherwise) on an ephemeral
+ * port unless `port` names one, and `close()` also closes every open connection, so no keep-alive socket
+ * holds a test process open after it ends. A port that is taken throws `PortInUseError` (exported by the
+ * main entry).
  *
  * @example A fake resource API that echoes the caller's token
  * ```ts
