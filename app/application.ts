@@ -31,7 +31,7 @@ import {
   type DeviceFlow,
   initiateDeviceFlow as startDeviceFlow,
 } from "../flows/device_code.ts";
-import { redeem, toAccount } from "../flows/grant.ts";
+import { redeem } from "../flows/grant.ts";
 import {
   acquireTokenByAuthCodeFlow,
   type AuthCodeFlow,
@@ -57,6 +57,7 @@ import { HttpClient } from "../core/http.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
+import { toAccount } from "../core/results.ts";
 import { validateScopes } from "../core/scopes.ts";
 import { abortable, SharedWork } from "../core/abort.ts";
 import { bindingUnavailableError, brokerCanBind, tokenBindingOf } from "../core/token_binding.ts";

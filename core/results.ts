@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { AccountEntry } from "./_cache_schema.ts";
+
 /** Where a token came from. */
 export type TokenSource = "identity_provider" | "cache" | "broker";
 
@@ -125,6 +127,28 @@ export interface Account {
   account_source?: string;
   /** Display name, when known. */
   name?: string;
+}
+
+/**
+ * The public {@linkcode Account} of a cache Account entry: the one place an account is shaped for the
+ * app (a broker account is one with the broker's id as `local_account_id`).
+ *
+ * @param entry the cache's Account entry (as MSAL Python or msal-node wrote it)
+ * @returns the account, every required field a string
+ */
+export function toAccount(entry: AccountEntry): Account {
+  const account: Account = {
+    home_account_id: entry.home_account_id,
+    environment: entry.environment,
+    // A cache file may hold `null` where MSAL Python had no value; the app always gets strings.
+    username: entry.username ?? "",
+    realm: entry.realm ?? "",
+    local_account_id: entry.local_account_id ?? "",
+    authority_type: entry.authority_type ?? "",
+  };
+  if (typeof entry.account_source === "string") account.account_source = entry.account_source;
+  if (typeof entry.name === "string") account.name = entry.name;
+  return account;
 }
 
 /** Whether `result` is a {@linkcode TokenResult}. */

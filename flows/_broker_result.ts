@@ -9,6 +9,7 @@
 import { InvalidInputError, RedirectUriError } from "../core/errors.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
+import { toAccount } from "../core/results.ts";
 import type { TokenBinding } from "../core/token_binding.ts";
 import type {
   BrokerAccount,
@@ -147,7 +148,7 @@ export function accountFromBroker(
 ): Account {
   const claim = (name: string): string | undefined =>
     typeof claims?.[name] === "string" ? claims[name] as string : undefined;
-  const result: Account = {
+  return toAccount({
     home_account_id: account.homeAccountId ?? "",
     environment: account.environment ?? ctx.authority.environment,
     username: account.username ?? claim("preferred_username") ?? "",
@@ -155,9 +156,8 @@ export function accountFromBroker(
     local_account_id: account.id,
     authority_type: "MSSTS",
     account_source: "broker",
-  };
-  if (typeof claims?.name === "string") result.name = claims.name;
-  return result;
+    name: claim("name"),
+  });
 }
 
 function errorResult(ctx: BrokerContext, error: BrokerError, correlationId: string): ErrorResult {
@@ -223,17 +223,9 @@ async function cacheAndReturn(
     })
   );
   const claims = response.idTokenClaims ?? added.idTokenClaims;
-  const account: Account = added.account
-    ? {
-      home_account_id: added.account.home_account_id,
-      environment: added.account.environment,
-      username: added.account.username,
-      realm: added.account.realm,
-      local_account_id: response.account.id,
-      authority_type: added.account.authority_type,
-      account_source: "broker",
-      ...(added.account.name ? { name: added.account.name } : {}),
-    }
+  // The cache wrote the account with the broker's id as `local_account_id` and `account_source: "broker"`.
+  const account = added.account
+    ? toAccount(added.account)
     : accountFromBroker(ctx, readBrokerAccount(response.account)!, claims);
   const result: TokenResult = {
     access_token: response.accessToken,

@@ -6,11 +6,10 @@
  */
 
 import { realmFollowsIdToken } from "../core/authority.ts";
-import type { AccountEntry } from "../core/cache.ts";
 import { InvalidInputError } from "../core/errors.ts";
 import { checkIdTokenClaims, decodeIdToken } from "../core/jwt.ts";
-import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
-import { classifyError } from "../core/results.ts";
+import type { AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
+import { classifyError, toAccount } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { type CheckedTokenResponse, readTokenResponse } from "../core/token_response.ts";
 import { usernameFromUserinfo } from "./userinfo.ts";
@@ -36,22 +35,6 @@ export interface RedeemOptions {
   signal?: AbortSignal;
   /** Extra headers, e.g. `X-AnchorMailbox`. */
   headers?: Record<string, string>;
-}
-
-/** Converts a cache Account entry to the public {@linkcode Account} shape. */
-export function toAccount(entry: AccountEntry): Account {
-  const account: Account = {
-    home_account_id: entry.home_account_id,
-    environment: entry.environment,
-    // A cache file may hold `null` where MSAL Python had no value; the app always gets strings.
-    username: entry.username ?? "",
-    realm: entry.realm ?? "",
-    local_account_id: entry.local_account_id ?? "",
-    authority_type: entry.authority_type ?? "",
-  };
-  if (typeof entry.account_source === "string") account.account_source = entry.account_source;
-  if (typeof entry.name === "string") account.name = entry.name;
-  return account;
 }
 
 /** `X-AnchorMailbox: Oid:<uid>@<utid>` for a home account id, as MSAL sends with refreshes. */
