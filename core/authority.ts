@@ -237,13 +237,13 @@ interface InstanceMetadata {
 }
 
 function instanceDiscoveryUrl(parsed: ParsedAuthority, custom: string | undefined): string {
-  const origin = custom
-    ? undefined
-    : WELL_KNOWN_AUTHORITY_HOSTS.has(parsed.host) || isLoopbackHostname(new URL(parsed.origin).hostname)
-    ? parsed.origin
-    : "https://login.microsoftonline.com";
-  const endpoint = custom ?? `${origin}/common/discovery/instance`;
-  const url = new URL(endpoint);
+  const origin =
+    WELL_KNOWN_AUTHORITY_HOSTS.has(parsed.host) || isLoopbackHostname(new URL(parsed.origin).hostname)
+      ? parsed.origin
+      : "https://login.microsoftonline.com";
+  const url = custom
+    ? parseHttpsUrl(custom, "instanceDiscovery")
+    : new URL(`${origin}/common/discovery/instance`);
   url.searchParams.set("api-version", "1.1");
   // As MSAL Python: the authority's own tenant, so the tenant_discovery_endpoint it answers keeps it.
   url.searchParams.set("authorization_endpoint", `${parsed.url}/oauth2/v2.0/authorize`);
@@ -264,8 +264,23 @@ function optionalString(body: Record<string, unknown>, field: string, what: stri
   return value;
 }
 
-function requiredString(body: Record<string, unknown>, field: string, what: string): string {
+/**
+ * An endpoint the server named: an https URL (plain http only on loopback hosts), else the server is at
+ * fault and discovery fails with an {@linkcode AuthorityError}.
+ */
+function optionalEndpoint(body: Record<string, unknown>, field: string, what: string): string | undefined {
   const value = optionalString(body, field, what);
+  if (value === undefined) return undefined;
+  try {
+    parseHttpsUrl(value, `${what}'s "${field}"`);
+  } catch (cause) {
+    throw new AuthorityError((cause as Error).message, { cause });
+  }
+  return value;
+}
+
+function requiredEndpoint(body: Record<string, unknown>, field: string, what: string): string {
+  const value = optionalEndpoint(body, field, what);
   if (!value) throw new AuthorityError(`${what} has no "${field}"`);
   return value;
 }
@@ -292,7 +307,7 @@ async function discoverInstance(
   );
   return {
     metadata,
-    tenantDiscoveryEndpoint: optionalString(json, "tenant_discovery_endpoint", "Instance discovery"),
+    tenantDiscoveryEndpoint: optionalEndpoint(json, "tenant_discovery_endpoint", "Instance discovery"),
   };
 }
 
@@ -363,7 +378,14 @@ export function issuerMatches(expected: string, actual: string | undefined, tena
  * Resolves an authority's metadata: instance discovery (Entra ID only, unless turned off; the clouds of
  * well-known hosts are built in), then the OpenID configuration.
  *
- * @throws {AuthorityError} when discovery fails or its answers are malformed.
+ * @param parsed the authority, as {@linkcode parseAuthority} took it apart
+ * @param options whether and where to run instance discovery, and how to fetch JSON
+ * @returns the authority with its endpoints, cache environments and realm
+ * @throws {AuthorityError} when discovery answers with an error, or its answers are malformed (not a
+ * JSON object, a missing or mistyped field, an endpoint that is not https).
+ * @throws {ConfigurationError} when the custom `instanceDiscovery` endpoint is not an https URL.
+ * @throws {NetworkError} passed on from `options.getJson` (the app's HTTP client: the server cannot be
+ * reached, answers with something that is not JSON, or redirects discovery elsewhere).
  */
 export async function resolveAuthority(
   parsed: ParsedAuthority,
@@ -388,9 +410,8 @@ export async function resolveAuthority(
   }
   const what = "The OpenID configuration";
   const config = asObject(body, what);
-  const tokenEndpoint = requiredString(config, "token_endpoint", what);
-  const authorizationEndpoint = requiredString(config, "authorization_endpoint", what);
-  for (const endpoint of [tokenEndpoint, authorizationEndpoint]) parseHttpsUrl(endpoint, "An endpoint");
+  const tokenEndpoint = requiredEndpoint(config, "token_endpoint", what);
+  const authorizationEndpoint = requiredEndpoint(config, "authorization_endpoint", what);
 
   const aliases = (instance.metadata?.aliases ?? []).map((alias) => alias.toLowerCase());
   const environment = instance.metadata?.preferred_cache?.toLowerCase() ?? parsed.host;
@@ -400,9 +421,9 @@ export async function resolveAuthority(
     issuer: optionalString(config, "issuer", what),
     authorizationEndpoint,
     tokenEndpoint,
-    deviceAuthorizationEndpoint: optionalString(config, "device_authorization_endpoint", what),
-    endSessionEndpoint: optionalString(config, "end_session_endpoint", what),
-    userinfoEndpoint: optionalString(config, "userinfo_endpoint", what),
+    deviceAuthorizationEndpoint: optionalEndpoint(config, "device_authorization_endpoint", what),
+    endSessionEndpoint: optionalEndpoint(config, "end_session_endpoint", what),
+    userinfoEndpoint: optionalEndpoint(config, "userinfo_endpoint", what),
     issParameterSupported: config.authorization_response_iss_parameter_supported === true,
     environment,
     environments,

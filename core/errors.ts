@@ -8,8 +8,12 @@
  * - Returned as an error result: the identity provider or the broker said no, and **the server sent
  *   something malformed**: an answer that is not JSON, a field out of type or range, an ID token that is
  *   not a JWT come back as `error: "invalid_response"` (from a broker: `error: "broker_error"` with
- *   `broker_status: "InvalidResponse"`), and nothing of that answer is cached. Malformed local data
- *   (a corrupt cache file handed to `TokenCache.deserialize`) throws {@linkcode InvalidInputError}.
+ *   `broker_status: "InvalidResponse"`, also for an SSH-certificate request answered with another kind
+ *   of token, which MSAL Python raises as `TokenTypeError`), and nothing of that answer is cached.
+ *   Malformed local data (a corrupt cache file handed to `TokenCache.deserialize`) throws
+ *   {@linkcode InvalidInputError}. The one kind of server answer that throws is the authority's metadata
+ *   (instance and tenant discovery): without it no request can be made, so it is an
+ *   {@linkcode AuthorityError}.
  *
  * @example
  * ```ts
@@ -96,7 +100,11 @@ export class ConfigurationError extends MsalError {
   }
 }
 
-/** Input that should be well-formed was not: a corrupt cache, malformed JSON from a server or broker. */
+/**
+ * Local data that should be well-formed was not: a corrupt serialized cache (`TokenCache.deserialize`),
+ * a malformed ID token handed to `TokenCache.addTokenResponse`. A malformed answer from a server or a
+ * broker is never thrown as this: it comes back as an error result (see the module's rule).
+ */
 export class InvalidInputError extends MsalError {
   /** Creates an error describing what was malformed and where it came from. */
   constructor(message: string, options?: ErrorOptions) {

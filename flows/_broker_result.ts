@@ -6,7 +6,7 @@
  * @module
  */
 
-import { InvalidInputError, RedirectUriError } from "../core/errors.ts";
+import { RedirectUriError } from "../core/errors.ts";
 import { decodeIdToken } from "../core/jwt.ts";
 import type { Account, AuthResult, ErrorResult, IdTokenClaims, TokenResult } from "../core/results.ts";
 import { toAccount } from "../core/results.ts";
@@ -25,11 +25,11 @@ import { isJsonObject } from "../core/_json.ts";
 const REDIRECT_URI_NOT_REGISTERED = /AADSTS50011|AADSTS7000218/;
 
 /**
- * The result of a token call: a timeout or a broker error as a `broker_error` result, a token cached
+ * The result of a token call: a timeout, a broker error or a malformed answer (an SSH-certificate
+ * request answered with another kind of token too) becomes a `broker_error` result; a token is cached
  * and returned.
  *
  * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
- * @throws {InvalidInputError} when an SSH certificate was asked for and the broker returned something else.
  */
 export async function finish(
   ctx: BrokerContext,
@@ -41,10 +41,13 @@ export async function finish(
   if (isTimedOut(response)) return timeoutResult(response, correlationId);
   if (!response.ok) return errorResult(ctx, response, correlationId);
   const invalid = invalidField(response);
-  if (invalid) {
+  const malformed = invalid
+    ? `The broker's answer is malformed: ${invalid}`
+    : notTheBoundToken(response, binding);
+  if (malformed) {
     return {
       error: "broker_error",
-      error_description: `The broker's answer is malformed: ${invalid}`,
+      error_description: malformed,
       broker_status: "InvalidResponse",
       correlation_id: correlationId,
     };
@@ -95,6 +98,19 @@ function invalidField(response: BrokerTokenResponse): string | undefined {
   }
   if (!readBrokerAccount(response.account)) return "the account has no id";
   return undefined;
+}
+
+/**
+ * What is wrong with a token answering a bound request: an SSH certificate starts with `AAAA` (a base64
+ * length prefix). MSAL Python raises `TokenTypeError` with this message; here, as every malformed
+ * broker answer, it is a `broker_error` result and nothing is cached.
+ */
+function notTheBoundToken(
+  response: BrokerTokenResponse,
+  binding: TokenBinding | undefined,
+): string | undefined {
+  if (binding?.type !== "ssh-cert" || response.accessToken.startsWith("AAAA")) return undefined;
+  return `Broker could not get an SSH Cert: ${response.accessToken.slice(0, 8)}...`;
 }
 
 /**
@@ -196,10 +212,6 @@ async function cacheAndReturn(
 ): Promise<TokenResult> {
   const now = Math.floor(Date.now() / 1000);
   const tokenType = binding?.type ?? "Bearer";
-  if (binding?.type === "ssh-cert" && !response.accessToken.startsWith("AAAA")) {
-    // MSAL Python's TokenTypeError: SSH certificates start with "AAAA" (a base64 length prefix).
-    throw new InvalidInputError(`Broker could not get an SSH Cert: ${response.accessToken.slice(0, 8)}...`);
-  }
   const expiresIn = Math.max(0, Math.floor(response.expiresOn - now));
   const scope = response.grantedScopes?.length ? response.grantedScopes.join(" ") : undefined;
   const wire: Record<string, unknown> = { token_type: tokenType, expires_in: expiresIn };

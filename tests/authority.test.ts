@@ -163,14 +163,64 @@ describe("resolveAuthority", () => {
     }
   });
 
-  it("refuses metadata whose endpoints are not https", async () => {
+  it("refuses metadata naming an endpoint that is not https: the server's fault, an AuthorityError", async () => {
+    const https = config("https://login.contoso.com", "t");
+    const answers: [string, Record<string, unknown>][] = [
+      ["token_endpoint", config("http://evil.example.com", "t")],
+      ["authorization_endpoint", { ...https, authorization_endpoint: "http://evil.example.com/t/authorize" }],
+      ["device_authorization_endpoint", { ...https, device_authorization_endpoint: "ftp://x/devicecode" }],
+      ["userinfo_endpoint", { ...https, userinfo_endpoint: "http://evil.example.com/userinfo" }],
+      ["end_session_endpoint", { ...https, end_session_endpoint: "not a url" }],
+    ];
+    for (const [field, body] of answers) {
+      await assert.rejects(
+        resolveAuthority(parseAuthority("https://login.contoso.com/t"), {
+          instanceDiscovery: false,
+          getJson: () => Promise.resolve({ status: 200, body }),
+        }),
+        (error: unknown) => {
+          assert.ok(error instanceof AuthorityError, `${field}: ${error}`);
+          assert.match(
+            error.message,
+            new RegExp(`^The OpenID configuration's "${field}" (must use https|is not)`),
+          );
+          assert.ok(error.cause instanceof ConfigurationError);
+          return true;
+        },
+      );
+    }
+  });
+
+  it("refuses an instance discovery answer naming a tenant discovery endpoint that is not https", async () => {
+    const asked: string[] = [];
     await assert.rejects(
-      resolveAuthority(parseAuthority("https://login.contoso.com/t"), {
-        instanceDiscovery: false,
-        getJson: () => Promise.resolve({ status: 200, body: config("http://evil.example.com", "t") }),
+      resolveAuthority(parseAuthority("https://login.contoso.net/common"), {
+        getJson: (url) => {
+          asked.push(url);
+          return Promise.resolve({
+            status: 200,
+            body: {
+              tenant_discovery_endpoint:
+                "http://login.contoso.net/common/v2.0/.well-known/openid-configuration",
+            },
+          });
+        },
       }),
-      ConfigurationError,
+      { name: "AuthorityError", message: /^Instance discovery's "tenant_discovery_endpoint" must use https/ },
     );
+    assert.equal(asked.length, 1);
+  });
+
+  it("a custom instanceDiscovery endpoint that is no https URL is a configuration error", async () => {
+    for (const instanceDiscovery of ["not a url", "http://discovery.contoso.com/instance"]) {
+      await assert.rejects(
+        resolveAuthority(parseAuthority("https://login.contoso.net/common"), {
+          instanceDiscovery,
+          getJson: () => Promise.reject(new Error("must not be asked")),
+        }),
+        { name: "ConfigurationError", message: /^instanceDiscovery (is not a valid URL|must use https)/ },
+      );
+    }
   });
 });
 

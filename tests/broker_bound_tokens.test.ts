@@ -2,9 +2,9 @@
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigurationError, CONSOLE_WINDOW_HANDLE, InvalidInputError } from "../mod.ts";
+import { ConfigurationError, CONSOLE_WINDOW_HANDLE } from "../mod.ts";
 import type { FakeBroker } from "../testing/fake_broker.ts";
-import { assertToken, newApp, signInWithDeviceCode } from "./_helpers.ts";
+import { assertError, assertToken, newApp, signInWithDeviceCode } from "./_helpers.ts";
 import {
   ALICE,
   aliceInBroker,
@@ -187,20 +187,41 @@ describe("SSH certificates: only from a broker that supports them", () => {
     assert.equal(bearer.token_source, "broker");
   });
 
-  it("a broker answer that is not a certificate is an error (MSAL Python's TokenTypeError)", async () => {
+  it("a broker answer that is not a certificate is an InvalidResponse broker_error, and nothing is cached", async () => {
     const { app } = brokerApp({
       defaultAccountId: "broker-alice",
       accounts: [aliceInBroker()],
       supportsSshCert: true,
     });
-    await assert.rejects(
-      app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, sshCertificate: ssh }),
-      (error: unknown) => {
-        assert.ok(error instanceof InvalidInputError);
-        assert.equal(error.message, "Broker could not get an SSH Cert: fake-bro...");
-        return true;
-      },
+    // MSAL Python's TokenTypeError message; as every malformed broker answer, a result, not a throw.
+    const notACert = {
+      error: "broker_error",
+      error_description: "Broker could not get an SSH Cert: fake-bro...",
+      broker_status: "InvalidResponse",
+    };
+    const interactive = assertError(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        sshCertificate: ssh,
+      }),
     );
+    assert.deepEqual({ ...interactive, correlation_id: undefined }, {
+      ...notACert,
+      correlation_id: undefined,
+    });
+    assert.deepEqual(cacheContents(app).AccessToken, {});
+    assert.deepEqual(cacheContents(app).Account, {});
+
+    // Silently, for an account signed in with a bearer token: the same error, no certificate cached.
+    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const [account] = await app.getAccounts();
+    const cached = cacheContents(app).AccessToken;
+    const silent = assertError(
+      await app.acquireTokenSilentWithError(SCOPES, { account, sshCertificate: ssh }),
+    );
+    assert.deepEqual({ ...silent, correlation_id: undefined }, { ...notACert, correlation_id: undefined });
+    assert.equal(await app.acquireTokenSilent(SCOPES, { account, sshCertificate: ssh }), null);
+    assert.deepEqual(cacheContents(app).AccessToken, cached);
   });
 
   it("without a broker that supports them: a configuration error; missing parameters: MSAL's messages", async () => {
