@@ -30,11 +30,14 @@ export type {
   AcquireTokenByUsernamePasswordOptions,
   AcquireTokenInteractiveOptions,
   AcquireTokenSilentOptions,
+  AuthCodeFlowOptions,
   BrokerTimeouts,
   CallOptions,
   CancelOptions,
   FlowOptions,
   GetAccountsOptions,
+  GetAuthorizationRequestUrlOptions,
+  InitiateAuthCodeFlowOptions,
   InitiateDeviceFlowOptions,
   PublicClientApplicationOptions,
   RemoveAccountOptions,
@@ -95,9 +98,9 @@ export {
 export type { DeviceFlow } from "./flows/device_code.ts";
 export type {
   AuthCodeFlow,
-  AuthCodeFlowOptions,
   AuthorizationRequestOptions,
   AuthorizationResponse,
+  AuthorizationUrlOptions,
   InteractiveOptions,
   Prompt,
 } from "./flows/interactive.ts";

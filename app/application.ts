@@ -35,7 +35,6 @@ import { redeem } from "../flows/grant.ts";
 import {
   acquireTokenByAuthCodeFlow,
   type AuthCodeFlow,
-  type AuthCodeFlowOptions,
   type AuthorizationResponse,
   buildAuthorizationUrl,
   initiateAuthCodeFlow,
@@ -69,6 +68,8 @@ import type {
   AcquireTokenInteractiveOptions,
   AcquireTokenSilentOptions,
   GetAccountsOptions,
+  GetAuthorizationRequestUrlOptions,
+  InitiateAuthCodeFlowOptions,
   InitiateDeviceFlowOptions,
   PublicClientApplicationOptions,
   RemoveAccountOptions,
@@ -454,30 +455,35 @@ export class PublicClientApplication {
    * The URL that starts a sign-in in a browser, for apps that handle the redirect themselves.
    *
    * @param scopes the scopes to ask for
-   * @param options the redirect URI, and what shapes the request
+   * @param options the redirect URI, what shapes the request, a signal
    * @returns the authorization URL
    * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   * @throws {AbortError} when `options.signal` aborts.
    */
-  async getAuthorizationRequestUrl(scopes: string[], options: AuthCodeFlowOptions): Promise<string> {
+  async getAuthorizationRequestUrl(
+    scopes: string[],
+    options: GetAuthorizationRequestUrlOptions,
+  ): Promise<string> {
     const wanted = validateScopes(scopes);
-    return buildAuthorizationUrl(await this.#online(), wanted, options);
+    return buildAuthorizationUrl(await this.#online(options.signal), wanted, options);
   }
 
   /**
    * Starts an authorization-code flow with PKCE; send the user to `flow.auth_uri`.
    *
    * @param scopes the scopes to ask for
-   * @param options the redirect URI, and what shapes the request
+   * @param options the redirect URI, what shapes the request, a signal
    * @returns the flow to keep until the redirect arrives
    * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
+   * @throws {AbortError} when `options.signal` aborts.
    */
-  async initiateAuthCodeFlow(scopes: string[], options: AuthCodeFlowOptions): Promise<AuthCodeFlow> {
+  async initiateAuthCodeFlow(scopes: string[], options: InitiateAuthCodeFlowOptions): Promise<AuthCodeFlow> {
     const wanted = validateScopes(scopes);
-    return await initiateAuthCodeFlow(await this.#online(), wanted, options);
+    return await initiateAuthCodeFlow(await this.#online(options.signal), wanted, options);
   }
 
   /**

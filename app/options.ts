@@ -12,15 +12,10 @@ import type { Logger } from "../core/log.ts";
 import type { Platform } from "../core/platform.ts";
 import type { Account } from "../core/results.ts";
 import type { TokenBindingOptions } from "../core/token_binding.ts";
-import type { InteractiveOptions } from "../flows/interactive.ts";
+import type { CallOptions } from "../flows/context.ts";
+import type { AuthorizationUrlOptions, InteractiveOptions } from "../flows/interactive.ts";
 
-/** What every call that goes to the network or the broker takes. */
-export interface CallOptions {
-  /** Cancels the call; the promise then rejects with `AbortError`. */
-  signal?: AbortSignal;
-  /** Sent as `client-request-id`, to find the request in the identity provider's logs; random by default. */
-  correlationId?: string;
-}
+export type { CallOptions };
 
 /** Broker call timeouts, in milliseconds. */
 export interface BrokerTimeouts {
@@ -133,6 +128,19 @@ export interface AcquireTokenByUsernamePasswordOptions extends CallOptions {
   claimsChallenge?: string;
 }
 
+/**
+ * Options of `initiateAuthCodeFlow`. `signal` cancels the wait for the authority's discovery, which
+ * the app's first call runs; no request of its own is sent, so there is no `correlationId`.
+ */
+export interface InitiateAuthCodeFlowOptions extends AuthorizationUrlOptions, Pick<CallOptions, "signal"> {}
+
+/**
+ * Options of `getAuthorizationRequestUrl`. `signal` cancels the wait for the authority's discovery,
+ * which the app's first call runs; no request of its own is sent, so there is no `correlationId`.
+ */
+export interface GetAuthorizationRequestUrlOptions
+  extends AuthorizationUrlOptions, Pick<CallOptions, "signal"> {}
+
 /** Options of `acquireTokenByAuthCodeFlow`. */
 export interface AcquireTokenByAuthCodeFlowOptions extends CallOptions {}
 
@@ -143,5 +151,10 @@ export interface RemoveAccountOptions extends Pick<CallOptions, "signal"> {}
 export type SilentOptions = AcquireTokenSilentOptions;
 /** @deprecated Use the options type named after the method, e.g. {@linkcode InitiateDeviceFlowOptions}. */
 export type FlowOptions = CallOptions & { claimsChallenge?: string };
+/**
+ * @deprecated Use {@linkcode InitiateAuthCodeFlowOptions} or {@linkcode GetAuthorizationRequestUrlOptions}
+ * (the same fields).
+ */
+export type AuthCodeFlowOptions = InitiateAuthCodeFlowOptions;
 /** @deprecated Use the options type named after the method, e.g. {@linkcode RemoveAccountOptions}. */
 export type CancelOptions = Pick<CallOptions, "signal">;

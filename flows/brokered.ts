@@ -29,36 +29,27 @@ import {
   timeoutDescription,
 } from "./_broker_call.ts";
 import { accountFromBroker, claimsOf, finish, readBrokerAccount, timeoutResult } from "./_broker_result.ts";
-import { type BrokerContext, claimsFor } from "./context.ts";
+import { type BrokerContext, type CallOptions, claimsFor } from "./context.ts";
 import type { InteractiveOptions } from "./interactive.ts";
 
 /** The options of `acquireTokenInteractive` as the brokered flow sees them. */
 export interface BrokeredInteractiveOptions extends InteractiveOptions {
   /** The parent window of the broker's UI, or `CONSOLE_WINDOW_HANDLE`. */
   parentWindowHandle: WindowHandle;
-  /** Correlates the broker calls with the identity provider's logs; random by default. */
-  correlationId?: string;
   /** A proof-of-possession token or an SSH certificate; only when the broker supports it. */
   binding?: TokenBinding;
 }
 
 /** Options of {@linkcode acquireTokenSilentViaBroker}. */
-export interface BrokeredSilentOptions {
+export interface BrokeredSilentOptions extends CallOptions {
   /** A claims challenge from a resource (JSON). */
   claimsChallenge?: string;
-  /** Correlates the broker calls with the identity provider's logs; random by default. */
-  correlationId?: string;
-  /** Cancels the call; the promise then rejects with `AbortError`. */
-  signal?: AbortSignal;
   /** A proof-of-possession token or an SSH certificate; only when the broker supports it. */
   binding?: TokenBinding;
 }
 
 /** Options of {@linkcode signOutViaBroker} and {@linkcode listBrokerAccounts}. */
-export interface BrokeredCallOptions {
-  /** Cancels the call; the promise then rejects with `AbortError`. */
-  signal?: AbortSignal;
-}
+export interface BrokeredCallOptions extends Pick<CallOptions, "signal"> {}
 
 const ESCALATING_STATUSES = new Set(["AccountUnusable", "InteractionRequired"]);
 
@@ -306,7 +297,7 @@ export async function listBrokerAccounts(
 
 // ---------------------------------------------------------------------------------------------------
 
-interface CallOptions {
+interface BrokerCall {
   claims?: string;
   correlationId: string;
   signal?: AbortSignal;
@@ -316,7 +307,7 @@ interface CallOptions {
 function tokenRequest(
   ctx: BrokerContext,
   scopes: string[],
-  call: CallOptions & { signal: AbortSignal },
+  call: BrokerCall & { signal: AbortSignal },
   extra: Record<string, string>,
 ): BrokerTokenRequest {
   const request: BrokerTokenRequest = {
@@ -350,7 +341,7 @@ async function silentByAccountId(
   ctx: BrokerContext,
   scopes: string[],
   accountId: string,
-  call: CallOptions,
+  call: BrokerCall,
 ): Promise<AuthResult | null> {
   const account = await findBrokerAccount(ctx, accountId, call.correlationId, call.signal);
   if (isTimedOut(account)) return timeoutResult(account, call.correlationId);
@@ -363,7 +354,7 @@ async function silentWithAccount(
   ctx: BrokerContext,
   scopes: string[],
   account: BrokerAccount,
-  call: CallOptions,
+  call: BrokerCall,
 ): Promise<AuthResult> {
   const response = await callBroker(
     ctx.brokerDeadlines.silentMs,

@@ -18,6 +18,17 @@ import type { AuthResult } from "../core/results.ts";
 import { mergeClaims } from "../core/scopes.ts";
 import type { SharedWork } from "../core/abort.ts";
 
+/**
+ * What every call that goes to the network or the broker takes: the base of the app's per-method
+ * option types and of the flows' own options.
+ */
+export interface CallOptions {
+  /** Cancels the call; the promise then rejects with `AbortError`. */
+  signal?: AbortSignal;
+  /** Sent as `client-request-id`, to find the request in the identity provider's logs; random by default. */
+  correlationId?: string;
+}
+
 /** How long a broker call may take before it is cancelled, in milliseconds. */
 export interface BrokerDeadlines {
   /** Calls without UI: silent, default account, sign-out, account listing, start-up. */

@@ -12,7 +12,7 @@ import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { classifyError } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { readSeconds } from "../core/token_response.ts";
-import type { OnlineContext } from "./context.ts";
+import type { CallOptions, OnlineContext } from "./context.ts";
 import { redeem } from "./grant.ts";
 
 /** The account source MSAL Python records for device-code sign-ins (so the broker is bypassed later). */
@@ -43,13 +43,9 @@ export interface DeviceFlow {
 }
 
 /** Options of {@linkcode initiateDeviceFlow}. */
-export interface InitiateDeviceFlowOptions {
+export interface InitiateDeviceFlowOptions extends CallOptions {
   /** Claims to request (merged challenge and capabilities). */
   claims?: string;
-  /** The correlation id the flow's requests share; random by default. */
-  correlationId?: string;
-  /** Cancels the request. */
-  signal?: AbortSignal;
 }
 
 /** Asks the authority for a device code. Returns the flow, or the server's error. */
@@ -107,11 +103,9 @@ export async function initiateDeviceFlow(
 }
 
 /** Options of {@linkcode acquireTokenByDeviceFlow}. */
-export interface DeviceFlowPollOptions {
+export interface DeviceFlowPollOptions extends Pick<CallOptions, "signal"> {
   /** Claims to request. */
   claims?: string;
-  /** Cancels the wait; the promise rejects with `AbortError`. */
-  signal?: AbortSignal;
 }
 
 const SLOW_DOWN_SECONDS = 5;

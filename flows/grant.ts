@@ -13,10 +13,10 @@ import { classifyError, toAccount } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { type CheckedTokenResponse, readTokenResponse } from "../core/token_response.ts";
 import { usernameFromUserinfo } from "./userinfo.ts";
-import type { OnlineContext } from "./context.ts";
+import type { CallOptions, OnlineContext } from "./context.ts";
 
 /** How to redeem and record a grant. */
-export interface RedeemOptions {
+export interface RedeemOptions extends CallOptions {
   /** The app's scopes (undecorated); the wire gets `openid profile offline_access` added. */
   scopes: readonly string[];
   /** Written on the cache's Account entry, e.g. `"authorization_code"`. */
@@ -29,10 +29,6 @@ export interface RedeemOptions {
   expectedNonce?: string;
   /** With `maxAge`, the ID token's `auth_time` must be at most this old (seconds). */
   maxAge?: number;
-  /** Correlation id for the request. */
-  correlationId?: string;
-  /** Cancels the request. */
-  signal?: AbortSignal;
   /** Extra headers, e.g. `X-AnchorMailbox`. */
   headers?: Record<string, string>;
 }

@@ -11,7 +11,7 @@ import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { decodeClientInfo } from "../core/jwt.ts";
 import { openSystemBrowser } from "./browser.ts";
-import { claimsFor, type OnlineContext } from "./context.ts";
+import { type CallOptions, claimsFor, type OnlineContext } from "./context.ts";
 import { anchorMailbox, redeem } from "./grant.ts";
 import { type AuthorizationResponse, startLoopbackListener } from "./loopback.ts";
 import { createPkce, randomToken } from "./pkce.ts";
@@ -42,8 +42,11 @@ export interface AuthorizationRequestOptions {
   responseMode?: "form_post" | "query";
 }
 
-/** Options of `initiateAuthCodeFlow` and `getAuthorizationRequestUrl`. */
-export interface AuthCodeFlowOptions extends AuthorizationRequestOptions {
+/**
+ * What an authorization URL is built from: the base that `initiateAuthCodeFlow`'s and
+ * `getAuthorizationRequestUrl`'s options share.
+ */
+export interface AuthorizationUrlOptions extends AuthorizationRequestOptions {
   /** Where the identity provider sends the user back. */
   redirectUri: string;
   /** Your own `state`; random when omitted. */
@@ -73,7 +76,7 @@ export interface AuthCodeFlow {
 }
 
 /** Options of the interactive browser sign-in. */
-export interface InteractiveOptions extends AuthorizationRequestOptions {
+export interface InteractiveOptions extends AuthorizationRequestOptions, CallOptions {
   /** Loopback port; 0 (default) picks a free one. */
   port?: number;
   /**
@@ -96,8 +99,6 @@ export interface InteractiveOptions extends AuthorizationRequestOptions {
   timeoutMs?: number;
   /** @deprecated Seconds; use `timeoutMs` (milliseconds, like every other duration). */
   timeout?: number;
-  /** Cancels the sign-in. */
-  signal?: AbortSignal;
   /** The page the browser shows after a successful sign-in. */
   successTemplate?: string;
   /** The page the browser shows after a failed sign-in (`$error`, `$error_description` are replaced). */
@@ -139,7 +140,7 @@ function defaultPrompt(context: OnlineContext): Prompt | undefined {
 export function buildAuthorizationUrl(
   context: OnlineContext,
   scopes: readonly string[],
-  options: AuthCodeFlowOptions & { codeChallenge?: string; clientInfo?: boolean },
+  options: AuthorizationUrlOptions & { codeChallenge?: string; clientInfo?: boolean },
 ): string {
   const url = new URL(context.authority.authorizationEndpoint);
   const params = url.searchParams;
@@ -173,7 +174,7 @@ export function buildAuthorizationUrl(
 export async function initiateAuthCodeFlow(
   context: OnlineContext,
   scopes: readonly string[],
-  options: AuthCodeFlowOptions,
+  options: AuthorizationUrlOptions,
 ): Promise<AuthCodeFlow> {
   const pkce = await createPkce();
   const state = options.state ?? randomToken();
@@ -231,7 +232,7 @@ export async function acquireTokenByAuthCodeFlow(
   context: OnlineContext,
   flow: AuthCodeFlow,
   response: AuthorizationResponse,
-  options: { signal?: AbortSignal; correlationId?: string } = {},
+  options: CallOptions = {},
 ): Promise<AuthResult> {
   if (response.state !== flow.state) {
     throw new ConfigurationError(`state mismatch: ${flow.state} vs ${response.state}`);
@@ -275,7 +276,7 @@ export async function acquireTokenByAuthCodeFlow(
 export async function runBrowserFlow(
   context: OnlineContext,
   scopes: readonly string[],
-  options: InteractiveOptions & { correlationId?: string },
+  options: InteractiveOptions,
 ): Promise<AuthResult> {
   const host = options.redirectHost ?? (context.authority.type === "OIDC" ? "127.0.0.1" : "localhost");
   // Known before listening, so the listener refuses other states at once and junk never holds a place.

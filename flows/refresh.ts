@@ -7,17 +7,13 @@
 
 import type { RefreshTokenEntry } from "../core/cache.ts";
 import type { Account, AuthResult, ErrorResult } from "../core/results.ts";
-import type { OnlineContext } from "./context.ts";
+import type { CallOptions, OnlineContext } from "./context.ts";
 import { anchorMailbox, redeem } from "./grant.ts";
 
 /** Options of a refresh. */
-export interface RefreshOptions {
+export interface RefreshOptions extends CallOptions {
   /** Claims to send (a merged claims challenge and client capabilities). */
   claims?: string;
-  /** Correlation id. */
-  correlationId?: string;
-  /** Cancels the request. */
-  signal?: AbortSignal;
 }
 
 /** Redeems one refresh token for `scopes`. New tokens are cached; removed accounts stay removed. */

@@ -17,11 +17,11 @@ import type { Account, AuthResult, TokenResult } from "../core/results.ts";
 import { bindingUnavailableError, brokerCanBind, type TokenBinding } from "../core/token_binding.ts";
 import { acquireTokenSilentViaBroker } from "./brokered.ts";
 import { findCachedToken } from "./cached.ts";
-import { type AppContext, claimsFor, hasBroker, type OnlineContext } from "./context.ts";
+import { type AppContext, type CallOptions, claimsFor, hasBroker, type OnlineContext } from "./context.ts";
 import { refreshSilently } from "./refresh.ts";
 
 /** A silent request, its input already validated by the app. */
-export interface SilentRequest {
+export interface SilentRequest extends CallOptions {
   /** The account, as `getAccounts` returned it. */
   account: Account;
   /** The scopes, validated and undecorated. */
@@ -32,10 +32,6 @@ export interface SilentRequest {
   claimsChallenge?: string;
   /** A proof-of-possession token or an SSH certificate, which only a broker can issue. */
   binding?: TokenBinding;
-  /** Sent as `client-request-id`; random by default. */
-  correlationId?: string;
-  /** Cancels the call; the promise then rejects with `AbortError`. */
-  signal?: AbortSignal;
 }
 
 // MSAL Python: only accounts the broker established (or of unknown origin) go to the broker.

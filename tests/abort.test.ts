@@ -111,3 +111,40 @@ describe("callers sharing a silent refresh", () => {
     assert.equal(stdout, "done\n");
   });
 });
+
+describe("a signal stops the wait for the authority's discovery", () => {
+  const REDIRECT_URI = "http://localhost:8400/callback";
+  let slow: FakeAuthority;
+  before(async () => {
+    slow = await FakeAuthority.start({ users: [USER] });
+  });
+  after(() => slow.close());
+
+  for (
+    const [method, start] of [
+      [
+        "initiateAuthCodeFlow",
+        (app, signal) => app.initiateAuthCodeFlow(["User.Read"], { redirectUri: REDIRECT_URI, signal }),
+      ],
+      [
+        "getAuthorizationRequestUrl",
+        (app, signal) => app.getAuthorizationRequestUrl(["User.Read"], { redirectUri: REDIRECT_URI, signal }),
+      ],
+    ] as const satisfies readonly [
+      string,
+      (app: PublicClientApplication, signal: AbortSignal) => Promise<unknown>,
+    ][]
+  ) {
+    it(`${method}: AbortError while the metadata is still loading; discovery goes on for later calls`, async () => {
+      slow.fail("openid_configuration", { delayMs: 500 });
+      const app = newApp(slow);
+      const controller = new AbortController();
+      const started = start(app, controller.signal);
+      setTimeout(() => controller.abort(), 20);
+      await assert.rejects(started, AbortError);
+      const url = await app.getAuthorizationRequestUrl(["User.Read"], { redirectUri: REDIRECT_URI });
+      assert.equal(new URL(url).searchParams.get("redirect_uri"), REDIRECT_URI);
+      assert.equal(slow.requestsTo("openid_configuration").length > 0, true);
+    });
+  }
+});
