@@ -6,6 +6,7 @@
  */
 
 import { AuthorityError, ConfigurationError } from "./errors.ts";
+import { isJsonObject } from "./_json.ts";
 
 /** The kind of authority; everything but `"AAD"` bypasses the broker. */
 export type AuthorityType = "AAD" | "ADFS" | "B2C" | "CIAM" | "OIDC" | "DSTS";
@@ -251,10 +252,8 @@ function instanceDiscoveryUrl(parsed: ParsedAuthority, custom: string | undefine
 }
 
 function asObject(body: unknown, what: string): Record<string, unknown> {
-  if (!body || typeof body !== "object" || Array.isArray(body)) {
-    throw new AuthorityError(`${what} did not answer with a JSON object`);
-  }
-  return body as Record<string, unknown>;
+  if (!isJsonObject(body)) throw new AuthorityError(`${what} did not answer with a JSON object`);
+  return body;
 }
 
 function optionalString(body: Record<string, unknown>, field: string, what: string): string | undefined {

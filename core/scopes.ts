@@ -73,9 +73,7 @@ export function mergeClaims(capabilities?: readonly string[], claimsChallenge?: 
       throw new ConfigurationError("claimsChallenge must be a JSON object", { cause });
     }
   }
-  const accessToken = (claims.access_token && typeof claims.access_token === "object")
-    ? claims.access_token as Record<string, unknown>
-    : {};
+  const accessToken = isJsonObject(claims.access_token) ? claims.access_token : {};
   return JSON.stringify({
     ...claims,
     access_token: { ...accessToken, xms_cc: { values: [...capabilities] } },

@@ -85,7 +85,7 @@ function invalidField(response: BrokerTokenResponse): string | undefined {
     return "idToken or clientInfo is not a string";
   }
   const claims = response.idTokenClaims;
-  if (claims !== undefined && (typeof claims !== "object" || claims === null || Array.isArray(claims))) {
+  if (claims !== undefined && !isJsonObject(claims)) {
     return "idTokenClaims is not an object";
   }
   // The cache decodes the ID token to name the account: one it cannot read would throw there.
@@ -118,8 +118,8 @@ function notTheBoundToken(
  * `id`; optional fields that are not strings are dropped.
  */
 export function readBrokerAccount(account: unknown): BrokerAccount | undefined {
-  if (typeof account !== "object" || account === null) return undefined;
-  const { id, username, homeAccountId, environment, realm } = account as Record<string, unknown>;
+  if (!isJsonObject(account)) return undefined;
+  const { id, username, homeAccountId, environment, realm } = account;
   if (typeof id !== "string" || id === "") return undefined;
   return {
     ...account,

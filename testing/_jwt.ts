@@ -1,4 +1,7 @@
-// RS256 signing for the fake authority: one RSA key pair per instance, published as a JWKS.
+// RS256 signing for the fake authority: one RSA key pair per instance, published as a JWKS; and the
+// testing kit's one base64url codec.
+
+import { isJsonObject, type Json } from "./_json.ts";
 
 const encoder = new TextEncoder();
 
@@ -8,6 +11,22 @@ export function base64url(data: Uint8Array | string): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Decodes base64url (padded or not); throws on characters outside the alphabet. */
+export function base64urlDecode(text: string): Uint8Array {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+}
+
+/** The payload of a compact JWT, or `undefined` when it is not one with a JSON object payload. */
+export function payloadOf(token: string): Json | undefined {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(base64urlDecode(token.split(".")[1] ?? "")));
+    return isJsonObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The SHA-256 digest of a string's UTF-8 bytes, as base64url. */

@@ -5,7 +5,7 @@ import { base64url, SigningKey } from "./_jwt.ts";
 import { audienceOf, scpOf } from "./_scopes.ts";
 import { pairwiseSubject } from "./_tokens.ts";
 import { randomToken } from "./_state.ts";
-import type { Json } from "./_linux_broker_wire.ts";
+import type { Json } from "./_json.ts";
 import type { FakeLinuxBrokerAccount, FakeLinuxBrokerAccountInit } from "./_types.ts";
 
 /** The tenant of broker accounts when neither the account nor an authority names one. */

@@ -1,10 +1,8 @@
 // The fake Linux broker's JSON: what a request must contain, and the shapes of its replies, per broker
 // generation (linux-broker-dbus spec §3, §4; §11 for the requests of Microsoft's runtime).
 
+import { isJsonObject, type Json } from "./_json.ts";
 import type { FakeLinuxBrokerProfile } from "./_types.ts";
-
-/** A JSON object. */
-export type Json = Record<string, unknown>;
 
 /** An in-band error (spec §3.6). */
 export interface WireError {
@@ -73,13 +71,8 @@ export function parseRequest(json: string): Json {
   } catch {
     throw new RejectedRequest(wireError(Status.Unexpected));
   }
-  if (!isObject(parsed)) throw new RejectedRequest(wireError(Status.Unexpected));
+  if (!isJsonObject(parsed)) throw new RejectedRequest(wireError(Status.Unexpected));
   return parsed;
-}
-
-/** Whether a value is a JSON object (not null, not an array). */
-export function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A required non-empty string field. */
@@ -123,7 +116,7 @@ export interface AuthParameters {
  */
 export function readAuthParameters(request: Json): AuthParameters {
   const raw = request.authParameters;
-  if (!isObject(raw)) reject(Status.Unexpected, "Invalid requestJson: authParameters is missing");
+  if (!isJsonObject(raw)) reject(Status.Unexpected, "Invalid requestJson: authParameters is missing");
   const where = "authParameters.";
   const clientId = requireString(raw, "clientId", where);
   const authorityText = requireString(raw, "authority", where);
@@ -152,7 +145,7 @@ export function readAuthParameters(request: Json): AuthParameters {
     reject(Status.Unexpected, `Invalid requestJson: ${where}authorizationType is not an integer`);
   }
   const account = raw.account ?? request.account;
-  if (account !== undefined && account !== null && !isObject(account)) {
+  if (account !== undefined && account !== null && !isJsonObject(account)) {
     reject(Status.Unexpected, `Invalid requestJson: ${where}account is not an object`);
   }
   const isSignIn = raw.isSignIn;
@@ -160,7 +153,7 @@ export function readAuthParameters(request: Json): AuthParameters {
     reject(Status.Unexpected, `Invalid requestJson: ${where}isSignIn is not a boolean`);
   }
   const popParams = raw.popParams;
-  if (popParams !== undefined && popParams !== null && !isObject(popParams)) {
+  if (popParams !== undefined && popParams !== null && !isJsonObject(popParams)) {
     reject(Status.Unexpected, `Invalid requestJson: ${where}popParams is not an object`);
   }
   return {
@@ -169,11 +162,11 @@ export function readAuthParameters(request: Json): AuthParameters {
     redirectUri,
     scopes: scopes as string[],
     authorizationType: type as number | undefined,
-    account: isObject(account) ? account : undefined,
+    account: isJsonObject(account) ? account : undefined,
     username: optionalString(raw, "username", where) || undefined,
     isSignIn: isSignIn === true,
     claims: optionalString(raw, "decodedClaims", where) || undefined,
-    popParams: isObject(popParams) ? popParams : undefined,
+    popParams: isJsonObject(popParams) ? popParams : undefined,
     ssoUrl: optionalString(raw, "ssoUrl", where) || undefined,
     raw,
   };

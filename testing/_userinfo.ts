@@ -3,23 +3,12 @@
 
 import type { Hono } from "hono";
 import type { AuthorityContext, Ctx, HonoEnv } from "./_context.ts";
+import { payloadOf } from "./_jwt.ts";
 import { pairwiseSubject } from "./_tokens.ts";
 
 function bearerError(c: Ctx, error: string, description: string): Response {
   c.header("www-authenticate", `Bearer error="${error}", error_description="${description}"`);
   return c.json({ error, error_description: description }, 401);
-}
-
-/** The payload of a JWT, or undefined when it is not one. */
-function payloadOf(token: string): Record<string, unknown> | undefined {
-  try {
-    const part = token.split(".")[1] ?? "";
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-    const value = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (ch) => ch.charCodeAt(0))));
-    return value && typeof value === "object" ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Registers `GET /{tenant}/openid/userinfo` (strict OIDC mode only; 404 otherwise). */

@@ -35,6 +35,7 @@ import type {
   BrokerTokenResponse,
   BrokerTokenResult,
 } from "../broker.ts";
+import { base64url } from "./_jwt.ts";
 
 /** Request and result types of each scriptable broker method. */
 export interface FakeBrokerCalls {
@@ -167,13 +168,6 @@ export function brokerError(
   tag: number | string = "fake",
 ): BrokerError {
   return { ok: false, status, errorCode, tag, context };
-}
-
-function base64url(value: unknown): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function hostOf(url: string | undefined): string | undefined {
@@ -342,9 +336,11 @@ export class FakeBroker implements Broker {
       ok: true,
       accessToken: `fake-broker-at-${this.#issued}`,
       expiresOn: now + (this.#options.tokenLifetimeSeconds ?? 3600),
-      idToken: `${base64url({ alg: "none", typ: "JWT" })}.${base64url(claims)}.`,
+      idToken: `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${
+        base64url(JSON.stringify(claims))
+      }.`,
       idTokenClaims: claims,
-      clientInfo: base64url({ uid: oid, utid: tid }),
+      clientInfo: base64url(JSON.stringify({ uid: oid, utid: tid })),
       account,
       grantedScopes: [...request.scopes],
       tokenType: "Bearer",

@@ -26,13 +26,12 @@
 
 import process from "node:process";
 import { authorityContexts } from "./_context.ts";
+import { isJsonObject, type Json } from "./_json.ts";
 import { connectBus, type DBusConnection, type DBusMessage, type DBusNext, loadDBusNext } from "./_dbus.ts";
 import {
   type AuthParameters,
   checkAuthorizationType,
   errorReply,
-  isObject,
-  type Json,
   parseRequest,
   readAuthParameters,
   RejectedRequest,
@@ -510,7 +509,7 @@ export class FakeLinuxBroker {
         case "removeAccount": {
           requireString(request, "clientId");
           const account = request.account;
-          if (!isObject(account)) {
+          if (!isJsonObject(account)) {
             throw rejection(Status.Unexpected, "Invalid requestJson: account is missing");
           }
           this.#accounts = this.#accounts.filter((a) => a.homeAccountId !== account.homeAccountId);
@@ -566,7 +565,7 @@ export class FakeLinuxBroker {
     if (this.profile !== "2.0.1" && params.ssoUrl === undefined) {
       throw rejection(Status.Unexpected, "Invalid requestJson: authParameters.ssoUrl is missing");
     }
-    const sent = isObject(request.account) ? request.account : params.account;
+    const sent = isJsonObject(request.account) ? request.account : params.account;
     if (!sent) throw rejection(Status.Unexpected, "Invalid requestJson: account is missing");
     const account = this.#knownAccount(sent);
     const cookieContent = await prtCookie(this.#signer, account, ssoNonce(ssoUrl));
@@ -579,7 +578,7 @@ export class FakeLinuxBroker {
   async #signHttpRequest(request: Json): Promise<string> {
     const clientId = requireString(request, "clientId");
     const pop = request.popParams;
-    if (!isObject(pop)) throw rejection(Status.Unexpected, "Invalid requestJson: popParams is missing");
+    if (!isJsonObject(pop)) throw rejection(Status.Unexpected, "Invalid requestJson: popParams is missing");
     const popRequest = readPopRequest(pop);
     const homeAccountId = requireString(pop, "homeAccountId", "popParams.");
     const account = this.#accounts.find((a) => a.homeAccountId === homeAccountId);
