@@ -2,7 +2,7 @@
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { CONSOLE_WINDOW_HANDLE } from "../mod.ts";
+import { AbortError, CONSOLE_WINDOW_HANDLE } from "../mod.ts";
 import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
 import { brokerError, fakeBrokerAccount } from "../testing/fake_broker.ts";
 import { assertToken, CLIENT_ID, signInWithDeviceCode } from "./_helpers.ts";
@@ -67,6 +67,45 @@ describe("getAccounts merges the broker's accounts", () => {
     const { app } = brokerApp({ accounts: [aliceInBroker(), elsewhere] });
     assert.deepEqual((await app.getAccounts()).map((a) => a.username), [ALICE.username]);
   });
+
+  it("a broker whose listing fails or throws: the cache's accounts, and one warning each time", async () => {
+    const { app, broker, warnings } = brokerApp({ accounts: [aliceInBroker()] });
+    const { account } = await signInWithDeviceCode(idp, app, BOB.username);
+    broker.script("getAccounts", { reply: brokerError("Unexpected", "bus closed") }, {
+      throws: new Error("boom"),
+    });
+    assert.deepEqual(await app.getAccounts(), [account]);
+    assert.deepEqual(await app.getAccounts(), [account]);
+    const [failed, threw, ...more] = warnings();
+    assert.deepEqual(more, []);
+    assert.match(failed, /Status: Unexpected/);
+    assert.match(threw, /boom/);
+  });
+
+  it("a broker whose listing hangs: the cache's accounts after silentMs, and a warning", async () => {
+    const { app, broker, warnings } = brokerApp({ accounts: [aliceInBroker()] }, {
+      brokerTimeoutMs: { silentMs: 50, interactiveMs: 60_000 },
+    });
+    broker.script("getAccounts", { delayMs: 60_000 });
+    assert.deepEqual(await app.getAccounts(), []);
+    assert.deepEqual(warnings(), [
+      "[@authbroker/msal] Could not list the broker's accounts: The broker did not answer within 50 ms; " +
+      "the request was cancelled.",
+    ]);
+  });
+
+  it("a caller who leaves while the broker lists: AbortError", async () => {
+    const { app, broker } = brokerApp({ accounts: [aliceInBroker()] });
+    const controller = new AbortController();
+    broker.script("getAccounts", {
+      reply: () => {
+        controller.abort();
+        return new Promise(() => {});
+      },
+    });
+    await assert.rejects(app.getAccounts({ signal: controller.signal }), AbortError);
+    assert.equal(broker.callsTo("getAccounts")[0].signal.aborted, true);
+  });
 });
 
 describe("removeAccount", () => {
@@ -96,6 +135,50 @@ describe("removeAccount", () => {
     await app.removeAccount(account);
     assert.deepEqual(cacheContents(app).Account, {});
     assert.equal(warnings().filter((w) => w.includes("Broker sign-out failed")).length, 1);
+  });
+
+  it("sign-out that throws or hangs: one warning each, and the account is removed locally", async () => {
+    const { app, broker, warnings } = brokerApp({ accounts: [aliceInBroker()] }, {
+      brokerTimeoutMs: { silentMs: 50, interactiveMs: 60_000 },
+    });
+    const [account] = await app.getAccounts();
+    broker.script("signOut", { throws: new Error("boom") }, { delayMs: 60_000 });
+    await app.removeAccount(account);
+    await app.removeAccount(account);
+    const [threw, hung, ...more] = warnings();
+    assert.deepEqual(more, []);
+    assert.match(threw, /Broker sign-out failed: boom$/);
+    assert.match(hung, /Broker sign-out failed: The broker did not answer within 50 ms/);
+    assert.deepEqual(methods(broker), ["getAccounts", "readAccount", "signOut", "readAccount", "signOut"]);
+  });
+
+  it("a broker account the broker no longer knows: removed locally, with no sign-out call and no warning", async () => {
+    const { app, broker, warnings } = brokerApp({
+      accounts: [aliceInBroker()],
+      defaultAccountId: "broker-alice",
+    });
+    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    const [account] = await app.getAccounts();
+    broker.accounts.clear();
+    broker.calls.length = 0;
+    await app.removeAccount(account);
+    assert.deepEqual(methods(broker), ["readAccount"]);
+    assert.deepEqual(warnings(), []);
+    assert.deepEqual(cacheContents(app).Account, {});
+  });
+
+  it("a caller who leaves during sign-out: AbortError", async () => {
+    const { app, broker } = brokerApp({ accounts: [aliceInBroker()] });
+    const [account] = await app.getAccounts();
+    const controller = new AbortController();
+    broker.script("signOut", {
+      reply: () => {
+        controller.abort();
+        return new Promise(() => {});
+      },
+    });
+    await assert.rejects(app.removeAccount(account, { signal: controller.signal }), AbortError);
+    assert.equal(broker.callsTo("signOut")[0].signal.aborted, true);
   });
 
   it("removes a device-code account locally only", async () => {

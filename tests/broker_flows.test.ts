@@ -90,6 +90,24 @@ describe("acquireTokenByUsernamePassword", () => {
     });
   }
 
+  it("windows, instance discovery off, client capabilities: validateAuthority=no and the capabilities as claims", async () => {
+    const { app, broker } = brokerApp({ accounts: [bobInBroker()] }, {
+      clientCapabilities: ["CP1"],
+      instanceDiscovery: false,
+    }, "windows");
+    const result = assertToken(
+      await app.acquireTokenByUsernamePassword(ALICE.username, ALICE.password, SCOPES),
+    );
+    assert.equal(result.token_source, "broker");
+    const [request] = broker.callsTo("signInSilently");
+    assert.deepEqual(request.extraParameters, {
+      validateAuthority: "no",
+      MSALRuntime_Username: ALICE.username,
+      MSALRuntime_Password: ALICE.password,
+    });
+    assert.deepEqual(JSON.parse(request.claims ?? "null"), { access_token: { xms_cc: { values: ["CP1"] } } });
+  });
+
   for (const platform of ["linux", "wsl"] as const) {
     it(`${platform}, broker ready: the identity provider's password grant; the broker is not called`, async () => {
       const { app, broker, logged } = brokerApp(

@@ -3,6 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  AbortError,
   type AcquireTokenInteractiveOptions,
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
@@ -16,12 +17,14 @@ import {
   BOB,
   bobInBroker,
   brokerApp,
+  host,
   idp,
   methods,
   persistedCache,
   SCOPES,
   startAuthority,
   stopAuthority,
+  WAM_REDIRECT_URI,
 } from "./_broker_app.ts";
 
 before(startAuthority);
@@ -82,11 +85,33 @@ describe("interactive attempt order", () => {
     );
     assert.equal(result.token_source, "broker");
     assert.equal(result.id_token_claims?.preferred_username, ALICE.username);
+    assert.equal(result.account?.username, ALICE.username);
     assert.equal(result.account?.account_source, "broker");
     assert.equal(result.account?.local_account_id, "broker-alice");
     assert.deepEqual(methods(broker), ["signInSilently"]);
     assert.deepEqual(broker.callsTo("signInSilently")[0].scopes, SCOPES); // not decorated
     assert.deepEqual(launched, []);
+  });
+
+  it("no default account: the broker's UI, asked for the scopes as given, with nothing added", async () => {
+    const { app, broker } = brokerApp({ interactiveAccount: bobInBroker() }, {}, "windows");
+    const launched: unknown[] = [];
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        onBeforeLaunchingUi: (info) => launched.push(info),
+      }),
+    );
+    assert.equal(result.account?.username, BOB.username);
+    assert.deepEqual(methods(broker), ["signInSilently", "acquireTokenInteractive"]);
+    assert.deepEqual(launched, [{ ui: "broker" }]);
+    const [request] = broker.callsTo("acquireTokenInteractive");
+    assert.deepEqual(request.scopes, SCOPES); // not decorated with openid profile offline_access
+    assert.equal(request.redirectUri, WAM_REDIRECT_URI);
+    assert.equal(request.authority, `https://${host}/organizations`);
+    for (const field of ["prompt", "loginHint", "account", "claims", "extraParameters"] as const) {
+      assert.equal(request[field], undefined, field);
+    }
   });
 
   it("a loginHint matching a cached account: broker silent for that account first", async () => {
@@ -139,8 +164,40 @@ describe("interactive attempt order", () => {
     assert.deepEqual(targets.map((at) => at.target).sort(), ["Mail.Read", "User.Read"]);
   });
 
-  it("AccountUnusable (or InteractionRequired) from the default account: the broker's UI", async () => {
-    for (const status of ["AccountUnusable", "InteractionRequired"]) {
+  it("a loginHint whose broker silent attempt fails: the OS default account next", async () => {
+    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
+    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    broker.calls.length = 0;
+    broker.script("acquireTokenSilent", { reply: brokerError("InteractionRequired") });
+
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        loginHint: ALICE.username,
+      }),
+    );
+    assert.equal(result.account?.username, ALICE.username);
+    assert.deepEqual(methods(broker), ["readAccount", "acquireTokenSilent", "signInSilently"]);
+  });
+
+  it("a loginHint for someone other than the OS default account: the broker's UI, with the hint", async () => {
+    const { app, broker } = brokerApp({
+      accounts: [aliceInBroker(), bobInBroker()],
+      defaultAccountId: "broker-bob",
+    });
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        loginHint: ALICE.username,
+      }),
+    );
+    assert.equal(result.account?.username, ALICE.username);
+    assert.deepEqual(methods(broker), ["signInSilently", "acquireTokenInteractive"]);
+    assert.equal(broker.callsTo("acquireTokenInteractive")[0].loginHint, ALICE.username);
+  });
+
+  it("AccountUnusable (also as Status_AccountUnusable) or InteractionRequired from the default account: the broker's UI", async () => {
+    for (const status of ["AccountUnusable", "Status_AccountUnusable", "InteractionRequired"]) {
       const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
       broker.script("signInSilently", { reply: brokerError(status) });
       const launched: unknown[] = [];
@@ -173,6 +230,32 @@ describe("interactive attempt order", () => {
     assert.equal(broker.callsTo("acquireTokenInteractive")[0].prompt, "select_account");
   });
 
+  it("select_account with a loginHint of a cached account: no silent attempt, the hint dropped with a warning", async () => {
+    const { app, broker, warnings } = brokerApp({
+      accounts: [aliceInBroker(), bobInBroker()],
+      defaultAccountId: "broker-alice",
+      interactiveAccount: bobInBroker(),
+    });
+    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
+    broker.calls.length = 0;
+
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        prompt: "select_account",
+        loginHint: ALICE.username,
+      }),
+    );
+    assert.equal(result.account?.username, BOB.username);
+    assert.deepEqual(methods(broker), ["acquireTokenInteractive"]);
+    const [request] = broker.callsTo("acquireTokenInteractive");
+    assert.equal(request.prompt, "select_account");
+    assert.equal(request.loginHint, undefined);
+    assert.deepEqual(warnings(), [
+      "[@authbroker/msal] Using both select_account and login_hint is ambiguous. Ignoring login_hint.",
+    ]);
+  });
+
   it('prompt "none" refuses a default account other than the loginHint', async () => {
     const { app, broker } = brokerApp({
       accounts: [aliceInBroker(), bobInBroker()],
@@ -188,6 +271,35 @@ describe("interactive attempt order", () => {
     assert.equal(error.error, "broker_error");
     assert.equal(error.error_description, `prompt="none" will not work for login_hint="${ALICE.username}"`);
     assert.deepEqual(methods(broker), ["signInSilently"]);
+  });
+
+  it('prompt "none": the default account matching the loginHint, without UI', async () => {
+    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
+    const result = assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        prompt: "none",
+        loginHint: ALICE.username,
+      }),
+    );
+    assert.equal(result.account?.username, ALICE.username);
+    assert.deepEqual(methods(broker), ["signInSilently"]);
+  });
+
+  it('prompt "none" without a default account: the broker\'s error, not its UI', async () => {
+    const { app, broker } = brokerApp();
+    const launched: unknown[] = [];
+    const error = assertError(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        prompt: "none",
+        onBeforeLaunchingUi: (info) => launched.push(info),
+      }),
+    );
+    assert.equal(error.error, "broker_error");
+    assert.equal(error.broker_status, "InteractionRequired");
+    assert.deepEqual(methods(broker), ["signInSilently"]);
+    assert.deepEqual(launched, []);
   });
 });
 
@@ -247,5 +359,102 @@ describe("browser-only options in broker mode: one warning each, and nothing els
     const all = Object.assign({}, ...BROWSER_ONLY.map(([, option]) => option));
     const { warnings } = await signIn(all);
     assert.deepEqual(warnings().sort(), BROWSER_ONLY.map(([name]) => ignoring(name)).sort());
+  });
+});
+
+describe("what the broker is asked besides the scopes", () => {
+  it("prompt=login: a warning that the broker ignores it, and the broker's UI", async () => {
+    const { app, broker, warnings } = brokerApp({ interactiveAccount: aliceInBroker() });
+    assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        prompt: "login",
+      }),
+    );
+    assert.deepEqual(warnings(), [
+      "[@authbroker/msal] prompt=login is not supported by broker; it is ignored",
+    ]);
+    assert.deepEqual(methods(broker), ["acquireTokenInteractive"]);
+    assert.equal(broker.callsTo("acquireTokenInteractive")[0].prompt, undefined);
+  });
+
+  it("max_age, validateAuthority=no (instance discovery off) and the claims challenge merged with the client capabilities", async () => {
+    const { app, broker } = brokerApp({}, { clientCapabilities: ["CP1"], instanceDiscovery: false });
+    const challenge = JSON.stringify({ access_token: { nbf: { essential: true, value: "1700000000" } } });
+    assertToken(
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        maxAge: 300,
+        claimsChallenge: challenge,
+      }),
+    );
+    assert.deepEqual(methods(broker), ["signInSilently", "acquireTokenInteractive"]);
+    for (
+      const request of [broker.callsTo("signInSilently")[0], broker.callsTo("acquireTokenInteractive")[0]]
+    ) {
+      assert.deepEqual(request.extraParameters, { max_age: "300", validateAuthority: "no" });
+      assert.deepEqual(JSON.parse(request.claims ?? "null"), {
+        access_token: { nbf: { essential: true, value: "1700000000" }, xms_cc: { values: ["CP1"] } },
+      });
+    }
+  });
+});
+
+describe("a broker that does not answer in time, and a caller who leaves", () => {
+  it("the default account's sign-in hangs: a Timeout broker_error after silentMs, and the call is cancelled", async () => {
+    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" }, {
+      brokerTimeoutMs: { silentMs: 50, interactiveMs: 60_000 },
+    });
+    broker.script("signInSilently", { delayMs: 60_000 });
+    const error = assertError(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
+    assert.equal(error.error, "broker_error");
+    assert.equal(error.broker_status, "Timeout");
+    assert.match(error.error_description ?? "", /^The broker did not answer within 50 ms/);
+    assert.equal(broker.callsTo("signInSilently")[0].signal.aborted, true);
+    assert.deepEqual(methods(broker), ["signInSilently"]);
+  });
+
+  it("the broker's UI hangs, ignoring the cancellation: a Timeout broker_error after interactiveMs", async () => {
+    const { app, broker } = brokerApp({}, { brokerTimeoutMs: { silentMs: 60_000, interactiveMs: 50 } });
+    broker.script("acquireTokenInteractive", { reply: () => new Promise(() => {}) });
+    const error = assertError(
+      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+    );
+    assert.equal(error.broker_status, "Timeout");
+    assert.match(error.error_description ?? "", /within 50 ms/);
+  });
+
+  it("the caller aborts while the broker's UI is open: AbortError, and the broker's call is cancelled", async () => {
+    const { app, broker } = brokerApp();
+    const controller = new AbortController();
+    broker.script("acquireTokenInteractive", {
+      reply: () => {
+        controller.abort();
+        return new Promise(() => {});
+      },
+    });
+    await assert.rejects(
+      app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        signal: controller.signal,
+      }),
+      AbortError,
+    );
+    assert.equal(broker.callsTo("acquireTokenInteractive")[0].signal.aborted, true);
+  });
+
+  it("a signal already aborted: AbortError, and the broker is not called", async () => {
+    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
+    const [account] = await app.getAccounts();
+    broker.calls.length = 0;
+    const signal = AbortSignal.abort();
+    await assert.rejects(
+      app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE, signal }),
+      AbortError,
+    );
+    await assert.rejects(app.acquireTokenSilent(SCOPES, { account, signal }), AbortError);
+    assert.deepEqual(broker.calls, []);
   });
 });

@@ -28,6 +28,7 @@ import {
   ALL_FLAGS,
   brokerApp,
   browserSigningIn,
+  cacheContents,
   fixture,
   FLAG_OF,
   host,
@@ -500,6 +501,7 @@ describe("rule 4: a failing broker request is an error result, never a switch to
     assert.equal(error.broker_tag, 42);
     assert.match(error.correlation_id ?? "", /^[0-9a-f-]{36}$/);
     assert.deepEqual(launched, []);
+    assert.deepEqual(methods(broker), ["signInSilently"]);
     assert.deepEqual(idp.requestsTo("authorize"), []);
     assert.deepEqual(idp.requestsTo("token"), []);
   });
@@ -510,15 +512,25 @@ describe("rule 4: a failing broker request is an error result, never a switch to
       reply: brokerError("UserCanceled", "The user closed the window", 1, "ui"),
     });
     idp.clearRequests();
+    const launched: unknown[] = [];
     const error = assertError(
-      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+      await app.acquireTokenInteractive(SCOPES, {
+        parentWindowHandle: CONSOLE_WINDOW_HANDLE,
+        correlationId: "corr-1",
+        onBeforeLaunchingUi: (info) => launched.push(info),
+      }),
     );
-    assert.equal(error.broker_status, "UserCanceled");
-    assert.equal(
-      error.error_description,
-      "The user closed the window. Status: UserCanceled, Error code: 1, Tag: ui",
-    );
+    assert.deepEqual(error, {
+      error: "broker_error",
+      error_description: "The user closed the window. Status: UserCanceled, Error code: 1, Tag: ui",
+      broker_status: "UserCanceled",
+      broker_error_code: 1,
+      broker_tag: "ui",
+      correlation_id: "corr-1",
+    });
+    assert.deepEqual(launched, [{ ui: "broker" }]);
     assert.deepEqual(methods(broker), ["signInSilently", "acquireTokenInteractive"]);
+    assert.deepEqual(cacheContents(app).AccessToken, {});
     assert.deepEqual(idp.requestsTo("authorize"), []);
   });
 
