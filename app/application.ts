@@ -47,6 +47,7 @@ import {
   cacheViewOf,
   parseAuthority,
   type ParsedAuthority,
+  parseHttpsUrl,
   resolveAuthority,
   type ResolvedAuthority,
 } from "../core/authority.ts";
@@ -130,7 +131,8 @@ export class PublicClientApplication {
    *
    * @param clientId the app's client (application) id
    * @param options the authority, broker opt-ins and injected parts; see {@linkcode PublicClientApplicationOptions}
-   * @throws {ConfigurationError} for a missing client id, a bad authority or conflicting options.
+   * @throws {ConfigurationError} for a missing client id, a bad authority or `instanceDiscovery` URL, or
+   * conflicting options.
    */
   constructor(clientId: string, options: PublicClientApplicationOptions = {}) {
     if (!clientId || typeof clientId !== "string") throw new ConfigurationError("clientId is required");
@@ -143,6 +145,9 @@ export class PublicClientApplication {
     this.#parsed = options.oidcAuthority
       ? parseAuthority(options.oidcAuthority, { oidc: true })
       : parseAuthority(options.authority ?? "https://login.microsoftonline.com/common");
+    if (typeof options.instanceDiscovery === "string") {
+      parseHttpsUrl(options.instanceDiscovery, "instanceDiscovery");
+    }
     this.#http = new HttpClient({
       fetch: options.fetch,
       timeoutMs: options.httpTimeoutMs,
@@ -162,7 +167,8 @@ export class PublicClientApplication {
    * @param clientId the app's client (application) id
    * @param options see {@linkcode PublicClientApplicationOptions}
    * @returns the app, its broker loaded (or fallen back from, rule 3)
-   * @throws {ConfigurationError} for a missing client id, a bad authority or conflicting options.
+   * @throws {ConfigurationError} for a missing client id, a bad authority or `instanceDiscovery` URL, or
+   * conflicting options.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    */
   static async create(
@@ -203,6 +209,7 @@ export class PublicClientApplication {
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when it cannot reach the server.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async getAccounts(options: GetAccountsOptions = {}): Promise<Account[]> {
     const context = await this.#ready(options.signal);
@@ -239,14 +246,15 @@ export class PublicClientApplication {
    * @param scopes the scopes the token must cover, e.g. `["User.Read"]`
    * @param options the account (from `getAccounts`), and what to skip or bind
    * @returns the token, or `null`
-   * @throws {ConfigurationError} for bad scopes or binding parameters, or `popParameters` /
-   * `sshCertificate` when no broker in use can issue them.
+   * @throws {ConfigurationError} for bad scopes, binding parameters or a claims challenge that is not a
+   * JSON object, or `popParameters` / `sshCertificate` when no broker in use can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails.
    * @throws {NetworkError} when the identity provider cannot be reached and no cached token can stand in.
    * @throws {IdTokenError} when a refreshed ID token fails its checks.
    * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenSilent(
     scopes: string[],
@@ -264,14 +272,15 @@ export class PublicClientApplication {
    * @param scopes the scopes the token must cover, e.g. `["User.Read"]`
    * @param options the account (from `getAccounts`), and what to skip or bind
    * @returns the token, the error of the last attempt, or `null`
-   * @throws {ConfigurationError} for bad scopes or binding parameters, or `popParameters` /
-   * `sshCertificate` when no broker in use can issue them.
+   * @throws {ConfigurationError} for bad scopes, binding parameters or a claims challenge that is not a
+   * JSON object, or `popParameters` / `sshCertificate` when no broker in use can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails.
    * @throws {NetworkError} when the identity provider cannot be reached and no cached token can stand in.
    * @throws {IdTokenError} when a refreshed ID token fails its checks.
    * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenSilentWithError(
     scopes: string[],
@@ -304,6 +313,7 @@ export class PublicClientApplication {
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {IdTokenError} when the ID token fails its checks.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenByRefreshToken(
     refreshToken: string,
@@ -349,10 +359,12 @@ export class PublicClientApplication {
    * @param flow what `initiateDeviceFlow` returned
    * @param options a claims challenge, a signal to stop waiting
    * @returns the token, or the server's error (`expired_token` when the code expired)
+   * @throws {ConfigurationError} for a claims challenge that is not a JSON object.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
-   * @throws {NetworkError} when the server cannot be reached.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {IdTokenError} when the ID token fails its checks.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenByDeviceFlow(
     flow: DeviceFlow,
@@ -380,6 +392,7 @@ export class PublicClientApplication {
    * @throws {IdTokenError} when the ID token fails its checks.
    * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenByUsernamePassword(
     username: string,
@@ -413,14 +426,17 @@ export class PublicClientApplication {
    * @param options `parentWindowHandle` (required with a broker), prompt, hints, and the browser flow's settings
    * @returns the token, or the server's (or broker's) error
    * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing, for bad
-   * scopes or binding parameters, and for `popParameters` / `sshCertificate` when no broker can issue them.
+   * scopes, binding parameters, a claims challenge that is not a JSON object or a `redirectUri` that is
+   * not a loopback http URL, and for `popParameters` / `sshCertificate` when no broker can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {BrowserLaunchError} when no browser could be opened; {@linkcode PortInUseError} when the loopback port is taken.
    * @throws {TimeoutError} when the browser flow's timeout passes.
+   * @throws {IssuerMismatchError} when the browser's authorization response names another issuer (RFC 9207).
    * @throws {IdTokenError} when the ID token fails its checks.
    * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenInteractive(
     scopes: string[],
@@ -494,10 +510,13 @@ export class PublicClientApplication {
    * @param options a correlation id, a signal
    * @returns the token, or the server's error
    * @throws {ConfigurationError} `state mismatch` when the response is not for this flow.
+   * @throws {IssuerMismatchError} when the response names another issuer than the authority's, or none
+   * although the authority promises one (RFC 9207).
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
-   * @throws {NetworkError} when the server cannot be reached.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {IdTokenError} when the ID token fails its checks (nonce, `max_age`).
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async acquireTokenByAuthCodeFlow(
     flow: AuthCodeFlow,
@@ -514,8 +533,9 @@ export class PublicClientApplication {
    * @param account the account, as `getAccounts` returned it
    * @param options a signal
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
-   * @throws {AuthorityError} when authority discovery fails.
+   * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when it cannot reach the server.
    * @throws {AbortError} when `options.signal` aborts.
+   * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async removeAccount(account: Account, options: RemoveAccountOptions = {}): Promise<void> {
     const context = await this.#ready(options.signal);

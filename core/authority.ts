@@ -68,7 +68,15 @@ export function isLoopbackHostname(hostname: string): boolean {
   return LOOPBACK_HOSTNAMES.has(hostname.toLowerCase());
 }
 
-function parseHttpsUrl(value: string, what: string): URL {
+/**
+ * Parses a URL that must be https, or plain http on a loopback host.
+ *
+ * @param value the URL
+ * @param what what the URL is, for the message, e.g. `"authority"`
+ * @returns the parsed URL
+ * @throws {ConfigurationError} for a value that is not a URL or not such a URL.
+ */
+export function parseHttpsUrl(value: string, what: string): URL {
   let url: URL;
   try {
     url = new URL(value);

@@ -244,6 +244,8 @@ export class TokenCache {
    * cross-process lock.
    *
    * @throws {MsalError} `read_only_access` with `readOnly`, if `fn` changed the cache (the change is undone).
+   * @throws what `fn` or the plugin's `beforeCacheAccess` / `afterCacheAccess` throws, e.g. a
+   * `CacheLockError` of `./persistence`; `fn`'s changes are undone then.
    * @example
    * ```ts
    * const cache = new TokenCache();

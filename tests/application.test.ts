@@ -463,4 +463,13 @@ describe("authorities", () => {
       /You can not provide both authority and oidcAuthority/,
     );
   });
+
+  it("refuses a custom instanceDiscovery endpoint that is not an https URL at once", () => {
+    for (const instanceDiscovery of ["not a url", "http://discovery.contoso.com/instance"]) {
+      assert.throws(
+        () => new PublicClientApplication(CLIENT_ID, { instanceDiscovery }),
+        { name: "ConfigurationError", message: /^instanceDiscovery (is not a valid URL|must use https)/ },
+      );
+    }
+  });
 });
