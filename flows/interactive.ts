@@ -34,7 +34,10 @@ export interface AuthorizationRequestOptions {
   domainHint?: string;
   /** A claims challenge from a resource. */
   claimsChallenge?: string;
-  /** The longest time (seconds) since the user last signed in; older sessions must sign in again. */
+  /**
+   * The longest time since the user last signed in, in seconds: sent as OpenID Connect's `max_age`
+   * (Core 1.0 §3.1.2.1), in its unit; older sessions must sign in again.
+   */
   maxAge?: number;
   /** More scopes to consent to now, for later silent calls. */
   extraScopesToConsent?: string[];

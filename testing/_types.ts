@@ -83,7 +83,10 @@ export interface FakeLinuxBrokerOptions {
   defaultAccount?: string;
   /** `environment` of the accounts; default `login.windows.net`. */
   environment?: string;
-  /** Lifetime of issued access tokens in seconds; default 3600. */
+  /**
+   * Lifetime of issued access tokens, in seconds, as their `exp` claim counts (the broker's `expiresOn`
+   * is this far ahead); default 3600.
+   */
   accessTokenLifetime?: number;
   /**
    * The start-up race of real v2 brokers (spec §1): the name is owned at once but the object is
@@ -108,7 +111,7 @@ export interface LinuxBrokerServiceOptions {
   defaultAccount?: string;
   /** As {@linkcode FakeLinuxBrokerOptions.environment}. */
   environment?: string;
-  /** As {@linkcode FakeLinuxBrokerOptions.accessTokenLifetime}. */
+  /** As {@linkcode FakeLinuxBrokerOptions.accessTokenLifetime}: seconds. */
   accessTokenLifetime?: number;
   /** As {@linkcode FakeLinuxBrokerOptions.exportDelayMs}: the start-up race right after activation. */
   exportDelayMs?: number;
@@ -168,9 +171,15 @@ export type FakeLinuxBrokerFault =
     kind: "noReply";
   }
   | {
-    /** Answers normally, this many milliseconds later. */
+    /** Answers normally, `delayMs` milliseconds later. */
     kind: "delay";
     /** Milliseconds. */
+    delayMs: number;
+  }
+  | {
+    /** @deprecated Use `{ kind: "delay", delayMs }` (same unit). */
+    kind: "delay";
+    /** @deprecated Milliseconds; use `delayMs`. */
     ms: number;
   };
 
@@ -263,7 +272,7 @@ export type FakeFault =
   | {
     /** Throttling. */
     status: 429;
-    /** Seconds, sent as `Retry-After`; no header when omitted. */
+    /** Sent as `Retry-After`, in that header's unit: seconds (RFC 9110 §10.2.3); no header when omitted. */
     retryAfter?: number;
   }
   | {
@@ -325,13 +334,16 @@ export interface FakeAuthorityOptions {
    * emits uses it; send requests through {@linkcode FakeAuthority.fetch} to reach it. Default: its own URL.
    */
   origin?: string;
-  /** Access token lifetime in seconds (`expires_in`, `ext_expires_in`); default 3600. */
+  /** Access token lifetime, in seconds: sent as `expires_in` and `ext_expires_in`; default 3600. */
   accessTokenLifetime?: number;
-  /** When set, token responses carry `refresh_in` (seconds). */
+  /** When set, token responses carry it as `refresh_in`, in that field's unit: seconds. */
   refreshIn?: number;
-  /** Device code polling interval in whole seconds; default 5; 0 allows polling without pause. */
+  /**
+   * Device code polling interval, in whole seconds: sent as `interval` (RFC 8628 §3.2); default 5; 0
+   * allows polling without pause.
+   */
   deviceCodeInterval?: number;
-  /** Device code lifetime in seconds; default 900. */
+  /** Device code lifetime, in seconds: sent as the device authorization's `expires_in`; default 900. */
   deviceCodeLifetime?: number;
   /** Port to listen on; default 0 (an ephemeral port). */
   port?: number;

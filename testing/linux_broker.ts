@@ -434,7 +434,7 @@ export class FakeLinuxBroker {
         this.#pending.add(call);
         return;
       case "delay":
-        await sleep(fault.ms);
+        await sleep("delayMs" in fault ? fault.delayMs : fault.ms);
         break;
     }
     let reply: Json | string;

@@ -696,6 +696,16 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
         assert.equal(reply.body[0], "{oops");
       });
 
+      it("a delayed answer is the normal answer, at least delayMs later (the deprecated `ms` too)", async () => {
+        await startBroker();
+        for (const fault of [{ kind: "delay", delayMs: 200 }, { kind: "delay", ms: 200 }] as const) {
+          broker.fail("getAccounts", fault);
+          const started = performance.now();
+          assert.equal((await accounts()).length, 2);
+          assert.ok(performance.now() - started >= 190, JSON.stringify(fault));
+        }
+      });
+
       it("the UnknownObject start-up race, per call or for the first milliseconds", async () => {
         await startBroker();
         broker.fail("getAccounts", { kind: "unknownObject" }, 2);

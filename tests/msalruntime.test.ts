@@ -332,7 +332,7 @@ describe("the msalruntime plugin with Microsoft's runtime and the fake Linux bro
 
   it("calls end at their deadline, and when the caller aborts", TIMEOUT, async () => {
     await app.value<Status>("create", { name: "impatient", brokerTimeoutMs: 1_000 });
-    broker.fail("acquireTokenSilently", { kind: "delay", ms: 4_000 });
+    broker.fail("acquireTokenSilently", { kind: "delay", delayMs: 4_000 });
     const late = await app.value<Result>("silent", {
       app: "impatient",
       scopes: ["Tasks.Read"],
@@ -342,7 +342,7 @@ describe("the msalruntime plugin with Microsoft's runtime and the fake Linux bro
     assert.equal(late.error, "broker_error", JSON.stringify(late));
     assert.equal(late.broker_status, "Timeout");
 
-    broker.fail("acquireTokenInteractively", { kind: "delay", ms: 4_000 });
+    broker.fail("acquireTokenInteractively", { kind: "delay", delayMs: 4_000 });
     const aborted = await app.send("interactive", {
       scopes: SCOPES,
       prompt: "select_account",
