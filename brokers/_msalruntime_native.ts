@@ -12,6 +12,8 @@
  * @module
  */
 
+import { attempt, denoAllows, osName, systemProbe } from "../core/platform.ts";
+
 /** What the diagnosis needs to know about the machine. */
 export interface LoadFailureFacts {
   /** The dynamic loader's message for the addon (e.g. from `dlopen`), when loading it again failed. */
@@ -150,7 +152,7 @@ interface NodeModule {
  */
 export async function probeNativeLoad(from: string = import.meta.url): Promise<LoadFailureFacts | undefined> {
   // Under Deno a native library needs the ffi permission; asking for it again could prompt the user.
-  if (denoFfi() === false) {
+  if (!denoAllows({ name: "ffi" })) {
     return {
       loaderMessage: "Deno needs --allow-ffi to load a native library",
       needed: [],
@@ -164,18 +166,17 @@ export async function probeNativeLoad(from: string = import.meta.url): Promise<L
     const require = createRequire(from);
     const entry = require.resolve("@azure/msal-node-runtime");
     const distDir = entry.replace(/[\\/][^\\/]*$/, "");
-    const osRelease = process.platform === "linux"
-      ? attempt(() => fs.readFileSync("/etc/os-release", "utf8"))
-      : "";
-    const binary = nativeBinaryPath(distDir, process.platform, process.arch, osRelease);
+    const os = osName();
+    const osRelease = os === "linux" ? attempt(() => fs.readFileSync("/etc/os-release", "utf8")) : "";
+    const binary = nativeBinaryPath(distDir, os, process.arch, osRelease);
     let loaderMessage: string | undefined;
     try {
       process.dlopen({ exports: {} }, binary);
     } catch (error) {
       loaderMessage = error instanceof Error ? error.message : String(error);
     }
-    if (process.platform !== "linux") return { loaderMessage, needed: [], isPresent: () => true };
-    const dirs = librarySearchPath(fs, process.env.LD_LIBRARY_PATH);
+    if (os !== "linux") return { loaderMessage, needed: [], isPresent: () => true };
+    const dirs = librarySearchPath(fs, systemProbe.env("LD_LIBRARY_PATH"));
     return {
       loaderMessage,
       needed: LINUX_RUNTIME_LIBRARIES,
@@ -186,15 +187,6 @@ export async function probeNativeLoad(from: string = import.meta.url): Promise<L
   }
 }
 
-/** Whether Deno grants the ffi permission; `undefined` outside Deno. */
-function denoFfi(): boolean | undefined {
-  const deno = (globalThis as {
-    Deno?: { permissions?: { querySync?(descriptor: { name: string }): { state: string } } };
-  }).Deno;
-  if (!deno) return undefined;
-  return attempt(() => deno.permissions?.querySync?.({ name: "ffi" }).state === "granted") ?? false;
-}
-
 function librarySearchPath(fs: NodeFs, ldLibraryPath: string | undefined): string[] {
   const configured: string[] = [];
   for (const file of attempt(() => fs.readdirSync("/etc/ld.so.conf.d")) ?? []) {
@@ -203,12 +195,4 @@ function librarySearchPath(fs: NodeFs, ldLibraryPath: string | undefined): strin
     configured.push(...text.split("\n").map((line) => line.trim()).filter((line) => line.startsWith("/")));
   }
   return [...(ldLibraryPath ?? "").split(":").filter(Boolean), ...configured, ...DEFAULT_LIBRARY_DIRS];
-}
-
-function attempt<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
-  }
 }

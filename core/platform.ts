@@ -70,7 +70,14 @@ interface NodeProcess {
 const deno = (globalThis as unknown as { Deno?: DenoSystem }).Deno;
 const nodeProcess = deno ? undefined : (globalThis as unknown as { process?: NodeProcess }).process;
 
-function attempt<T>(read: () => T): T | undefined {
+/**
+ * Reads a fact of the machine that may not be readable (no such file, no permission): `read()`'s value,
+ * or `undefined` when it throws.
+ *
+ * @param read the read, e.g. `() => fs.readFileSync("/etc/os-release", "utf8")`.
+ * @returns what `read` returned; `undefined` when it threw.
+ */
+export function attempt<T>(read: () => T): T | undefined {
   try {
     return read();
   } catch {
