@@ -7,7 +7,7 @@
  * @module
  */
 
-import { AbortError, BrokerDependencyError } from "../core/errors.ts";
+import { AbortError, BrokerDependencyError, messageOf } from "../core/errors.ts";
 import { abortable, sleep } from "../core/abort.ts";
 import { denoAllows, detectRuntime, installCommand, type Runtime, systemProbe } from "../core/platform.ts";
 import { BrokerUnavailableError } from "./broker.ts";
@@ -476,10 +476,6 @@ function transportError(error: unknown): LinuxBrokerError {
     return localError("Unreachable", `The Linux identity broker is not available: ${text}`, type);
   }
   return localError("TransportError", text, type);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 
 import type { AuthorityType } from "../core/authority.ts";
-import { BrokerDependencyError } from "../core/errors.ts";
+import { BrokerDependencyError, messageOf } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import { installCommand, type Platform, type Runtime } from "../core/platform.ts";
 import {
@@ -282,11 +282,6 @@ function initialise(
 
 function isDescriptor(source: BrokerPluginSource): source is BrokerPluginDescriptor {
   return typeof (source as BrokerPluginDescriptor).load === "function";
-}
-
-function messageOf(error: unknown): string {
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
-  return String(error);
 }
 
 const MODULE_NOT_FOUND_TEXT =

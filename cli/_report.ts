@@ -88,6 +88,11 @@ export function reportResult(terminal: Terminal, result: ErrorResult, json: bool
   if (hint) terminal.err(`${hint}\n`);
 }
 
+/** The message of any thrown value: an `Error`'s `message`, else the value as a string. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Writes an exception the same way, `error` being its code (`network_error`, `broker_dependency_missing`, ...). */
 export function reportException(terminal: Terminal, error: unknown, json: boolean): void {
   const code = typeof (error as { code?: unknown })?.code === "string"
@@ -95,7 +100,7 @@ export function reportException(terminal: Terminal, error: unknown, json: boolea
     : error instanceof UsageError
     ? "usage"
     : "unexpected_error";
-  const description = error instanceof Error ? error.message : String(error);
+  const description = messageOf(error);
   if (json) {
     terminal.err(`${JSON.stringify({ error: code, error_description: description })}\n`);
     return;

@@ -19,6 +19,7 @@ import {
 import { brokerPluginFromModule } from "../broker.ts";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { EXIT_OK } from "./exit_codes.ts";
+import { messageOf } from "./_report.ts";
 import type { Terminal } from "./_terminal.ts";
 
 const CLIENT_ID = "8a3f5c2e-1b4d-4e6f-9a7b-0c1d2e3f4a5b";
@@ -321,8 +322,4 @@ function describe(result: AuthResult | null): string {
   return `{ error: "${result.error}", error_description: "${
     result.error_description?.split("\n")[0] ?? ""
   }" }`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

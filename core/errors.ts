@@ -246,3 +246,15 @@ export class NetworkError extends MsalError {
     super("network_error", message, options);
   }
 }
+
+/**
+ * The message of any thrown value, for a log line or an error's text: an `Error`'s (or any object's)
+ * `message`, else the value as a string.
+ *
+ * @param error what was thrown or rejected with
+ * @returns its message, e.g. `"connect ECONNREFUSED 127.0.0.1:8400"`
+ */
+export function messageOf(error: unknown): string {
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message);
+  return String(error);
+}

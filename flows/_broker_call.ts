@@ -7,7 +7,7 @@
  */
 
 import { onAbort } from "../core/abort.ts";
-import { AbortError } from "../core/errors.ts";
+import { AbortError, messageOf } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import { type BrokerError, type BrokerTokenResult, isBrokerError } from "../brokers/broker.ts";
 
@@ -104,7 +104,7 @@ export async function attempt<T>(
     value = await withDeadline(timeoutMs, signal, call);
   } catch (error) {
     if (error instanceof AbortError) throw error;
-    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+    return { ok: false, reason: messageOf(error) };
   }
   if (isTimedOut(value)) return value;
   if (isBrokerError(value)) return { ok: false, reason: describeBrokerError(logger, value) };

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { BrowserLaunchError, ConfigurationError } from "../core/errors.ts";
+import { BrowserLaunchError, ConfigurationError, messageOf } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import { denoAllows, detectPlatform, type Platform, systemProbe } from "../core/platform.ts";
 
@@ -87,7 +87,7 @@ export async function openSystemBrowser(url: string, options: BrowserLaunchOptio
     }
     options.logger?.verbose(
       `${name} did not open the browser: ${
-        describe(lastError).split(url).join("(url)").split(href).join("(url)")
+        messageOf(lastError).split(url).join("(url)").split(href).join("(url)")
       }`,
     );
   }
@@ -185,10 +185,6 @@ function splitCommandLine(text: string): string[] {
   }
   if (inWord) words.push(word);
   return words;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Starts a process detached with stdio ignored; never keeps the caller's process alive once answered. */

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { AbortError, ConfigurationError, TimeoutError } from "../core/errors.ts";
+import { AbortError, ConfigurationError, messageOf, TimeoutError } from "../core/errors.ts";
 import { LogWriter, type PluginLogger } from "../core/log.ts";
 import { type RunningServer, serve } from "./serve.ts";
 
@@ -241,7 +241,7 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   );
   app.notFound(() => notFoundPage());
   app.onError((error) => {
-    log.warning(`The redirect listener failed to handle a request: ${describeError(error)}`);
+    log.warning(`The redirect listener failed to handle a request: ${messageOf(error)}`);
     return page(400, "Bad request", "The request could not be read.");
   });
 
@@ -256,7 +256,7 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
       }
       return await app.fetch(request);
     } catch (error) {
-      log.warning(`The redirect listener failed to handle a request: ${describeError(error)}`);
+      log.warning(`The redirect listener failed to handle a request: ${messageOf(error)}`);
       return page(400, "Bad request", "The request could not be read.");
     }
   };
@@ -281,7 +281,7 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
       await server.close();
       log.verbose("The redirect listener is closed");
     } catch (error) {
-      log.warning(`Could not close the redirect listener: ${error instanceof Error ? error.message : error}`);
+      log.warning(`Could not close the redirect listener: ${messageOf(error)}`);
     }
   };
 
@@ -333,10 +333,6 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   };
 
   return { redirectUri, port: server.port, responseMode, waitForResponse, close };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function firstValues(params: URLSearchParams): AuthorizationResponse {
