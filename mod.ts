@@ -102,8 +102,8 @@ export type {
   AuthorizationResponse,
   AuthorizationUrlOptions,
   InteractiveOptions,
-  Prompt,
 } from "./flows/interactive.ts";
+export type { Prompt } from "./core/prompt.ts";
 // For plugin authors, the Broker contract lives in the "./broker" entry; apps need only these.
 export { CONSOLE_WINDOW_HANDLE, type WindowHandle } from "./brokers/broker.ts";
 export type { BrokerOptIn, BrokerPluginSource, BrokerStatus, LinuxBrokerPlugin } from "./brokers/registry.ts";

@@ -25,6 +25,7 @@ import { MsalError } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import type { IdTokenClaims } from "../core/results.ts";
 import type { Platform, Runtime } from "../core/platform.ts";
+import type { Prompt } from "../core/prompt.ts";
 
 /**
  * Stands for "this is a console app, use the console (or desktop) window as the parent of the broker's
@@ -117,14 +118,18 @@ export interface BrokerSilentRequest extends BrokerTokenRequest {
   account: BrokerAccount;
 }
 
-/** `prompt` values a broker may honour. */
-export type BrokerPrompt = "select_account" | "login" | "consent" | "create";
+/**
+ * The `prompt` an app sends a broker: `select_account`, for the broker's account picker. As MSAL
+ * Python, the app answers `prompt: "none"` with the broker's silent call, and ignores `login`,
+ * `consent` and `create` with a warning, so a plugin never receives them.
+ */
+export type BrokerPrompt = Extract<Prompt, "select_account">;
 
 /** An interactive token request: the broker may show its UI. */
 export interface BrokerInteractiveRequest extends BrokerTokenRequest {
   /** The parent window of the broker's UI. */
   windowHandle: WindowHandle;
-  /** Asks the broker to show its account picker (`select_account`) or a fresh sign-in. */
+  /** `select_account`: the broker shows its account picker even when it has a default account. */
   prompt?: BrokerPrompt;
   /** Pre-fills the sign-in name. */
   loginHint?: string;

@@ -208,7 +208,7 @@ class MsalRuntimeBroker implements Broker {
     if (request.windowHandle === CONSOLE_WINDOW_HANDLE) extra.msal_gui_thread = "true";
     return await this.#token(request, true, (params, done) => {
       const runtime = this.#runtime;
-      if (request.prompt === "select_account" || request.prompt === "login" || request.prompt === "create") {
+      if (request.prompt === "select_account") {
         return runtime.SignInInteractivelyAsync(window, params, request.correlationId, hint, done);
       }
       if (account) {

@@ -7,6 +7,7 @@
 
 import { issuerMatches } from "../core/authority.ts";
 import { BrowserLaunchError, ConfigurationError, IssuerMismatchError, MsalError } from "../core/errors.ts";
+import type { Prompt } from "../core/prompt.ts";
 import type { AuthResult, ErrorResult } from "../core/results.ts";
 import { decorateScopes } from "../core/scopes.ts";
 import { decodeClientInfo } from "../core/jwt.ts";
@@ -20,9 +21,6 @@ export type { AuthorizationResponse } from "./loopback.ts";
 
 /** The account source MSAL Python records for authorization-code sign-ins. */
 export const AUTH_CODE_ACCOUNT_SOURCE = "authorization_code";
-
-/** `prompt` values of the authorization request. */
-export type Prompt = "none" | "login" | "consent" | "select_account" | "create";
 
 /** What shapes the authorization request. */
 export interface AuthorizationRequestOptions {
