@@ -13,12 +13,8 @@ import {
   loadBroker,
   type LoadBrokerResult,
 } from "../brokers/registry.ts";
-import {
-  acquireTokenByUsernamePasswordViaBroker,
-  acquireTokenInteractiveViaBroker,
-  listBrokerAccounts,
-  signOutViaBroker,
-} from "../flows/brokered.ts";
+import { listAccounts, removeAccount } from "../flows/accounts.ts";
+import { acquireTokenInteractiveViaBroker } from "../flows/brokered.ts";
 import {
   type AppContext,
   type BrokerDeadlines,
@@ -31,7 +27,7 @@ import {
   type DeviceFlow,
   initiateDeviceFlow as startDeviceFlow,
 } from "../flows/device_code.ts";
-import { redeem } from "../flows/grant.ts";
+import { acquireTokenByUsernamePassword } from "../flows/password.ts";
 import {
   acquireTokenByAuthCodeFlow,
   type AuthCodeFlow,
@@ -57,7 +53,6 @@ import { HttpClient } from "../core/http.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
-import { toAccount } from "../core/results.ts";
 import { validateScopes } from "../core/scopes.ts";
 import { abortable, SharedWork } from "../core/abort.ts";
 import { bindingUnavailableError, brokerCanBind, tokenBindingOf } from "../core/token_binding.ts";
@@ -79,8 +74,6 @@ import type {
 /** The broker once loaded; no status when no flag asked for one (then it is worked out on request). */
 type LoadedBroker = LoadBrokerResult | { broker?: undefined; status?: undefined };
 
-const PASSWORD_VIA_BROKER: ReadonlySet<Platform> = new Set(["windows", "mac"]);
-const GROUPABLE_AUTHORITY_TYPES = new Set(["MSSTS", "ADFS"]);
 const DEFAULT_BROKER_SILENT_MS = 30_000;
 const DEFAULT_BROKER_INTERACTIVE_MS = 600_000;
 
@@ -212,31 +205,7 @@ export class PublicClientApplication {
    * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async getAccounts(options: GetAccountsOptions = {}): Promise<Account[]> {
-    const context = await this.#ready(options.signal);
-    const wanted = options.username?.toLowerCase();
-    const entries = await this.tokenCache.access(
-      () => this.tokenCache.getAccounts({ environments: [...context.authority.environments] }),
-      { readOnly: true },
-    );
-    const grouped = new Map<string, Account>();
-    for (const entry of entries) {
-      if (!GROUPABLE_AUTHORITY_TYPES.has(entry.authority_type)) continue;
-      if (wanted !== undefined && entry.username?.toLowerCase() !== wanted) continue;
-      grouped.set(entry.home_account_id, { ...grouped.get(entry.home_account_id), ...toAccount(entry) });
-    }
-    if (hasBroker(context)) {
-      for (const account of await listBrokerAccounts(context, { signal: options.signal })) {
-        if (wanted !== undefined && account.username.toLowerCase() !== wanted) continue;
-        if (!grouped.has(account.home_account_id)) grouped.set(account.home_account_id, account);
-      }
-    }
-    if (wanted !== undefined && grouped.size === 0) {
-      this.#logger.verbose(
-        "No account matched the username. Accounts are found by the preferred_username claim, which the " +
-          "identity provider includes when the app asks for the profile scope (the library does).",
-      );
-    }
-    return [...grouped.values()];
+    return await listAccounts(await this.#ready(options.signal), options);
   }
 
   /**
@@ -402,20 +371,7 @@ export class PublicClientApplication {
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
     const context = await this.#online(options.signal);
-    // MSAL Python: through the broker on Windows and macOS only; never on Linux or WSL.
-    if (hasBroker(context) && PASSWORD_VIA_BROKER.has(context.platform)) {
-      return await acquireTokenByUsernamePasswordViaBroker(context, wanted, username, password, options);
-    }
-    const form: Record<string, string> = { grant_type: "password", username, password };
-    const claims = claimsFor(context, options.claimsChallenge);
-    if (claims) form.claims = claims;
-    return await redeem(context, form, {
-      scopes: wanted,
-      accountSource: "password",
-      username,
-      correlationId: options.correlationId,
-      signal: options.signal,
-    });
+    return await acquireTokenByUsernamePassword(context, username, password, wanted, options);
   }
 
   /**
@@ -538,17 +494,7 @@ export class PublicClientApplication {
    * @throws {MsalError} what the `tokenCache`'s plugin throws, e.g. `CacheLockError` (`./persistence`).
    */
   async removeAccount(account: Account, options: RemoveAccountOptions = {}): Promise<void> {
-    const context = await this.#ready(options.signal);
-    if (hasBroker(context) && account.account_source === "broker") {
-      await signOutViaBroker(context, account, options);
-    }
-    await this.tokenCache.access(() =>
-      this.tokenCache.removeAccount({
-        homeAccountId: account.home_account_id,
-        environments: [...context.authority.environments],
-        clientId: this.clientId,
-      })
-    );
+    await removeAccount(await this.#ready(options.signal), account, options);
   }
 
   /** Releases the broker connection, if any. */
