@@ -3,16 +3,21 @@
 //
 //   entries (the files deno.json exports)  ->  app/  ->  flows/, brokers/registry.ts  ->  core/
 //   brokers/broker.ts (the plugin contract)  ->  core/
-//   a plugin in brokers/ (any other file)    ->  brokers/broker.ts, core/, brokers/_*.ts (its private parts)
+//   a plugin in brokers/ (any other file)    ->  brokers/broker.ts, core/, and its own private files,
+//                                                 named after it: brokers/linux.ts -> brokers/_linux_*.ts;
+//                                                 never another plugin's
 //   testing/, cli/                           ->  the public entries, and their own files
 //   persistence/                             ->  the public entries but ./testing, and its own files
 //   samples/                                  ->  the public entries, and their own files: written the
 //                                                 way an app uses the package
-//   bench/                                    ->  anything in the library and tests/_*.ts: it measures
-//                                                 internals (the cache index, a plugin's wire); nothing
+//   bench/                                    ->  anything in the library, tests/_*.ts and the built
+//                                                 package (dist/): it measures internals (the cache
+//                                                 index, a plugin's wire) and the build; nothing
 //                                                 imports bench/
 //
-// Only `brokers/registry.ts` may load a plugin, and only with a dynamic `import()`. A folder that does
+// Only `brokers/registry.ts` may load a plugin, and only with a dynamic `import()`; other dynamic
+// imports follow the rules of static ones. No entry imports a plugin, except that `linux_broker.ts`
+// (the low-level `LinuxBrokerClient`) re-exports the Linux plugin's private files. A folder that does
 // not exist yet is skipped; every file of one that does is checked. tests/ may import anything.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -31,19 +36,36 @@ const ENTRIES = new Set(
 
 const under = (folder: string) => (file: string): boolean => file.startsWith(`${folder}/`);
 const isEntry = (file: string): boolean => ENTRIES.has(file);
+/** A plugin's file in brokers/: the plugin module or one of its private files. */
 const isPlugin = (file: string): boolean =>
   under("brokers")(file) && !["brokers/broker.ts", "brokers/registry.ts"].includes(file);
+/** A plugin module, which only the registry loads: `brokers/linux.ts`, `brokers/msalruntime.ts`. */
+const isPluginModule = (file: string): boolean => isPlugin(file) && !file.startsWith("brokers/_");
+/**
+ * The plugin a file of brokers/ belongs to: `linux` for `brokers/linux.ts` and `brokers/_linux_wire.ts`.
+ * Private files name their plugin (`_<plugin>_*.ts`); a private file without one belongs to none.
+ */
+function pluginOf(file: string): string | undefined {
+  if (!isPlugin(file)) return undefined;
+  if (isPluginModule(file)) return file.slice("brokers/".length).replace(/\.[cm]?[jt]s$/, "");
+  const name = file.slice("brokers/_".length);
+  return PLUGINS.filter((plugin) => name.startsWith(`${plugin}_`)).sort((a, b) => b.length - a.length)[0];
+}
 
 /** What each kind of file may import statically (besides packages). */
 function allowed(from: string, to: string): boolean {
   const library = ["app", "core", "flows", "brokers"].some((folder) => under(folder)(to)) || isEntry(to);
-  if (under("bench")(from)) return under("bench")(to) || library || /^tests\/_[^/]+$/.test(to);
+  if (under("bench")(from)) {
+    return under("bench")(to) || library || /^tests\/_[^/]+$/.test(to) || under("dist")(to);
+  }
   const own = (folder: string) => under(folder)(from) && under(folder)(to);
   if (under("core")(from)) return under("core")(to);
   if (from === "brokers/broker.ts") return under("core")(to);
   if (from === "brokers/registry.ts") return to === "brokers/broker.ts" || under("core")(to);
   if (isPlugin(from)) {
-    return to === "brokers/broker.ts" || under("core")(to) || /^brokers\/_[^/]+$/.test(to);
+    const plugin = pluginOf(from);
+    return to === "brokers/broker.ts" || under("core")(to) ||
+      (plugin !== undefined && !isPluginModule(to) && pluginOf(to) === plugin);
   }
   if (under("flows")(from)) {
     return under("flows")(to) || under("core")(to) || to === "brokers/broker.ts";
@@ -57,9 +79,18 @@ function allowed(from: string, to: string): boolean {
   for (const folder of ["testing", "cli", "samples"]) {
     if (under(folder)(from)) return own(folder) || isEntry(to);
   }
-  // A top-level entry re-exports the layers below; never the user-side folders of another entry.
-  if (isEntry(from)) return ["app", "core", "flows", "brokers"].some((folder) => under(folder)(to));
+  // A top-level entry re-exports the layers below; never the user-side folders of another entry, and
+  // no plugin, but for the Linux plugin's client in its own entry.
+  if (isEntry(from)) {
+    if (isPlugin(to)) return from === "linux_broker.ts" && !isPluginModule(to) && pluginOf(to) === "linux";
+    return ["app", "core", "flows", "brokers"].some((folder) => under(folder)(to));
+  }
   return false;
+}
+
+/** What `from` may load with a dynamic `import()`: what it may import statically, and the registry its plugins. */
+function allowedDynamic(from: string, to: string): boolean {
+  return (from === "brokers/registry.ts" && isPluginModule(to)) || allowed(from, to);
 }
 
 function sourceFiles(): string[] {
@@ -97,7 +128,9 @@ function importsOf(file: string, pattern: RegExp): string[] {
 }
 
 const files = sourceFiles();
+const PLUGINS = files.filter(isPluginModule).map((file) => pluginOf(file)!);
 const graph = new Map(files.map((file) => [file, importsOf(file, STATIC_IMPORT)]));
+const dynamicGraph = new Map(files.map((file) => [file, importsOf(file, DYNAMIC_IMPORT)]));
 
 describe("import directions", () => {
   it("every static import points down the layers", () => {
@@ -120,19 +153,12 @@ describe("import directions", () => {
     assert.deepEqual(outside, []);
   });
 
-  it("only the registry loads plugins, and only on demand", () => {
-    const loads: string[] = [];
-    for (const file of files) {
-      for (const to of importsOf(file, DYNAMIC_IMPORT)) {
-        if (isPlugin(to) && file !== "brokers/registry.ts") loads.push(`${file} -> ${to}`);
-      }
-      for (const to of graph.get(file) ?? []) {
-        if (isPlugin(to) && !isPlugin(file) && !isEntry(file) && !under("bench")(file)) {
-          loads.push(`${file} -> ${to} (static)`);
-        }
-      }
+  it("every dynamic import points down the layers too; only the registry loads plugins", () => {
+    const wrong: string[] = [];
+    for (const [from, targets] of dynamicGraph) {
+      for (const to of targets) if (!allowedDynamic(from, to)) wrong.push(`${from} -> ${to}`);
     }
-    assert.deepEqual(loads, []);
+    assert.deepEqual(wrong, []);
   });
 
   it("no import cycle", () => {
@@ -154,13 +180,41 @@ describe("import directions", () => {
 
   it("reads the tree it checks (a rule nobody can break is no rule)", () => {
     assert.ok(graph.get("app/application.ts")?.includes("flows/silent.ts"));
-    assert.ok(allowed("app/application.ts", "core/cache.ts"));
-    assert.ok(!allowed("core/cache.ts", "flows/grant.ts"));
-    assert.ok(!allowed("flows/grant.ts", "app/application.ts"));
-    assert.ok(!allowed("brokers/linux.ts", "flows/grant.ts"));
-    assert.ok(!allowed("testing/authority.ts", "flows/grant.ts"));
-    assert.ok(!allowed("samples/console_app.ts", "core/cache.ts"));
-    assert.ok(!allowed("cli/main.ts", "flows/silent.ts"));
-    assert.ok(allowed("testing/authority.ts", "mod.ts"));
+    assert.ok(graph.get("linux_broker.ts")?.includes("brokers/_linux_client.ts"));
+    assert.ok(dynamicGraph.get("brokers/registry.ts")?.includes("brokers/linux.ts"));
+    assert.deepEqual([...PLUGINS].sort(), ["linux", "msalruntime"]);
+    // [from, to, may `from` import `to` statically, may it with a dynamic import()]
+    const cases: [string, string, boolean, boolean][] = [
+      ["app/application.ts", "core/cache.ts", true, true],
+      ["core/cache.ts", "flows/grant.ts", false, false],
+      ["flows/grant.ts", "app/application.ts", false, false],
+      ["brokers/linux.ts", "flows/grant.ts", false, false],
+      ["testing/authority.ts", "flows/grant.ts", false, false],
+      ["testing/authority.ts", "mod.ts", true, true],
+      ["samples/console_app.ts", "core/cache.ts", false, false],
+      ["cli/main.ts", "flows/silent.ts", false, false],
+      ["cli/run.ts", "cli/doctor.ts", true, true],
+      // A plugin, and each of its private files, import their own private files, never another plugin's.
+      ["brokers/linux.ts", "brokers/_linux_wire.ts", true, true],
+      ["brokers/_linux_client.ts", "brokers/_linux_wire.ts", true, true],
+      ["brokers/linux.ts", "brokers/_msalruntime_map.ts", false, false],
+      ["brokers/_linux_wire.ts", "brokers/_msalruntime_map.ts", false, false],
+      ["brokers/msalruntime.ts", "brokers/linux.ts", false, false],
+      ["brokers/_linux_client.ts", "brokers/linux.ts", false, false],
+      ["brokers/_shared.ts", "brokers/_linux_wire.ts", false, false], // a private file names its plugin
+      // Only the registry loads a plugin, only dynamically; only linux_broker.ts re-exports private files.
+      ["brokers/registry.ts", "brokers/msalruntime.ts", false, true],
+      ["brokers/registry.ts", "brokers/_msalruntime_native.ts", false, false],
+      ["app/application.ts", "brokers/linux.ts", false, false],
+      ["mod.ts", "brokers/linux.ts", false, false],
+      ["broker.ts", "brokers/_msalruntime_map.ts", false, false],
+      ["linux_broker.ts", "brokers/_linux_client.ts", true, true],
+      ["linux_broker.ts", "brokers/linux.ts", false, false],
+      ["linux_broker.ts", "brokers/_msalruntime_map.ts", false, false],
+    ];
+    const wrong = cases.filter(([from, to, statically, dynamically]) =>
+      allowed(from, to) !== statically || allowedDynamic(from, to) !== dynamically
+    );
+    assert.deepEqual(wrong, []);
   });
 });
