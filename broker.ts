@@ -36,6 +36,7 @@
 
 export {
   type Broker,
+  BROKER_STATUS_NAMES,
   type BrokerAccount,
   type BrokerAccountsRequest,
   type BrokerCallOptions,
@@ -56,6 +57,7 @@ export {
   type BrokerTokenResult,
   BrokerUnavailableError,
   CONSOLE_WINDOW_HANDLE,
+  importDependency,
   isBrokerError,
   type WindowHandle,
 } from "./brokers/broker.ts";
@@ -64,7 +66,6 @@ export {
   brokerPluginFromModule,
   type BrokerPluginSource,
   type BrokerStatus,
-  importDependency,
 } from "./brokers/registry.ts";
 export type { PluginLogger } from "./core/log.ts";
 export type { Platform, Runtime } from "./core/platform.ts";

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { AbortError, BrokerDependencyError, messageOf } from "../core/errors.ts";
+import { AbortError, messageOf } from "../core/errors.ts";
 import { abortable, sleep } from "../core/abort.ts";
-import { denoAllows, detectRuntime, installCommand, type Runtime, systemProbe } from "../core/platform.ts";
-import { BrokerUnavailableError } from "./broker.ts";
+import { denoAllows, detectRuntime, type Runtime, systemProbe } from "../core/platform.ts";
+import { BrokerUnavailableError, importDependency } from "./broker.ts";
 import {
   type AuthParametersInit,
   BROKER_BUS_NAME,
@@ -484,15 +484,11 @@ function transportError(error: unknown): LinuxBrokerError {
  * @throws {BrokerDependencyError} when it is not installed.
  */
 async function loadDbusNext(runtime: Runtime): Promise<DBusNext> {
-  let module: { default?: unknown; sessionBus?: unknown };
-  try {
-    module = await import("dbus-next");
-  } catch (error) {
-    if (/dbus-next/.test(messageOf(error))) {
-      throw new BrokerDependencyError(installCommand("dbus-next", runtime), { cause: error });
-    }
-    throw error;
-  }
+  const module: { default?: unknown; sessionBus?: unknown } = await importDependency(
+    "dbus-next",
+    () => import("dbus-next"),
+    runtime,
+  );
   return (module.sessionBus ? module : module.default) as DBusNext;
 }
 

@@ -21,10 +21,10 @@
  * @module
  */
 
-import { MsalError } from "../core/errors.ts";
+import { BrokerDependencyError, messageOf, MsalError } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import type { IdTokenClaims } from "../core/results.ts";
-import type { Platform, Runtime } from "../core/platform.ts";
+import { installCommand, type Platform, type Runtime } from "../core/platform.ts";
 import type { Prompt } from "../core/prompt.ts";
 
 /**
@@ -201,6 +201,22 @@ export type BrokerErrorKind = "interaction_required" | "user_canceled" | "networ
 /**
  * The MSAL runtime's status names (`ErrorStatus` in `@azure/msal-node-runtime`, `status` numbers in the
  * Linux broker's JSON errors), indexed by number; plugins name {@linkcode BrokerError.status} with them.
+ * The app reads two: `"InteractionRequired"` and `"AccountUnusable"` from the silent attempt of an
+ * interactive request without `prompt` make it show the broker's UI.
+ *
+ * @example
+ * ```ts
+ * import { BROKER_STATUS_NAMES, type BrokerError } from "@authbroker/msal/broker";
+ *
+ * declare const answer: { status: number; context: string; errorCode: number; tag: number };
+ * const error: BrokerError = {
+ *   ok: false,
+ *   status: BROKER_STATUS_NAMES[answer.status] ?? `Status${answer.status}`,
+ *   errorCode: answer.errorCode,
+ *   tag: answer.tag,
+ *   context: answer.context,
+ * };
+ * ```
  */
 export const BROKER_STATUS_NAMES: readonly string[] = [
   "Unexpected",
@@ -318,4 +334,74 @@ export class BrokerUnavailableError extends MsalError {
 export function isBrokerError(result: unknown): result is BrokerError {
   return typeof result === "object" && result !== null && (result as BrokerError).ok === false &&
     "status" in result;
+}
+
+/**
+ * Imports an optional npm dependency through `load`, turning "not installed" into rule 2's actionable
+ * error; any other failure propagates unchanged. For plugins (brokers, persistence) whose one
+ * dependency is an optional peer.
+ *
+ * @param pkg the npm package `load` imports, e.g. `"dbus-next"`.
+ * @param load the import itself, e.g. `() => import("dbus-next")` (a literal, so bundlers see it).
+ * @param runtime whose install command the error names ({@linkcode BrokerPluginContext.runtime}); the
+ *   running one by default.
+ * @returns what `load` resolved to.
+ * @throws {BrokerDependencyError} naming the install command if `pkg` is missing
+ *   (`You need to install dependency by: npm install dbus-next`, as MSAL Python).
+ * @example
+ * ```ts
+ * import { importDependency } from "@authbroker/msal/broker";
+ *
+ * const dbus = await importDependency("dbus-next", () => import("dbus-next"));
+ * ```
+ */
+export async function importDependency<T>(
+  pkg: string,
+  load: () => Promise<T>,
+  runtime?: Runtime,
+): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (isMissingPackage(error, pkg)) {
+      throw new BrokerDependencyError(installCommand(pkg, runtime), { cause: error });
+    }
+    throw error;
+  }
+}
+
+const MODULE_NOT_FOUND_TEXT =
+  /Cannot find (?:package|module)|Could not find|not a dependency|not prefixed with|Module not found|does not exist/i;
+
+/**
+ * Whether `error` is a module-not-found from `import()`. Node and Bun set `code: "ERR_MODULE_NOT_FOUND"`
+ * ("Cannot find package 'x' imported from ..."); Deno sets the same code with its own wording ("Import
+ * "x" not a dependency and not in import map", "Could not find a matching package for 'npm:x'", "Module
+ * not found "file:///...""), and older versions only the wording.
+ */
+function isModuleNotFound(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ||
+    MODULE_NOT_FOUND_TEXT.test(messageOf(error));
+}
+
+/**
+ * Whether `error` is `import()` failing because the npm package `pkg` is not installed: a
+ * module-not-found whose message quotes the package, as `'pkg'`, `"pkg/sub"` or `'npm:pkg@^1.2'` (another
+ * package or a file that is missing is not).
+ */
+export function isMissingPackage(error: unknown, pkg: string): boolean {
+  const name = pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const quoted = new RegExp(`['"\`](?:npm:)?${name}(?:@[^'"\`/\\s]*)?(?:/[^'"\`\\s]*)?['"\`]`);
+  return isModuleNotFound(error) && quoted.test(messageOf(error));
+}
+
+/**
+ * Whether the module that could not be found is a file ("Cannot find module '/x/linux.ts'", Deno:
+ * "Module not found "file:///x/linux.ts"") rather than a package.
+ */
+export function isMissingFile(error: unknown): boolean {
+  const missing = /(?:Cannot find module|Module not found) ['"](?:file:|\/|\.|[A-Za-z]:[\\/])/;
+  return isModuleNotFound(error) && missing.test(messageOf(error));
 }

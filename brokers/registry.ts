@@ -22,6 +22,8 @@ import {
   type BrokerPluginDescriptor,
   type BrokerPluginModule,
   BrokerUnavailableError,
+  isMissingFile,
+  isMissingPackage,
 } from "./broker.ts";
 
 /** The per-platform opt-in flags, as `PublicClientApplication` takes them. */
@@ -133,7 +135,7 @@ export function brokerPluginFromModule(
       try {
         return await load() as BrokerPluginModule;
       } catch (error) {
-        if (isMissingFile(error) && !(dependency && namesPackage(error, dependency))) {
+        if (isMissingFile(error) && !(dependency && isMissingPackage(error, dependency))) {
           throw new BrokerUnavailableError(
             `the ${platform} broker plugin is not available in this version`,
             { cause: error },
@@ -222,7 +224,7 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
     if (error instanceof BrokerDependencyError) throw error;
     // or only the plugin's own dependency counts; anything else missing would not be fixed by
     // installing something.
-    if (source.dependency && isModuleNotFound(error) && namesPackage(error, source.dependency)) {
+    if (source.dependency && isMissingPackage(error, source.dependency)) {
       throw new BrokerDependencyError(installCommand(source.dependency, options.runtime), { cause: error });
     }
     // Rule 3.
@@ -231,32 +233,6 @@ export async function loadBroker(options: LoadBrokerOptions): Promise<LoadBroker
       : `the broker plugin "${source.name}" failed to initialise: ${messageOf(error)}`;
     logger.warning(`Broker is unavailable on this platform (${reason}). We will fallback to non-broker.`);
     return off(reason, source.name);
-  }
-}
-
-/**
- * Imports an optional npm dependency through `load`, turning "not installed" into rule 2's actionable
- * error; any other failure propagates unchanged. For plugins (brokers, persistence) whose one
- * dependency is an optional peer.
- *
- * @param pkg the npm package `load` imports, e.g. `"dbus-next"`.
- * @param load the import itself, e.g. `() => import("dbus-next")` (a literal, so bundlers see it).
- * @throws {BrokerDependencyError} naming the install command for the current runtime if `pkg` is missing.
- * @example
- * ```ts
- * import { importDependency } from "@authbroker/msal/broker";
- *
- * const dbus = await importDependency("dbus-next", () => import("dbus-next"));
- * ```
- */
-export async function importDependency<T>(pkg: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    if (isModuleNotFound(error) && namesPackage(error, pkg)) {
-      throw new BrokerDependencyError(installCommand(pkg), { cause: error });
-    }
-    throw error;
   }
 }
 
@@ -282,36 +258,4 @@ function initialise(
 
 function isDescriptor(source: BrokerPluginSource): source is BrokerPluginDescriptor {
   return typeof (source as BrokerPluginDescriptor).load === "function";
-}
-
-const MODULE_NOT_FOUND_TEXT =
-  /Cannot find (?:package|module)|Could not find|not a dependency|not prefixed with|Module not found|does not exist/i;
-
-/**
- * Whether `error` is a module-not-found from `import()`. Node and Bun set `code: "ERR_MODULE_NOT_FOUND"`
- * ("Cannot find package 'x' imported from ..."); Deno sets the same code with its own wording ("Import
- * "x" not a dependency and not in import map", "Could not find a matching package for 'npm:x'", "Module
- * not found "file:///...""), and older versions only the wording.
- */
-function isModuleNotFound(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const code = (error as { code?: unknown }).code;
-  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" ||
-    MODULE_NOT_FOUND_TEXT.test(messageOf(error));
-}
-
-/** Whether the error message quotes the package, as `'pkg'`, `"pkg/sub"` or `'npm:pkg@^1.2'`. */
-function namesPackage(error: unknown, pkg: string): boolean {
-  const name = pkg.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  const quoted = new RegExp(`['"\`](?:npm:)?${name}(?:@[^'"\`/\\s]*)?(?:/[^'"\`\\s]*)?['"\`]`);
-  return quoted.test(messageOf(error));
-}
-
-/**
- * Whether the module that could not be found is a file ("Cannot find module '/x/linux.ts'", Deno:
- * "Module not found "file:///x/linux.ts"") rather than a package.
- */
-function isMissingFile(error: unknown): boolean {
-  const missing = /(?:Cannot find module|Module not found) ['"](?:file:|\/|\.|[A-Za-z]:[\\/])/;
-  return isModuleNotFound(error) && missing.test(messageOf(error));
 }

@@ -1,6 +1,8 @@
 // The slice of dbus-next the test kit uses, loaded on first use so that importing the kit never needs
 // the optional peer dependency. Typed locally: dbus-next ships ambient module types only.
 
+import { importDependency } from "../broker.ts";
+
 /** A D-Bus message as dbus-next represents it. */
 export interface DBusMessage {
   type: number;
@@ -53,16 +55,14 @@ let loaded: Promise<DBusNext> | undefined;
 /**
  * Loads dbus-next.
  *
- * @throws {Error} naming the install command when it is missing.
+ * @throws {BrokerDependencyError} naming the install command when it is missing.
  */
 export function loadDBusNext(): Promise<DBusNext> {
-  loaded ??= import("dbus-next").then(
+  loaded ??= importDependency("dbus-next", () => import("dbus-next")).then(
     (mod) => ((mod as unknown as { default?: unknown }).default ?? mod) as DBusNext,
     (error) => {
       loaded = undefined;
-      throw new Error("The fake Linux broker needs dbus-next: npm install --save-dev dbus-next", {
-        cause: error,
-      });
+      throw error;
     },
   );
   return loaded;
