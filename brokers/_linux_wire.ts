@@ -25,7 +25,7 @@ export const DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common";
 /** Where a PRT SSO cookie is for, when the caller names no URL. */
 export const DEFAULT_SSO_URL = "https://login.microsoftonline.com/";
 /** Sent as `msalCppVersion` by `getLinuxBrokerVersion`: the MSAL C++ version Edge reports. */
-export const MSAL_CPP_VERSION = "1.31.0";
+const MSAL_CPP_VERSION = "1.31.0";
 const CLIENT_SKU = "@authbroker/msal";
 
 /** The eight methods of `com.microsoft.identity.Broker1` (in `sss`: version, correlation id, JSON; out `s`). */
@@ -40,7 +40,7 @@ export type LinuxBrokerMethod =
   | "cancelInteractiveFlow";
 
 /** `authParameters.authorizationType` values (MSAL runtime's enum). */
-export const AuthorizationType = {
+const AuthorizationType = {
   /** A cached refresh token: silent calls. */
   CachedRefreshToken: 1,
   /** The broker's UI. */
@@ -266,7 +266,7 @@ export function brokerVersionRequest(msalCppVersion: string = MSAL_CPP_VERSION):
 // Replies
 
 /** The kind of a broker `status` number (MSAL.NET's mapping, `WamAdapters.cs`). */
-export function kindOfStatus(status: number | undefined): LinuxBrokerErrorKind {
+function kindOfStatus(status: number | undefined): LinuxBrokerErrorKind {
   if (status === 2 || status === 13) return "interaction_required";
   if (status === 7 || status === 8) return "user_canceled";
   if (status !== undefined && status >= 3 && status <= 5) return "network";

@@ -171,12 +171,12 @@ export interface NativeRuntime {
 // ---------------------------------------------------------------------------------------------------
 
 /** The redirect URI WAM accepts for `clientId` (Windows, and WSL through the Windows host). */
-export function wamRedirectUri(clientId: string): string {
+function wamRedirectUri(clientId: string): string {
   return `ms-appx-web://Microsoft.AAD.BrokerPlugin/${clientId}`;
 }
 
 /** The redirect URI of unsigned macOS apps; signed apps register `msauth.<bundle id>://auth`. */
-export const MAC_UNSIGNED_REDIRECT_URI = "msauth.com.msauth.unsignedapp://auth";
+const MAC_UNSIGNED_REDIRECT_URI = "msauth.com.msauth.unsignedapp://auth";
 
 /** The redirect URI of the Linux identity broker. */
 export const NATIVE_CLIENT_REDIRECT_URI = "https://login.microsoftonline.com/common/oauth2/nativeclient";
@@ -242,7 +242,7 @@ export function nativeWindowHandle(handle: WindowHandle, pointerBytes: 4 | 8): U
  * parameter was used"), measured with `@azure/msal-node-runtime` 0.20.7: each is either set through
  * its own API (scopes, redirect URI, login hint, claims) or belongs to the runtime's own protocol.
  */
-export const REFUSED_PARAMETERS: ReadonlySet<string> = new Set([
+const REFUSED_PARAMETERS: ReadonlySet<string> = new Set([
   "assertion",
   "client_assertion",
   "client_assertion_type",

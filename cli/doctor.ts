@@ -33,7 +33,7 @@ export interface DoctorCommand {
 }
 
 /** One opt-in flag, as this machine answers it. */
-export interface FlagReport {
+interface FlagReport {
   /** The option name, e.g. `enableBrokerOnLinux`. */
   flag: keyof BrokerOptIn;
   /** The other option that goes with it, e.g. `linuxBroker: "msalruntime"`; absent for the default plugin. */
@@ -59,7 +59,7 @@ export interface FlagReport {
 }
 
 /** The whole report, as `--json` prints it. */
-export interface DoctorReport {
+interface DoctorReport {
   /** `deno`, `bun` or `node`, and its version. */
   runtime: { name: string; version: string };
   /** Node's OS name (`linux`, `darwin`, `win32`), CPU architecture and kernel release. */
@@ -145,7 +145,7 @@ export async function doctor(
 }
 
 /** Builds the report. */
-export async function diagnose(
+async function diagnose(
   command: DoctorCommand,
   env: Record<string, string | undefined>,
   signal: AbortSignal,

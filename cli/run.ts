@@ -18,7 +18,7 @@ import { token } from "./token.ts";
 export type { Terminal } from "./_terminal.ts";
 
 /** The text `authbroker --help` prints. */
-export const USAGE: string =
+const USAGE: string =
   `authbroker: Microsoft Entra ID tokens from the command line, with OS broker single sign-on.
 
 Usage:

@@ -217,7 +217,7 @@ function follows(rule: FieldRule, value: unknown): boolean {
 }
 
 /** Whether an entry read from outside follows the field rules of its section (see `RULES`). */
-export function isUsableEntry(section: CacheSection, entry: unknown): entry is AnyEntry {
+function isUsableEntry(section: CacheSection, entry: unknown): entry is AnyEntry {
   if (!isJsonObject(entry)) return false;
   const rules = RULES[section];
   for (const field in rules) if (!follows(rules[field], entry[field])) return false;

@@ -16,7 +16,7 @@ import {
 } from "./_cache_schema.ts";
 
 /** One section: entries by key, in insertion order, and the same entries bucketed by indexed value. */
-export class SectionStore {
+class SectionStore {
   /** Which section this is. */
   readonly section: CacheSection;
   readonly #entries = new Map<string, AnyEntry>();

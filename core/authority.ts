@@ -26,7 +26,7 @@ export interface ParsedAuthority {
 }
 
 /** Hosts of Microsoft's public and sovereign clouds; MSAL trusts them without instance discovery. */
-export const WELL_KNOWN_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
+const WELL_KNOWN_AUTHORITY_HOSTS: ReadonlySet<string> = new Set([
   "login.microsoftonline.com",
   "login.windows.net",
   "login.microsoft.com",
@@ -64,7 +64,7 @@ const B2C_HOST_SUFFIXES = [".b2clogin.com", ".b2clogin.cn", ".b2clogin.us", ".b2
 const LOOPBACK_HOSTNAMES = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** Whether `hostname` is a loopback host, where plain `http` is allowed. */
-export function isLoopbackHostname(hostname: string): boolean {
+function isLoopbackHostname(hostname: string): boolean {
   return LOOPBACK_HOSTNAMES.has(hostname.toLowerCase());
 }
 

@@ -72,7 +72,7 @@ const MAX_RETRY_AFTER_SECONDS = 3_600;
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** How many same-origin redirects a discovery GET follows before it fails. */
-export const MAX_DISCOVERY_REDIRECTS = 3;
+const MAX_DISCOVERY_REDIRECTS = 3;
 
 /** Talks to the identity provider. One instance per app, so throttling spans the app's requests. */
 export class HttpClient {
@@ -408,7 +408,7 @@ const NETWORK_FAILURES: readonly { reason: string; pattern: RegExp }[] = [
  * The root cause of a failed fetch in words, from the whole `cause` chain: Node says only "fetch
  * failed" with the reason two causes down, Deno puts it at the end of a long message.
  */
-export function describeNetworkFailure(error: unknown): string {
+function describeNetworkFailure(error: unknown): string {
   const parts: string[] = [];
   let innermost = "";
   let innermostCode: string | undefined;

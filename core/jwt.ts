@@ -121,7 +121,7 @@ export function decodeClientInfo(clientInfo: string): ClientInfo {
 }
 
 /** Clock skew allowed on `exp`, `iat`, `nbf` and `auth_time`, in seconds (MSAL Python's `skew = 120`). */
-export const ID_TOKEN_SKEW_SECONDS = 120;
+const ID_TOKEN_SKEW_SECONDS = 120;
 
 /** What an ID token must say (OpenID Connect Core 1.0 §3.1.3.7). */
 export interface IdTokenExpectations {

@@ -23,7 +23,7 @@ export interface Logger {
 }
 
 /** A logger that drops everything: the default. */
-export const silentLogger: Logger = {};
+const silentLogger: Logger = {};
 
 /**
  * The logger the library hands its own parts and broker plugins: every level always present, and a

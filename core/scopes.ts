@@ -9,7 +9,7 @@ import { ConfigurationError } from "./errors.ts";
 import { isJsonObject } from "./_json.ts";
 
 /** Scopes MSAL adds itself; apps may not ask for them. */
-export const RESERVED_SCOPES: readonly string[] = ["openid", "profile", "offline_access"];
+const RESERVED_SCOPES: readonly string[] = ["openid", "profile", "offline_access"];
 
 const pythonList = (items: readonly string[]) => `[${items.map((item) => `'${item}'`).join(", ")}]`;
 

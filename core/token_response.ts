@@ -45,7 +45,7 @@ export interface CheckedTokenResponse {
 }
 
 /** MSAL Python's `expires_in` when a response names no expiry. */
-export const DEFAULT_EXPIRES_IN_SECONDS = 600;
+const DEFAULT_EXPIRES_IN_SECONDS = 600;
 // 2^31 - 1 seconds (68 years): a lifetime past this is a broken server, not a long-lived token.
 const MAX_SECONDS = 2 ** 31 - 1;
 const MAX_EPOCH_SECONDS = Number.MAX_SAFE_INTEGER;

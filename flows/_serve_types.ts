@@ -1,4 +1,9 @@
-/** The one signature every runtime adapter of `serve()` implements. */
+/**
+ * What every runtime adapter of `serve()` shares: the request handler and running-server types, the
+ * one signature each adapter implements, and the answer to a handler that threw.
+ *
+ * @module
+ */
 
 /** A Web-standard request handler, such as a hono app's `fetch`. */
 export type FetchHandler = (request: Request) => Response | Promise<Response>;

@@ -13,7 +13,7 @@ import type { Account, IdTokenClaims, TokenResult } from "../core/results.ts";
 import type { AppContext } from "./context.ts";
 
 /** Cached access tokens expiring sooner than this (seconds) are not served. */
-export const EXPIRY_MARGIN_SECONDS = 300;
+const EXPIRY_MARGIN_SECONDS = 300;
 
 const MAX_MEMOIZED_ID_TOKENS = 10_000;
 // Decoded claims by raw ID token, so the hot path does not decode the same JWT on every call.

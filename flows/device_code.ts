@@ -16,7 +16,7 @@ import type { CallOptions, OnlineContext } from "./context.ts";
 import { redeem } from "./grant.ts";
 
 /** The account source MSAL Python records for device-code sign-ins (so the broker is bypassed later). */
-export const DEVICE_CODE_ACCOUNT_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
+const DEVICE_CODE_ACCOUNT_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
 
 /** A started device flow: show `message` to the user, then pass the flow to `acquireTokenByDeviceFlow`. */
 export interface DeviceFlow {

@@ -20,7 +20,7 @@ import { createPkce, randomToken } from "./pkce.ts";
 export type { AuthorizationResponse } from "./loopback.ts";
 
 /** The account source MSAL Python records for authorization-code sign-ins. */
-export const AUTH_CODE_ACCOUNT_SOURCE = "authorization_code";
+const AUTH_CODE_ACCOUNT_SOURCE = "authorization_code";
 
 /** What shapes the authorization request. */
 export interface AuthorizationRequestOptions {

@@ -10,7 +10,7 @@ import type { OnlineContext } from "./context.ts";
 import { isJsonObject } from "../core/_json.ts";
 
 /** The claims that name an account, in the order the cache takes them. */
-export const USERNAME_CLAIMS: readonly string[] = ["preferred_username", "upn", "email", "unique_name"];
+const USERNAME_CLAIMS: readonly string[] = ["preferred_username", "upn", "email", "unique_name"];
 
 function nameIn(claims: Record<string, unknown>): string | undefined {
   for (const claim of USERNAME_CLAIMS) {

@@ -47,9 +47,6 @@ export interface DBusNext {
   DBusError: new (type: string, text: string) => Error & { type: string; text: string };
 }
 
-/** D-Bus message types (`MessageType` of dbus-next). */
-export const METHOD_CALL = 1;
-
 let loaded: Promise<DBusNext> | undefined;
 
 /**
@@ -88,7 +85,7 @@ export async function connectBus(address: string): Promise<DBusConnection> {
 }
 
 /** Calls a method of the bus daemon itself (`org.freedesktop.DBus`). */
-export async function callDaemon(
+async function callDaemon(
   bus: DBusConnection,
   member: string,
   signature = "",

@@ -17,7 +17,7 @@ export function unknownTenant(c: Ctx, ctx: AuthorityContext, tenant: string): Re
 }
 
 /** One cloud's entry in instance discovery metadata. */
-export interface CloudMetadata {
+interface CloudMetadata {
   preferred_network: string;
   preferred_cache: string;
   aliases: string[];

@@ -14,7 +14,7 @@ export function base64url(data: Uint8Array | string): string {
 }
 
 /** Decodes base64url (padded or not); throws on characters outside the alphabet. */
-export function base64urlDecode(text: string): Uint8Array {
+function base64urlDecode(text: string): Uint8Array {
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
