@@ -2,8 +2,10 @@
 // PublicClientApplication: in-process broker doubles injected through the `brokers` option, the platform
 // overridden, and a fake Entra ID authority on 127.0.0.1 for discovery and for the non-broker flows a
 // route falls through to.
+import { after, before } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type Account,
   type Platform,
   type PublicClientApplication,
   type PublicClientApplicationOptions,
@@ -45,20 +47,18 @@ export const RUNTIME = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bu
 
 export const fixture = (name: string): string => new URL(`./fixtures/${name}`, import.meta.url).href;
 
-/** The fake authority of the file running (started by its `before(startAuthority)`). */
+/** The fake authority of the file running (started by its {@linkcode useFakeAuthority}). */
 export let idp: FakeAuthority;
 /** The authority's host: the cache environment of every account in these tests. */
 export let host: string;
 
-/** Starts the fake authority with Alice and Bob; each test file runs it in `before`. */
-export async function startAuthority(): Promise<void> {
-  idp = await FakeAuthority.start({ users: [ALICE, BOB], deviceCodeInterval: 0 });
-  host = new URL(idp.url).host;
-}
-
-/** Shuts the fake authority down; each test file runs it in `after`. */
-export function stopAuthority(): Promise<void> {
-  return idp.close();
+/** Starts the fake authority with Alice and Bob before the calling file's tests; stops it after them. */
+export function useFakeAuthority(): void {
+  before(async () => {
+    idp = await FakeAuthority.start({ users: [ALICE, BOB], deviceCodeInterval: 0 });
+    host = new URL(idp.url).host;
+  });
+  after(() => idp.close());
 }
 
 // --- helpers -----------------------------------------------------------------------------------------
@@ -74,6 +74,20 @@ export function aliceInBroker(): BrokerAccount {
   });
 }
 
+/** Alice as `getAccounts` lists her from the broker. */
+export function aliceAccount(): Account {
+  return {
+    home_account_id: `${ALICE.oid}.${DEFAULT_TENANT_ID}`,
+    environment: host,
+    username: ALICE.username,
+    realm: DEFAULT_TENANT_ID,
+    local_account_id: "broker-alice",
+    authority_type: "MSSTS",
+    account_source: "broker",
+  };
+}
+
+/** Bob as the OS broker knows him. */
 export function bobInBroker(): BrokerAccount {
   return fakeBrokerAccount({
     username: BOB.username,

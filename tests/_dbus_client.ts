@@ -13,6 +13,24 @@ export const BROKER = {
   iface: "com.microsoft.identity.Broker1",
 } as const;
 
+/** Every field of an account in the broker's replies (spec §11), sorted. */
+export const BROKER_ACCOUNT_FIELDS: readonly string[] = [
+  "alternativeAccountId",
+  "clientInfo",
+  "environment",
+  "familyName",
+  "givenName",
+  "homeAccountId",
+  "homeEnvironment",
+  "localAccountId",
+  "middleName",
+  "name",
+  "passwordChangeUrl",
+  "passwordExpiry",
+  "realm",
+  "username",
+];
+
 /** A connected client; `call` sends one Broker1 method and returns the reply's JSON. */
 export interface RawClient {
   bus: dbus.MessageBus;

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import {
   type AuthResult,
   type ErrorResult,
@@ -101,9 +102,31 @@ export function recordingLogger(
 
 /** What a finished child process wrote and how it ended. */
 export interface ChildOutcome {
+  /** The exit code; `null` when a signal ended it. */
   code: number | null;
+  /** The signal that ended it, e.g. `SIGKILL`; `null` when it exited by itself. */
+  signal: string | null;
   stdout: string;
   stderr: string;
+}
+
+/** A runtime the tests run scripts under. */
+export type TestRuntime = "node" | "bun" | "deno";
+
+/** The repository's root folder, with a trailing slash: child processes run there. */
+export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
+
+/** The command line that runs `script` (a path under tests/) with `args` under `runtime`. */
+export function commandFor(runtime: TestRuntime, script: string, args: string[] = []): [string, string[]] {
+  const path = `${ROOT}tests/${script}`;
+  switch (runtime) {
+    case "node":
+      return ["node", ["--import", "tsx", path, ...args]];
+    case "bun":
+      return [`${ROOT}node_modules/.bin/bun`, [path, ...args]];
+    case "deno":
+      return [`${ROOT}node_modules/.bin/deno`, ["run", "-A", "--quiet", path, ...args]];
+  }
 }
 
 /** Runs `command` to its end (killed after `killAfterMs`), collecting its output. */
@@ -122,9 +145,9 @@ export async function runToEnd(
   child.stdout?.on("data", (chunk) => stdout += chunk);
   child.stderr?.on("data", (chunk) => stderr += chunk);
   const killer = setTimeout(() => child.kill("SIGKILL"), options.killAfterMs ?? 60_000);
-  const code = await new Promise<number | null>((resolve, reject) => {
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", resolve);
+    child.once("close", (code, signal) => resolve([code, signal]));
   }).finally(() => clearTimeout(killer));
-  return { code, stdout, stderr };
+  return { code, signal, stdout, stderr };
 }

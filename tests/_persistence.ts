@@ -1,8 +1,10 @@
 // Helpers of the persistence tests: token responses for distinct tokens, and child processes of
 // each runtime running a fixture script.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import type { TokenResponseEvent } from "../mod.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { CLIENT_ID, commandFor, ROOT, type TestRuntime } from "./_helpers.ts";
 
 const b64url = (text: string): string =>
   btoa(String.fromCharCode(...new TextEncoder().encode(text))).replace(/=+$/, "").replace(/\+/g, "-")
@@ -43,24 +45,6 @@ export function tokenEvent(user: string, scope: string, accessToken: string): To
   };
 }
 
-/** A runtime a fixture can run under. */
-export type TestRuntime = "node" | "bun" | "deno";
-
-const root = new URL("../", import.meta.url).pathname;
-
-/** The command line that runs `script` (a path under tests/) with `args` under `runtime`. */
-export function commandFor(runtime: TestRuntime, script: string, args: string[]): [string, string[]] {
-  const path = `${root}tests/${script}`;
-  switch (runtime) {
-    case "node":
-      return ["node", ["--import", "tsx", path, ...args]];
-    case "bun":
-      return [`${root}node_modules/.bin/bun`, [path, ...args]];
-    case "deno":
-      return [`${root}node_modules/.bin/deno`, ["run", "-A", "--quiet", path, ...args]];
-  }
-}
-
 /** A started fixture process. */
 export interface FixtureProcess {
   /** Its pid. */
@@ -81,7 +65,7 @@ export function startFixture(
   env: Record<string, string> = {},
 ): FixtureProcess {
   const [command, argv] = commandFor(runtime, script, args);
-  const child = spawn(command, argv, { cwd: root, env: { ...process.env, ...env }, stdio: "pipe" });
+  const child = spawn(command, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -107,4 +91,19 @@ export function startFixture(
       ]),
     kill: (signal) => child.kill(signal),
   };
+}
+
+/**
+ * Lets `writers` (fixtures that print "ready", then wait for the file `go`) start together, and asserts
+ * that each exits with code 0. Kills any left running.
+ */
+export async function runTogether(writers: FixtureProcess[], go: string): Promise<void> {
+  try {
+    await Promise.all(writers.map((w) => w.printed("ready")));
+    writeFileSync(go, "");
+    const exits = await Promise.all(writers.map((w) => w.exited));
+    for (const exit of exits) assert.equal(exit.code, 0, exit.stderr);
+  } finally {
+    for (const w of writers) w.kill("SIGKILL");
+  }
 }

@@ -1,11 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { onAbort, SharedWork, sleep } from "../core/abort.ts";
 import { AbortError, type PublicClientApplication } from "../mod.ts";
 import type { Account } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
-import { newApp, runToEnd, signInWithDeviceCode } from "./_helpers.ts";
+import { commandFor, newApp, ROOT, runToEnd, signInWithDeviceCode } from "./_helpers.ts";
 
 const USER = { username: "alice@contoso.com", password: "password" };
 
@@ -98,14 +97,8 @@ describe("callers sharing a silent refresh", () => {
   });
 
   it("Node prints nothing when 50 calls share one AbortSignal", { timeout: 90_000 }, async () => {
-    const root = fileURLToPath(new URL("..", import.meta.url));
-    const script = fileURLToPath(new URL("./fixtures/shared_signal.ts", import.meta.url));
-    const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
-    const { code, stdout, stderr } = await runToEnd(
-      isNode ? process.execPath : "node",
-      ["--import", "tsx", script],
-      { cwd: root },
-    );
+    const [command, args] = commandFor("node", "fixtures/shared_signal.ts");
+    const { code, stdout, stderr } = await runToEnd(command, args, { cwd: ROOT });
     assert.equal(stderr, "");
     assert.equal(code, 0);
     assert.equal(stdout, "done\n");

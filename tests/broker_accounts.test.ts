@@ -1,43 +1,32 @@
 // Accounts in broker mode: getAccounts merges the broker's, removeAccount signs out of it.
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { AbortError, CONSOLE_WINDOW_HANDLE } from "../mod.ts";
-import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
 import { brokerError, fakeBrokerAccount } from "../testing/fake_broker.ts";
 import { assertToken, CLIENT_ID, signInWithDeviceCode } from "./_helpers.ts";
 import {
   ALICE,
+  aliceAccount,
   aliceInBroker,
   BOB,
   bobInBroker,
   brokerApp,
   cacheContents,
   DEVICE_CODE_SOURCE,
-  host,
   idp,
   methods,
   SCOPES,
-  startAuthority,
-  stopAuthority,
+  useFakeAuthority,
 } from "./_broker_app.ts";
 
-before(startAuthority);
-after(stopAuthority);
+useFakeAuthority();
 
 describe("getAccounts merges the broker's accounts", () => {
   it("with an empty app cache, the broker's accounts are listed and silent SSO works (the seed sample)", async () => {
     const { app, broker } = brokerApp({ accounts: [aliceInBroker()] });
     const accounts = await app.getAccounts({ username: ALICE.username });
-    assert.deepEqual(accounts, [{
-      home_account_id: `${ALICE.oid}.${DEFAULT_TENANT_ID}`,
-      environment: host,
-      username: ALICE.username,
-      realm: DEFAULT_TENANT_ID,
-      local_account_id: "broker-alice",
-      authority_type: "MSSTS",
-      account_source: "broker",
-    }]);
+    assert.deepEqual(accounts, [aliceAccount()]);
     const result = accounts.length ? await app.acquireTokenSilent(SCOPES, { account: accounts[0] }) : null;
     assert.equal(assertToken(result).token_source, "broker");
     assert.equal(result?.id_token_claims?.preferred_username, ALICE.username);

@@ -1,6 +1,6 @@
 // Bound tokens in broker mode: proof-of-possession and SSH certificates.
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigurationError, CONSOLE_WINDOW_HANDLE } from "../mod.ts";
 import type { FakeBroker } from "../testing/fake_broker.ts";
@@ -14,12 +14,10 @@ import {
   idp,
   methods,
   SCOPES,
-  startAuthority,
-  stopAuthority,
+  useFakeAuthority,
 } from "./_broker_app.ts";
 
-before(startAuthority);
-after(stopAuthority);
+useFakeAuthority();
 
 describe("proof-of-possession tokens: only from a broker that supports them", () => {
   const pop = { method: "get", url: "https://graph.microsoft.com/v1.0/me", nonce: "nonce-1" };

@@ -1,6 +1,6 @@
 // Flows that never touch the broker: device code, refresh tokens, username/password.
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { brokerError } from "../testing/fake_broker.ts";
 import {
@@ -23,13 +23,11 @@ import {
   methods,
   PLATFORMS,
   SCOPES,
-  startAuthority,
-  stopAuthority,
   tokenGrants,
+  useFakeAuthority,
 } from "./_broker_app.ts";
 
-before(startAuthority);
-after(stopAuthority);
+useFakeAuthority();
 
 describe("flows that never touch the broker, even when it is ready", () => {
   it("device code, then silent refresh and a refresh token from elsewhere: identity_provider every time", async () => {

@@ -1,6 +1,6 @@
 // Interactive sign-in in broker mode: parentWindowHandle, the attempt order, browser-only options.
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   AbortError,
@@ -22,13 +22,11 @@ import {
   methods,
   persistedCache,
   SCOPES,
-  startAuthority,
-  stopAuthority,
+  useFakeAuthority,
   WAM_REDIRECT_URI,
 } from "./_broker_app.ts";
 
-before(startAuthority);
-after(stopAuthority);
+useFakeAuthority();
 
 describe("parentWindowHandle", () => {
   const message =

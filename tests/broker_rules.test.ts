@@ -3,7 +3,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  type Account,
   BrokerDependencyError,
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
@@ -12,7 +11,6 @@ import {
   RedirectUriError,
 } from "../mod.ts";
 import { type BrokerPluginDescriptor, BrokerUnavailableError } from "../broker.ts";
-import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
 import { brokerError, FakeBroker } from "../testing/fake_broker.ts";
 import {
   assertError,
@@ -24,6 +22,7 @@ import {
 } from "./_helpers.ts";
 import {
   ALICE,
+  aliceAccount,
   aliceInBroker,
   ALL_FLAGS,
   brokerApp,
@@ -39,14 +38,12 @@ import {
   pluginFrom,
   RUNTIME,
   SCOPES,
-  startAuthority,
-  stopAuthority,
+  useFakeAuthority,
   WAM_REDIRECT_URI,
   watchUnhandledRejections,
 } from "./_broker_app.ts";
 
-before(startAuthority);
-after(stopAuthority);
+useFakeAuthority();
 
 describe("opt-in: each flag on each platform", () => {
   for (const platform of PLATFORMS) {
@@ -240,15 +237,7 @@ describe("rule 2: a missing broker dependency is an error naming the install com
   it("new PublicClientApplication constructs, and then every call rejects with it, before any request", async () => {
     idp.clearRequests();
     const app = newApp(idp, { enableBrokerOnLinux: true, platform: "linux", brokers: { linux: missing() } });
-    const account: Account = {
-      home_account_id: `${ALICE.oid}.${DEFAULT_TENANT_ID}`,
-      environment: host,
-      username: ALICE.username,
-      realm: DEFAULT_TENANT_ID,
-      local_account_id: "broker-alice",
-      authority_type: "MSSTS",
-      account_source: "broker",
-    };
+    const account = aliceAccount();
     const calls: [string, () => Promise<unknown>][] = [
       ["brokerStatus", () => app.brokerStatus()],
       ["isPopSupported", () => app.isPopSupported()],

@@ -1,6 +1,6 @@
 // Silent sign-in in broker mode: the local cache first, then the broker; older cache data.
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type Account, CONSOLE_WINDOW_HANDLE, TokenCache } from "../mod.ts";
 import { DEFAULT_TENANT_ID } from "../testing/mod.ts";
@@ -18,13 +18,11 @@ import {
   idp,
   methods,
   SCOPES,
-  startAuthority,
-  stopAuthority,
   tokenGrants,
+  useFakeAuthority,
 } from "./_broker_app.ts";
 
-before(startAuthority);
-after(stopAuthority);
+useFakeAuthority();
 
 describe("silent: the local cache first, then the broker", () => {
   it("caches a broker result as access token, ID token and account, with no refresh token", async () => {

@@ -7,6 +7,7 @@ import * as msal from "@azure/msal-node";
 import { PublicClientApplication, type PublicClientApplicationOptions, TokenCache } from "../mod.ts";
 import { clientInfo, jwt, MiniIdp } from "./_mini_idp.ts";
 import { CLIENT_ID } from "./_helpers.ts";
+import { msalNodeNetwork, msalPythonCache } from "./_other_msals.ts";
 
 const TID = "775527ff-9a37-4307-8b3d-cc311f58d925";
 const OID = "0c5d3a2f-3e55-4b9d-9a4f-0f1c4c1b7a11";
@@ -184,95 +185,20 @@ describe("cache realms: what is written is what is looked up, for every authorit
 
 /** A B2C cache as MSAL Python 1.x writes it (`token_cache.py`: realm = canonicalize(token_endpoint)). */
 function msalPythonB2cCache(): string {
-  const hid = `${OID}-b2c_1_signupsignin.${TID}`;
-  const env = "fabrikamb2c.b2clogin.com";
-  const realm = "fabrikamb2c.onmicrosoft.com";
-  const target = B2C.scopes[0];
-  const idToken = jwt({
-    aud: CLIENT_ID,
-    iss: B2C.issuer,
-    sub: OID,
-    tid: TID,
-    tfp: "B2C_1_SignUpSignIn",
-    exp: 1,
+  return msalPythonCache({
+    homeAccountId: `${OID}-b2c_1_signupsignin.${TID}`,
+    environment: "fabrikamb2c.b2clogin.com",
+    realm: "fabrikamb2c.onmicrosoft.com",
+    target: B2C.scopes[0],
+    accessToken: "python-access-token",
+    refreshToken: "python-refresh-token",
+    idToken: jwt({ aud: CLIENT_ID, iss: B2C.issuer, sub: OID, tid: TID, tfp: "B2C_1_SignUpSignIn", exp: 1 }),
+    cachedAt: 1700000000,
+    expiresOn: 4102444800,
+    localAccountId: OID,
+    username: "",
+    accountSource: "authorization_code",
   });
-  return JSON.stringify(
-    {
-      AccessToken: {
-        [`${hid}-${env}-accesstoken-${CLIENT_ID}-${realm}-${target}`]: {
-          credential_type: "AccessToken",
-          secret: "python-access-token",
-          home_account_id: hid,
-          environment: env,
-          client_id: CLIENT_ID,
-          target,
-          realm,
-          token_type: "Bearer",
-          cached_at: "1700000000",
-          expires_on: "4102444800",
-          extended_expires_on: "4102444800",
-        },
-      },
-      RefreshToken: {
-        [`${hid}-${env}-refreshtoken-${CLIENT_ID}--${target}`]: {
-          credential_type: "RefreshToken",
-          secret: "python-refresh-token",
-          home_account_id: hid,
-          environment: env,
-          client_id: CLIENT_ID,
-          target,
-          last_modification_time: "1700000000",
-        },
-      },
-      IdToken: {
-        [`${hid}-${env}-idtoken-${CLIENT_ID}-${realm}-`]: {
-          credential_type: "IdToken",
-          secret: idToken,
-          home_account_id: hid,
-          environment: env,
-          realm,
-          client_id: CLIENT_ID,
-        },
-      },
-      Account: {
-        [`${hid}-${env}-${realm}`]: {
-          home_account_id: hid,
-          environment: env,
-          realm,
-          local_account_id: OID,
-          username: "",
-          authority_type: "MSSTS",
-          account_source: "authorization_code",
-        },
-      },
-      AppMetadata: {
-        [`appmetadata-${env}-${CLIENT_ID}`]: { client_id: CLIENT_ID, environment: env },
-      },
-    },
-    null,
-    4,
-  );
-}
-
-/** msal-node's network module over the mini identity provider's fetch. */
-function networkClient(idp: MiniIdp): msal.INetworkModule {
-  const send = async <T>(
-    url: string,
-    method: string,
-    options?: { headers?: Record<string, string>; body?: string },
-  ) => {
-    const response = await idp.fetch(url, { method, headers: options?.headers, body: options?.body });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: Object.fromEntries(response.headers.entries()),
-      body: (text ? JSON.parse(text) : {}) as T,
-    };
-  };
-  return {
-    sendGetRequestAsync: (url, options) => send(url, "GET", options),
-    sendPostRequestAsync: (url, options) => send(url, "POST", options),
-  };
 }
 
 describe("cache realms: B2C caches written by other MSALs are served", () => {
@@ -304,7 +230,7 @@ describe("cache realms: B2C caches written by other MSALs are served", () => {
             authority: B2C.app.authority,
             knownAuthorities: ["fabrikamb2c.b2clogin.com"],
           },
-          system: { networkClient: networkClient(idp) },
+          system: { networkClient: msalNodeNetwork(idp.fetch) },
         });
         // msal-node stores refresh-token results only for accounts it knows: sign in with a password.
         const signedIn = await theirs.acquireTokenByUsernamePassword({
@@ -335,41 +261,25 @@ describe("cache realms: B2C caches written by other MSALs are served", () => {
 });
 
 /** A cache as MSAL Python writes it for `c`: environment = the host, realm = canonicalize(token_endpoint). */
-function msalPythonCache(c: AuthorityCase): string {
+function msalPythonCacheFor(c: AuthorityCase): string {
   const hid = c.clientInfo
     ? (() => {
       const { uid, utid } = JSON.parse(atob(c.clientInfo.replace(/-/g, "+").replace(/_/g, "/")));
       return `${uid}.${utid}`;
     })()
     : `sub-${OID}`;
-  const env = new URL(c.origin).host;
   const realm = new URL(c.tokenEndpoint).pathname.split("/")[1];
-  const target = [...c.scopes].sort().join(" ");
-  const at = {
-    credential_type: "AccessToken",
-    secret: `python-at-${c.name}`,
-    home_account_id: hid,
-    environment: env,
-    client_id: CLIENT_ID,
-    target,
+  return msalPythonCache({
+    homeAccountId: hid,
+    environment: new URL(c.origin).host,
     realm,
-    token_type: "Bearer",
-    cached_at: "1700000000",
-    expires_on: "4102444800",
-    extended_expires_on: "4102444800",
-  };
-  const account = {
-    home_account_id: hid,
-    environment: env,
-    realm,
-    local_account_id: OID,
+    target: [...c.scopes].sort().join(" "),
+    accessToken: `python-at-${c.name}`,
+    cachedAt: 1700000000,
+    expiresOn: 4102444800,
+    localAccountId: OID,
     username: "user@example.com",
-    authority_type: realm === "adfs" ? "ADFS" : "MSSTS",
-  };
-  return JSON.stringify({
-    AccessToken: { [`${hid}-${env}-accesstoken-${CLIENT_ID}-${realm}-${target}`.toLowerCase()]: at },
-    Account: { [`${hid}-${env}-${realm}`.toLowerCase()]: account },
-    AppMetadata: { [`appmetadata-${env}-${CLIENT_ID}`]: { client_id: CLIENT_ID, environment: env } },
+    authorityType: realm === "adfs" ? "ADFS" : "MSSTS",
   });
 }
 
@@ -379,7 +289,7 @@ describe("cache realms: MSAL Python's caches are served for every authority type
       const idp = await startProvider(c);
       try {
         const cache = new TokenCache();
-        cache.deserialize(msalPythonCache(c));
+        cache.deserialize(msalPythonCacheFor(c));
         const app = appFor(c, idp, cache);
         const [account] = await app.getAccounts();
         assert.ok(account, "the account is listed");

@@ -4,9 +4,6 @@
 
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import {
   AbortError,
   type AcquireTokenInteractiveOptions,
@@ -21,7 +18,7 @@ import {
 import { FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import { serve } from "../serve.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { assertToken, CLIENT_ID, newApp, portIsClosed } from "./_helpers.ts";
+import { assertToken, CLIENT_ID, commandFor, newApp, portIsClosed, ROOT, runToEnd } from "./_helpers.ts";
 
 const ALICE = { username: "alice@contoso.com", password: "password", name: "Alice" };
 const BOB = { username: "bob@contoso.com", password: "bob-pw", name: "Bob" };
@@ -716,35 +713,18 @@ describe("authorization code flow for apps that handle the redirect themselves",
 });
 
 describe("the process exits after an interactive sign-in", () => {
-  const root = fileURLToPath(new URL("..", import.meta.url));
-  const script = fileURLToPath(new URL("./fixtures/interactive_exit.ts", import.meta.url));
-  const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
-  const runtimes: { name: string; command: string; args: string[] }[] = [
-    { name: "Node", command: isNode ? process.execPath : "node", args: ["--import", "tsx", script] },
-    { name: "Deno", command: `${root}node_modules/.bin/deno`, args: ["run", "-A", script] },
-    { name: "Bun", command: `${root}node_modules/.bin/bun`, args: [script] },
-  ];
-
-  for (const runtime of runtimes) {
-    const missing = runtime.command.includes("/") && !existsSync(runtime.command);
+  for (const runtime of ["node", "deno", "bun"] as const) {
     it(
-      `${runtime.name}: a script that signs in and returns ends by itself with code 0`,
-      { skip: missing ? `${runtime.command} is not installed` : false, timeout: 90_000 },
+      `${runtime}: a script that signs in and returns ends by itself with code 0`,
+      { timeout: 90_000 },
       async () => {
-        const child = spawn(runtime.command, runtime.args, {
-          cwd: root,
-          stdio: ["ignore", "pipe", "pipe"],
-          env: { ...process.env, NO_COLOR: "1" },
+        // killAfterMs is a safety net, not an assertion on time: a child still alive then is killed and fails.
+        const [command, args] = commandFor(runtime, "fixtures/interactive_exit.ts");
+        const { code, signal, stdout, stderr } = await runToEnd(command, args, {
+          cwd: ROOT,
+          killAfterMs: 60_000,
         });
-        let output = "";
-        child.stdout?.on("data", (chunk) => output += chunk);
-        child.stderr?.on("data", (chunk) => output += chunk);
-        // A safety net, not an assertion on time: a child still alive after 60 s is killed and fails.
-        const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        const [code, signal] = await new Promise<[number | null, string | null]>((resolve, reject) => {
-          child.once("error", reject);
-          child.once("close", (code, signal) => resolve([code, signal]));
-        }).finally(() => clearTimeout(killer));
+        const output = stdout + stderr;
         assert.equal(signal, null, `the child did not exit by itself:\n${output}`);
         assert.equal(code, 0, output);
         assert.match(output, /signed in as alice@contoso\.com/);

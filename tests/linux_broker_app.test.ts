@@ -14,6 +14,7 @@ import {
 import {
   FakeAuthority,
   FakeLinuxBroker,
+  type FakeLinuxBrokerOptions,
   type FakeLinuxBrokerProfile,
   type FakeLinuxBrokerRequest,
   type PrivateBus,
@@ -66,6 +67,34 @@ function useBus(address: string | undefined): void {
 }
 after(() => useBus(savedAddress));
 
+/** Starts a broker on `bus` that knows Alice, as the fake authority does. */
+function aliceBroker(
+  bus: PrivateBus,
+  options: Partial<FakeLinuxBrokerOptions> = {},
+): Promise<FakeLinuxBroker> {
+  return FakeLinuxBroker.start({
+    address: bus.address,
+    authority: idp,
+    environment: host,
+    accounts: [{ username: ALICE.username, oid: ALICE.oid }],
+    ...options,
+  });
+}
+
+/** A private session bus for the enclosing describe's tests, which apps find through the environment. */
+function sessionBus(): () => PrivateBus {
+  let bus: PrivateBus;
+  before(async () => {
+    bus = await startPrivateBus();
+    useBus(bus.address);
+  });
+  after(async () => {
+    await bus.stop();
+    useBus(savedAddress);
+  });
+  return () => bus;
+}
+
 async function linuxApp(options: PublicClientApplicationOptions = {}): Promise<PublicClientApplication> {
   return await PublicClientApplication.create(CLIENT_ID, {
     authority: idp.authority("organizations"),
@@ -98,27 +127,12 @@ function assertTokenCallFields(params: Record<string, unknown>, authorizationTyp
 
 for (const profile of ["2.0.1", "3.0.2"] as FakeLinuxBrokerProfile[]) {
   describe(`enableBrokerOnLinux with a ${profile} broker on the session bus`, () => {
-    let bus: PrivateBus;
+    const bus = sessionBus();
     let broker: FakeLinuxBroker;
 
-    before(async () => {
-      bus = await startPrivateBus();
-      useBus(bus.address);
-    });
-    after(async () => {
-      await bus.stop();
-      useBus(savedAddress);
-    });
-
-    const start = async (): Promise<PublicClientApplication> => {
-      broker = await FakeLinuxBroker.start({
-        address: bus.address,
-        profile,
-        authority: idp,
-        environment: host,
-        accounts: [{ username: ALICE.username, oid: ALICE.oid }],
-      });
-      return await linuxApp();
+    const start = async (options: PublicClientApplicationOptions = {}): Promise<PublicClientApplication> => {
+      broker = await aliceBroker(bus(), { profile });
+      return await linuxApp(options);
     };
     afterEach(async () => {
       await broker?.close();
@@ -275,14 +289,7 @@ for (const profile of ["2.0.1", "3.0.2"] as FakeLinuxBrokerProfile[]) {
 
     it("a token whose idToken is not a JWT is a typed broker error, and the cache is kept", async () => {
       const tokenCache = new TokenCache();
-      broker = await FakeLinuxBroker.start({
-        address: bus.address,
-        profile,
-        authority: idp,
-        environment: host,
-        accounts: [{ username: ALICE.username, oid: ALICE.oid }],
-      });
-      const app = await linuxApp({ tokenCache });
+      const app = await start({ tokenCache });
       const [account] = await app.getAccounts();
       const first = assertToken(await app.acquireTokenSilent(SCOPES, { account }));
       const cached = tokenCache.serialize();
@@ -335,41 +342,22 @@ for (const profile of ["2.0.1", "3.0.2"] as FakeLinuxBrokerProfile[]) {
 }
 
 describe("enableBrokerOnLinux: the broker's start-up and deadlines", () => {
-  let bus: PrivateBus;
+  const bus = sessionBus();
   let broker: FakeLinuxBroker | undefined;
-  before(async () => {
-    bus = await startPrivateBus();
-    useBus(bus.address);
-  });
-  after(async () => {
-    await bus.stop();
-    useBus(savedAddress);
-  });
   afterEach(async () => {
     await broker?.close();
     broker = undefined;
   });
 
   it("UnknownObject while the broker starts is retried: the first call succeeds", async () => {
-    broker = await FakeLinuxBroker.start({
-      address: bus.address,
-      authority: idp,
-      environment: host,
-      accounts: [{ username: ALICE.username }],
-      exportDelayMs: 700,
-    });
+    broker = await aliceBroker(bus(), { exportDelayMs: 700 });
     const app = await linuxApp();
     const accounts = await app.getAccounts();
     assert.deepEqual(accounts.map((a) => a.username), [ALICE.username]);
   });
 
   it("a broker that never answers: a Timeout error result at the app's deadline", async () => {
-    broker = await FakeLinuxBroker.start({
-      address: bus.address,
-      authority: idp,
-      environment: host,
-      accounts: [{ username: ALICE.username }],
-    });
+    broker = await aliceBroker(bus());
     const app = await linuxApp({ brokerTimeoutMs: 1_000 });
     const [account] = await app.getAccounts();
     broker.fail("acquireTokenSilently", { kind: "noReply" });

@@ -15,6 +15,7 @@ import {
   type FakeLinuxBrokerRequest,
   startPrivateBus,
 } from "../testing/mod.ts";
+import { BROKER_ACCOUNT_FIELDS } from "./_dbus_client.ts";
 import { CLIENT_ID } from "./_helpers.ts";
 
 type Json = Record<string, unknown>;
@@ -64,23 +65,6 @@ function authParametersOf(record: FakeLinuxBrokerRequest): Json {
   return record.request?.authParameters as Json;
 }
 
-const FULL_ACCOUNT_FIELDS = [
-  "alternativeAccountId",
-  "clientInfo",
-  "environment",
-  "familyName",
-  "givenName",
-  "homeAccountId",
-  "homeEnvironment",
-  "localAccountId",
-  "middleName",
-  "name",
-  "passwordChangeUrl",
-  "passwordExpiry",
-  "realm",
-  "username",
-];
-
 /** Fields every token request of the runtime carries, with their §11 values. */
 function assertCommonAuthParameters(params: Json): void {
   assert.equal(params.accessTokenToRenew, "");
@@ -101,8 +85,8 @@ function assertCommonAuthParameters(params: Json): void {
 
 function assertSentBack(sent: unknown, account: FakeLinuxBrokerAccount): void {
   const json = sent as Json;
-  assert.deepEqual(Object.keys(json).sort(), FULL_ACCOUNT_FIELDS);
-  for (const field of FULL_ACCOUNT_FIELDS) {
+  assert.deepEqual(Object.keys(json).sort(), BROKER_ACCOUNT_FIELDS);
+  for (const field of BROKER_ACCOUNT_FIELDS) {
     if (field === "environment" || field === "homeEnvironment") continue; // normalised by the runtime
     assert.equal(json[field], account[field as keyof FakeLinuxBrokerAccount], field);
   }

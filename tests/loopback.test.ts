@@ -2,12 +2,10 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Agent, request as httpRequest } from "node:http";
 import { connect } from "node:net";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from "../flows/loopback.ts";
 import { AbortError, PortInUseError, TimeoutError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
-import { portIsClosed, runToEnd } from "./_helpers.ts";
+import { commandFor, portIsClosed, ROOT, runToEnd } from "./_helpers.ts";
 
 /** Runs `body` with a fresh listener and always closes it. */
 async function withListener(
@@ -470,19 +468,12 @@ describe("loopback listener: the real redirect wins whatever arrives around it",
     });
   });
 
-  const root = fileURLToPath(new URL("..", import.meta.url));
-  const script = fileURLToPath(new URL("./fixtures/loopback_junk.ts", import.meta.url));
-  const isNode = !("Deno" in globalThis) && !("Bun" in globalThis);
-  const runtimes: { name: string; command: string; args: string[] }[] = [
-    { name: "Node", command: isNode ? process.execPath : "node", args: ["--import", "tsx", script] },
-    { name: "Deno", command: `${root}node_modules/.bin/deno`, args: ["run", "-A", script] },
-    { name: "Bun", command: `${root}node_modules/.bin/bun`, args: [script] },
-  ];
-  for (const runtime of runtimes) {
-    it(`${runtime.name}: junk requests never reach the console, and the real redirect wins`, {
+  for (const runtime of ["node", "deno", "bun"] as const) {
+    it(`${runtime}: junk requests never reach the console, and the real redirect wins`, {
       timeout: 90_000,
     }, async () => {
-      const { code, stdout, stderr } = await runToEnd(runtime.command, runtime.args, { cwd: root });
+      const [command, args] = commandFor(runtime, "fixtures/loopback_junk.ts");
+      const { code, stdout, stderr } = await runToEnd(command, args, { cwd: ROOT });
       assert.equal(stderr, "");
       assert.equal(stdout, "done\n");
       assert.equal(code, 0);

@@ -6,10 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as msal from "@azure/msal-node";
-import { PublicClientApplication, TokenCache } from "../mod.ts";
+import { type PublicClientApplication, TokenCache } from "../mod.ts";
 import { FileCachePlugin } from "../persistence/mod.ts";
 import { DEFAULT_TENANT_ID, FakeAuthority } from "../testing/mod.ts";
-import { CLIENT_ID } from "./_helpers.ts";
+import { CLIENT_ID, newApp, signInWithDeviceCode } from "./_helpers.ts";
+import { msalNodeNetwork, msalPythonCache } from "./_other_msals.ts";
 
 const USER = { username: "grace@contoso.com", password: "hopper" };
 const SCOPES = ["https://graph.microsoft.com/User.Read"];
@@ -24,32 +25,18 @@ before(async () => {
 });
 after(() => idp.close());
 
-/** msal-node's network module, sending everything through the fake authority's fetch. */
-function networkClient(): msal.INetworkModule {
-  const send = async <T>(
-    url: string,
-    method: string,
-    options?: { headers?: Record<string, string>; body?: string },
-  ) => {
-    const response = await idp.fetch(url, { method, headers: options?.headers, body: options?.body });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: Object.fromEntries(response.headers.entries()),
-      body: (text ? JSON.parse(text) : {}) as T,
-    };
-  };
-  return {
-    sendGetRequestAsync: (url, options) => send(url, "GET", options),
-    sendPostRequestAsync: (url, options) => send(url, "POST", options),
-  };
-}
+const ORGANIZATIONS = "https://login.microsoftonline.com/organizations";
 
 function msalNodeApp(): msal.PublicClientApplication {
   return new msal.PublicClientApplication({
-    auth: { clientId: CLIENT_ID, authority: "https://login.microsoftonline.com/organizations" },
-    system: { networkClient: networkClient() },
+    auth: { clientId: CLIENT_ID, authority: ORGANIZATIONS },
+    system: { networkClient: msalNodeNetwork(idp.fetch) },
   });
+}
+
+/** Our app at login.microsoftonline.com, over the fake authority's fetch. */
+function ourApp(tokenCache?: TokenCache): PublicClientApplication {
+  return newApp(idp, { authority: ORGANIZATIONS, fetch: idp.fetch, ...(tokenCache && { tokenCache }) });
 }
 
 describe("interop with @azure/msal-node", () => {
@@ -64,11 +51,7 @@ describe("interop with @azure/msal-node", () => {
 
     const cache = new TokenCache();
     cache.deserialize(blob);
-    const ours = new PublicClientApplication(CLIENT_ID, {
-      authority: "https://login.microsoftonline.com/organizations",
-      fetch: idp.fetch,
-      tokenCache: cache,
-    });
+    const ours = ourApp(cache);
     const [account, ...others] = await ours.getAccounts();
     assert.equal(others.length, 0);
     assert.equal(account.username, USER.username);
@@ -84,15 +67,8 @@ describe("interop with @azure/msal-node", () => {
   });
 
   it("lets msal-node's acquireTokenSilent return a token we cached", async () => {
-    const ours = new PublicClientApplication(CLIENT_ID, {
-      authority: "https://login.microsoftonline.com/organizations",
-      fetch: idp.fetch,
-    });
-    const flow = await ours.initiateDeviceFlow(SCOPES);
-    assert.ok("user_code" in flow);
-    idp.approveDeviceCode(flow.user_code, USER.username);
-    const signedIn = await ours.acquireTokenByDeviceFlow(flow);
-    assert.ok("access_token" in signedIn);
+    const ours = ourApp();
+    const signedIn = await signInWithDeviceCode(idp, ours, USER.username, SCOPES);
 
     const theirs = msalNodeApp();
     await theirs.getTokenCache().deserialize(ours.tokenCache.serialize());
@@ -111,13 +87,7 @@ describe("interop with @azure/msal-node and MSAL Python through FileCachePlugin"
   const folder = mkdtempSync(join(tmpdir(), "authbroker-interop-"));
   after(() => rmSync(folder, { recursive: true, force: true }));
 
-  function ourApp(path: string): PublicClientApplication {
-    return new PublicClientApplication(CLIENT_ID, {
-      authority: "https://login.microsoftonline.com/organizations",
-      fetch: idp.fetch,
-      tokenCache: new TokenCache({ plugin: new FileCachePlugin(path) }),
-    });
-  }
+  const fileApp = (path: string) => ourApp(new TokenCache({ plugin: new FileCachePlugin(path) }));
 
   it("serves a token from a file msal-node wrote, and adds to that file", async () => {
     const path = join(folder, "from-msal-node.json");
@@ -128,7 +98,7 @@ describe("interop with @azure/msal-node and MSAL Python through FileCachePlugin"
     });
     writeFileSync(path, theirs.getTokenCache().serialize());
 
-    const ours = ourApp(path);
+    const ours = fileApp(path);
     const [account] = await ours.getAccounts();
     idp.clearRequests();
     const result = await ours.acquireTokenSilent(SCOPES, { account });
@@ -154,12 +124,8 @@ describe("interop with @azure/msal-node and MSAL Python through FileCachePlugin"
 
   it("writes a file msal-node's acquireTokenSilent serves from", async () => {
     const path = join(folder, "from-us.json");
-    const ours = ourApp(path);
-    const flow = await ours.initiateDeviceFlow(SCOPES);
-    assert.ok("user_code" in flow);
-    idp.approveDeviceCode(flow.user_code, USER.username);
-    const signedIn = await ours.acquireTokenByDeviceFlow(flow);
-    assert.ok("access_token" in signedIn);
+    const ours = fileApp(path);
+    const signedIn = await signInWithDeviceCode(idp, ours, USER.username, SCOPES);
 
     const theirs = msalNodeApp();
     await theirs.getTokenCache().deserialize(readFileSync(path, "utf8"));
@@ -173,64 +139,26 @@ describe("interop with @azure/msal-node and MSAL Python through FileCachePlugin"
 
   it("reads a file MSAL Python wrote, and writes entries MSAL Python's by-value lookups find", async () => {
     const path = join(folder, "from-python.json");
-    const tenant = DEFAULT_TENANT_ID;
-    const home = `python-uid.${tenant}`;
-    const env = "login.microsoftonline.com";
+    // As MSAL Python 1.x's TokenCache.add writes it (account_source and AppMetadata always present).
     const target = "https://graph.microsoft.com/User.Read";
     const now = Math.floor(Date.now() / 1000);
-    // As MSAL Python 1.x's TokenCache.add writes it (token_cache.py key makers; indent=4 as its
-    // SerializableTokenCache does; account_source and AppMetadata always present).
     writeFileSync(
       path,
-      JSON.stringify(
-        {
-          AccessToken: {
-            [`${home}-${env}-accesstoken-${CLIENT_ID}-${tenant}-${target}`.toLowerCase()]: {
-              credential_type: "AccessToken",
-              secret: "python-access-token",
-              home_account_id: home,
-              environment: env,
-              client_id: CLIENT_ID,
-              target,
-              realm: tenant,
-              token_type: "Bearer",
-              cached_at: String(now),
-              expires_on: String(now + 3600),
-              extended_expires_on: String(now + 3600),
-            },
-          },
-          Account: {
-            [`${home}-${env}-${tenant}`.toLowerCase()]: {
-              home_account_id: home,
-              environment: env,
-              realm: tenant,
-              local_account_id: "python-oid",
-              username: "py@contoso.com",
-              authority_type: "MSSTS",
-              account_source: "device_flow",
-            },
-          },
-          IdToken: {},
-          RefreshToken: {
-            [`${home}-${env}-refreshtoken-${CLIENT_ID}--${target}`.toLowerCase()]: {
-              credential_type: "RefreshToken",
-              secret: "python-refresh-token",
-              home_account_id: home,
-              environment: env,
-              client_id: CLIENT_ID,
-              target,
-              last_modification_time: String(now),
-            },
-          },
-          AppMetadata: {
-            [`appmetadata-${env}-${CLIENT_ID}`]: { client_id: CLIENT_ID, environment: env },
-          },
-        },
-        null,
-        4,
-      ),
+      msalPythonCache({
+        homeAccountId: `python-uid.${DEFAULT_TENANT_ID}`,
+        environment: "login.microsoftonline.com",
+        realm: DEFAULT_TENANT_ID,
+        target,
+        accessToken: "python-access-token",
+        refreshToken: "python-refresh-token",
+        cachedAt: now,
+        expiresOn: now + 3600,
+        localAccountId: "python-oid",
+        username: "py@contoso.com",
+        accountSource: "device_flow",
+      }),
     );
-    const ours = ourApp(path);
+    const ours = fileApp(path);
     const [account] = await ours.getAccounts();
     assert.equal(account.username, "py@contoso.com");
     const result = await ours.acquireTokenSilent([target], { account });
@@ -239,11 +167,7 @@ describe("interop with @azure/msal-node and MSAL Python through FileCachePlugin"
 
     // Our sign-in lands in the same file next to Python's entries, keyed and shaped as MSAL Python
     // writes them, so its by-value find() (client_id, environment, realm, home_account_id, target) works.
-    const flow = await ours.initiateDeviceFlow(SCOPES);
-    assert.ok("user_code" in flow);
-    idp.approveDeviceCode(flow.user_code, USER.username);
-    const signedIn = await ours.acquireTokenByDeviceFlow(flow);
-    assert.ok("access_token" in signedIn);
+    const signedIn = await signInWithDeviceCode(idp, ours, USER.username, SCOPES);
     const written = JSON.parse(readFileSync(path, "utf8"));
     const ats = Object.entries(written.AccessToken) as [string, Record<string, string>][];
     assert.ok(ats.some(([, at]) => at.secret === "python-access-token"), "Python's token kept");

@@ -8,7 +8,8 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CachePluginContext, TokenCache } from "../mod.ts";
 import { CacheCorruptError, CacheLockError, FileCachePlugin } from "../persistence/mod.ts";
-import { startFixture, type TestRuntime, tokenEvent } from "./_persistence.ts";
+import { runTogether, startFixture, tokenEvent } from "./_persistence.ts";
+import type { TestRuntime } from "./_helpers.ts";
 
 const root = mkdtempSync(join(tmpdir(), "authbroker-file-cache-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -270,14 +271,7 @@ describe("FileCachePlugin", () => {
     const writers = runtimes.map((runtime, w) =>
       startFixture(runtime, "fixtures/cache_writer.ts", ["file", path, `w${w}-${runtime}`, "50", go])
     );
-    try {
-      await Promise.all(writers.map((w) => w.printed("ready")));
-      writeFileSync(go, "");
-      const exits = await Promise.all(writers.map((w) => w.exited));
-      for (const exit of exits) assert.equal(exit.code, 0, exit.stderr);
-    } finally {
-      for (const w of writers) w.kill("SIGKILL");
-    }
+    await runTogether(writers, go);
     const cache = new TokenCache();
     cache.deserialize(readFileSync(path, "utf8"));
     const secrets = secretsOnDisk(path);

@@ -21,7 +21,8 @@ import {
 import { DhSession } from "../persistence/_dh.ts";
 import { DEFAULT_COLLECTION, SecretServiceClient } from "../persistence/_secret_service.ts";
 import { type PrivateBus, startPrivateBus } from "../testing/mod.ts";
-import { startFixture, type TestRuntime, tokenEvent } from "./_persistence.ts";
+import { runTogether, startFixture, tokenEvent } from "./_persistence.ts";
+import type { TestRuntime } from "./_helpers.ts";
 
 const APPLICATION = "authbroker-tests";
 let bus: PrivateBus;
@@ -190,14 +191,7 @@ describe("SecretServiceCachePlugin (gnome-keyring on a private bus)", { timeout:
         bus.env,
       )
     );
-    try {
-      await Promise.all(writers.map((w) => w.printed("ready")));
-      writeFileSync(go, "");
-      const exits = await Promise.all(writers.map((w) => w.exited));
-      for (const exit of exits) assert.equal(exit.code, 0, exit.stderr);
-    } finally {
-      for (const w of writers) w.kill("SIGKILL");
-    }
+    await runTogether(writers, go);
     const secrets = secretsInKeyring();
     for (const [w, runtime] of runtimes.entries()) {
       for (let i = 0; i < 10; i++) assert.ok(secrets.has(`at-k${w}-${runtime}-${i}`), `k${w} token ${i}`);
