@@ -249,7 +249,11 @@ export class LinuxBrokerClient {
     return this.#address;
   }
 
-  /** The accounts the broker knows (for this app), or why it could not list them. */
+  /**
+   * The accounts the broker knows (for this app), or why it could not list them.
+   *
+   * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
+   */
   async getAccounts(
     request: LinuxCallOptions & { clientId: string; redirectUri?: string },
   ): Promise<LinuxBrokerAccount[] | LinuxBrokerError> {
@@ -261,7 +265,11 @@ export class LinuxBrokerClient {
     return typeof reply === "string" ? decodeAccounts(reply) : reply;
   }
 
-  /** A token without UI: for `account`, or without one for the OS's default account (`isSignIn`). */
+  /**
+   * A token without UI: for `account`, or without one for the OS's default account (`isSignIn`).
+   *
+   * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
+   */
   async acquireTokenSilently(request: LinuxSilentTokenRequest): Promise<LinuxBrokerToken | LinuxBrokerError> {
     const reply = await this.#call("acquireTokenSilently", silentTokenRequest(authInit(request)), request);
     return typeof reply === "string" ? decodeToken(reply, "acquireTokenSilently") : reply;
@@ -270,6 +278,8 @@ export class LinuxBrokerClient {
   /**
    * A token after the broker's UI (often without a window when the device already has a PRT). Never
    * retried: a second attempt could show a second window. Default deadline 10 minutes.
+   *
+   * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async acquireTokenInteractively(
     request: LinuxInteractiveTokenRequest,
@@ -280,7 +290,11 @@ export class LinuxBrokerClient {
     return typeof reply === "string" ? decodeToken(reply, "acquireTokenInteractively") : reply;
   }
 
-  /** Signs `account` out of this app in the broker; `undefined` on success. */
+  /**
+   * Signs `account` out of this app in the broker; `undefined` on success.
+   *
+   * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
+   */
   async removeAccount(
     request: LinuxCallOptions & { clientId: string; account: LinuxBrokerAccount },
   ): Promise<LinuxBrokerError | undefined> {
@@ -295,6 +309,8 @@ export class LinuxBrokerClient {
   /**
    * The Primary Refresh Token SSO cookie (`x-ms-RefreshTokenCredential`) for a web view: set it as a
    * cookie on the sign-in host, or send it as the `X-Ms-RefreshTokenCredential` header.
+   *
+   * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async acquirePrtSsoCookie(
     request: LinuxPrtSsoCookieRequest,
@@ -313,7 +329,11 @@ export class LinuxBrokerClient {
     return typeof reply === "string" ? decodePrtSsoCookie(reply) : reply;
   }
 
-  /** A Signed HTTP Request (the PoP authorization for one resource request), signed with the account's key. */
+  /**
+   * A Signed HTTP Request (the PoP authorization for one resource request), signed with the account's key.
+   *
+   * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
+   */
   async generateSignedHttpRequest(
     request: LinuxSignedHttpRequestRequest,
   ): Promise<{ ok: true; signedHttpRequest: string } | LinuxBrokerError> {
@@ -322,7 +342,11 @@ export class LinuxBrokerClient {
     return typeof reply === "string" ? decodeSignedHttpRequest(reply) : reply;
   }
 
-  /** The broker's version, e.g. `"3.0.2"`: cheap and without side effects, a good health probe. */
+  /**
+   * The broker's version, e.g. `"3.0.2"`: cheap and without side effects, a good health probe.
+   *
+   * @throws {AbortError} when `options.signal` aborts; every other failure is the returned error.
+   */
   async getLinuxBrokerVersion(
     options: LinuxCallOptions = {},
   ): Promise<{ ok: true; version: string } | LinuxBrokerError> {

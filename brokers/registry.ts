@@ -113,6 +113,11 @@ export function isOptedInAnywhere(optIn: BrokerOptIn): boolean {
  * available in this version" (rule 3), so nobody is told to install a package that would not help; a
  * missing `dependency` still fails with module-not-found (rule 2).
  *
+ * @param platform the platform the plugin serves, for the message when its module is missing
+ * @param name the plugin's name, as `brokerStatus()` reports it
+ * @param load imports the plugin module, e.g. `() => import("./my_broker.ts")`
+ * @param dependency the npm package the plugin needs, e.g. `"dbus-next"` (rule 2 names it)
+ * @returns the descriptor to pass in the app's `brokers` option
  * @example
  * ```ts
  * import { brokerPluginFromModule, loadBroker, type LoadBrokerOptions } from "./registry.ts";

@@ -34,7 +34,12 @@ const adapters: Record<Runtime, ServeAdapter> = { deno: serveDeno, bun: serveBun
 /**
  * Serves `handler` and resolves once the server is listening.
  *
+ * @param handler the request handler, e.g. a hono app's `fetch`
+ * @param options the port (0, the default: an ephemeral one) and the interface (`127.0.0.1`)
+ * @returns the running server, with the port it listens on; `close()` it when done
  * @throws {PortInUseError} when a requested port is taken.
+ * @throws the runtime's own error for any other failure to listen, e.g. Deno's `PermissionDenied`
+ * without `--allow-net`.
  * @example
  * ```ts
  * const server = await serve((req) => new Response("hi"), { port: 0 });

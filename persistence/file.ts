@@ -122,12 +122,18 @@ export class FileCachePlugin implements CachePlugin {
    *
    * @throws {CacheLockError} if another live process holds the lock past `lockTimeoutMs`.
    * @throws {CacheCorruptError} once, if the file was corrupt (see `onCorruptCache`).
+   * @throws {CacheFileError} if the file, its lock or version file, or its folder cannot be used.
    */
   async beforeCacheAccess(context: CachePluginContext): Promise<void> {
     await (this.#synced ?? await this.#plugin()).beforeCacheAccess(context);
   }
 
-  /** Writes the cache atomically if the access changed it, and releases the lock. */
+  /**
+   * Writes the cache atomically if the access changed it, and releases the lock.
+   *
+   * @throws {CacheLockError} `cache_lock_lost` if the lock was taken away meanwhile (nothing is written).
+   * @throws {CacheFileError} if the file or its version file cannot be written.
+   */
   async afterCacheAccess(context: CachePluginContext): Promise<void> {
     await (this.#synced ?? await this.#plugin()).afterCacheAccess(context);
   }

@@ -124,12 +124,21 @@ export class SecretServiceCachePlugin implements CachePlugin {
    * @throws {KeyringLockedError} if the keyring is locked and could not be unlocked.
    * @throws {BrokerDependencyError} if dbus-next is not installed.
    * @throws {CacheLockError} if another live process holds the lock past `lockTimeoutMs`.
+   * @throws {CacheCorruptError} once, if the stored cache was corrupt (see `onCorruptCache`).
+   * @throws {CacheFileError} if the lock or version file, or their folder, cannot be used.
    */
   async beforeCacheAccess(context: CachePluginContext): Promise<void> {
     await (this.#resolved ?? await this.#plugin()).beforeCacheAccess(context);
   }
 
-  /** Stores the cache if the access changed it, and releases the lock. */
+  /**
+   * Stores the cache if the access changed it, and releases the lock.
+   *
+   * @throws {SecretServiceUnavailableError} if the Secret Service went away or did not answer in time.
+   * @throws {KeyringLockedError} if the keyring is locked and could not be unlocked.
+   * @throws {CacheLockError} `cache_lock_lost` if the lock was taken away meanwhile (nothing is stored).
+   * @throws {CacheFileError} if the version file cannot be written.
+   */
   async afterCacheAccess(context: CachePluginContext): Promise<void> {
     await (this.#resolved ?? await this.#plugin()).afterCacheAccess(context);
   }

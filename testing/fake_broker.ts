@@ -193,7 +193,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** An in-memory {@linkcode Broker} with scriptable answers; see the module docs. */
+/**
+ * An in-memory {@linkcode Broker} with scriptable answers; see the module docs. Its broker methods
+ * reject only with a scripted step's `throws` value, with the request signal's reason when it aborts
+ * during a step's `delayMs`, and with an `Error` once the fake is closed.
+ */
 export class FakeBroker implements Broker {
   /** Names this fake in `brokerStatus()`. */
   readonly description: BrokerDescription;

@@ -221,9 +221,10 @@ export class FakeLinuxBroker {
   /**
    * Connects to the bus, owns `com.microsoft.identity.broker1` and starts answering.
    *
-   * @throws {Error} when dbus-next is not installed, the bus cannot be reached, or another connection
-   *   already owns the name.
-   * @throws {TypeError} for an unknown profile, or a `defaultAccount` that is not among `accounts`.
+   * @throws {BrokerDependencyError} when dbus-next is not installed (the message names the install command).
+   * @throws {Error} when the bus cannot be reached, or another connection already owns the name.
+   * @throws {TypeError} for an unknown profile, no bus address, or a `defaultAccount` that is not among
+   *   `accounts`.
    */
   static async start(options: FakeLinuxBrokerOptions = {}): Promise<FakeLinuxBroker> {
     if (options.profile !== undefined && options.profile !== "2.0.1" && options.profile !== "3.0.2") {
