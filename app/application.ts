@@ -304,7 +304,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options a claims challenge, a correlation id (kept by the whole flow), a signal
    * @returns the flow, or the server's error
-   * @throws {ConfigurationError} for bad scopes, or an authority without a device authorization endpoint.
+   * @throws {ConfigurationError} for bad scopes, a claims challenge that is not a JSON object, or an
+   * authority without a device authorization endpoint.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {AbortError} when `options.signal` aborts.

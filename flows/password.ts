@@ -13,7 +13,7 @@ import { type CallOptions, claimsFor, hasBroker, type OnlineContext } from "./co
 import { redeem } from "./grant.ts";
 
 /** The account source MSAL Python records for password sign-ins. */
-export const PASSWORD_ACCOUNT_SOURCE = "password";
+const PASSWORD_ACCOUNT_SOURCE = "password";
 
 // MSAL Python: through the broker on Windows and macOS only; never on Linux or WSL.
 const PASSWORD_VIA_BROKER: ReadonlySet<Platform> = new Set(["windows", "mac"]);
