@@ -382,9 +382,10 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options `parentWindowHandle` (required with a broker), prompt, hints, and the browser flow's settings
    * @returns the token, or the server's (or broker's) error
-   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing, for bad
-   * scopes, binding parameters, a claims challenge that is not a JSON object or a `redirectUri` that is
-   * not a loopback http URL, and for `popParameters` / `sshCertificate` when no broker can issue them.
+   * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing or no
+   * window handle; for bad scopes, binding parameters, a claims challenge that is not a JSON object or a
+   * `redirectUri` that is not a loopback http URL; for `popParameters` / `sshCertificate` when no broker
+   * can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {BrowserLaunchError} when no browser could be opened; {@linkcode PortInUseError} when the loopback port is taken.

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { messageOf } from "../core/errors.ts";
 import { attempt, denoAllows, osName, systemProbe } from "../core/platform.ts";
 
 /** What the diagnosis needs to know about the machine. */
@@ -173,7 +174,7 @@ export async function probeNativeLoad(from: string = import.meta.url): Promise<L
     try {
       process.dlopen({ exports: {} }, binary);
     } catch (error) {
-      loaderMessage = error instanceof Error ? error.message : String(error);
+      loaderMessage = messageOf(error);
     }
     if (os !== "linux") return { loaderMessage, needed: [], isPresent: () => true };
     const dirs = librarySearchPath(fs, systemProbe.env("LD_LIBRARY_PATH"));

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { messageOf } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import { osName, type Platform } from "../core/platform.ts";
 import {
@@ -353,8 +354,10 @@ class MsalRuntimeBroker implements Broker {
 const USER_SWITCHED = 12;
 
 function canceled(signal: AbortSignal): BrokerError {
-  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? "aborted");
-  return pluginError("ApplicationCanceled", `The request was cancelled: ${reason}`);
+  return pluginError(
+    "ApplicationCanceled",
+    `The request was cancelled: ${messageOf(signal.reason ?? "aborted")}`,
+  );
 }
 
 /** 4 on 32-bit Windows, 8 everywhere else the runtime ships builds for. */
