@@ -26,6 +26,15 @@ export function newApp(
   return new PublicClientApplication(clientId, { authority: idp.authority("organizations"), ...options });
 }
 
+/** {@linkcode newApp} through `PublicClientApplication.create`, which also waits for the broker to load. */
+export function createApp(
+  idp: FakeAuthority,
+  options: PublicClientApplicationOptions = {},
+  clientId: string = CLIENT_ID,
+): Promise<PublicClientApplication> {
+  return PublicClientApplication.create(clientId, { authority: idp.authority("organizations"), ...options });
+}
+
 /**
  * Runs the device-code flow of `app` for `scopes`, approving the code at `idp` as `username`; returns what
  * `acquireTokenByDeviceFlow` returns.

@@ -4,18 +4,26 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   BrokerDependencyError,
+  type BrokerStatus,
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
-  PublicClientApplication,
+  type Platform,
   type PublicClientApplicationOptions,
   RedirectUriError,
 } from "../mod.ts";
-import { type BrokerPluginDescriptor, BrokerUnavailableError } from "../broker.ts";
+import {
+  type BrokerPluginContext,
+  type BrokerPluginDescriptor,
+  brokerPluginFromModule,
+  type BrokerPluginModule,
+  BrokerUnavailableError,
+} from "../broker.ts";
 import { brokerError, FakeBroker } from "../testing/fake_broker.ts";
 import {
   assertError,
   assertToken,
   CLIENT_ID,
+  createApp,
   newApp,
   recordingLogger,
   signInWithDeviceCode,
@@ -92,6 +100,45 @@ describe("opt-in: each flag on each platform", () => {
       assert.deepEqual(broker.calls, []);
     }
   });
+
+  it("the platform's flag set to false, every other flag on: no broker, nothing loaded", async () => {
+    for (const platform of PLATFORMS) {
+      // On WSL the Linux flag counts too.
+      const off = platform === "wsl" ? [FLAG_OF.wsl, FLAG_OF.linux] : [FLAG_OF[platform]];
+      const plugin = pluginFrom(
+        "counting",
+        () => Promise.resolve({ createBroker: () => Promise.resolve(new FakeBroker()) }),
+      );
+      const app = newApp(idp, {
+        ...ALL_FLAGS,
+        ...Object.fromEntries(off.map((flag) => [flag, false])),
+        platform,
+        brokers: { [platform]: plugin },
+      });
+      assert.deepEqual(await app.brokerStatus(), {
+        enabled: false,
+        platform,
+        reason: `not opted in on ${platform}`,
+      });
+      assert.equal(plugin.loads, 0, platform);
+    }
+  });
+
+  it("a plugin is created with the app's client id, the platform and the runtime", async () => {
+    const contexts: BrokerPluginContext[] = [];
+    const plugin = brokerPluginFromModule("wsl", "recording", () =>
+      Promise.resolve({
+        createBroker: (context: BrokerPluginContext) => {
+          contexts.push(context);
+          return Promise.resolve(new FakeBroker());
+        },
+      }));
+    const app = newApp(idp, { enableBrokerOnWsl: true, platform: "wsl", brokers: { wsl: plugin } });
+    assert.deepEqual(await app.brokerStatus(), { enabled: true, platform: "wsl", plugin: "recording" });
+    assert.deepEqual(contexts.map(({ clientId, platform, runtime }) => ({ clientId, platform, runtime })), [
+      { clientId: CLIENT_ID, platform: "wsl", runtime: RUNTIME },
+    ]);
+  });
 });
 
 describe("rule 1: authorities the broker does not support bypass it silently", () => {
@@ -156,7 +203,7 @@ describe("rule 1: authorities the broker does not support bypass it silently", (
       () => import(fixture("plugin_missing_dependency.ts")),
       MISSING_DEPENDENCY,
     );
-    const app = await PublicClientApplication.create(CLIENT_ID, {
+    const app = await createApp(idp, {
       authority: `${idp.url}/adfs`,
       enableBrokerOnLinux: true,
       platform: "linux",
@@ -217,12 +264,19 @@ describe("rule 2: a missing broker dependency is an error naming the install com
   const missingLazily = (): BrokerPluginDescriptor & { loads: number } =>
     pluginFrom("linux", () => import(fixture("plugin_lazy_dependency.ts")), MISSING_DEPENDENCY);
 
-  it("PublicClientApplication.create throws it", async () => {
-    for (const plugin of [missing(), missingLazily()]) {
+  it("PublicClientApplication.create throws it, for a plugin that imports the package at load or in createBroker", async () => {
+    const fromModule = (module: string) =>
+      brokerPluginFromModule("linux", "linux", () => import(fixture(module)), MISSING_DEPENDENCY);
+    const plugins = [
+      missing(),
+      missingLazily(),
+      fromModule("plugin_missing_dependency.ts"),
+      fromModule("plugin_lazy_dependency.ts"),
+    ];
+    for (const plugin of plugins) {
       const { logger, warnings } = recordingLogger();
       await assert.rejects(
-        PublicClientApplication.create(CLIENT_ID, {
-          authority: idp.authority("organizations"),
+        createApp(idp, {
           enableBrokerOnLinux: true,
           platform: "linux",
           brokers: { linux: plugin },
@@ -232,6 +286,27 @@ describe("rule 2: a missing broker dependency is an error naming the install com
       );
       assert.deepEqual(warnings(), []);
     }
+  });
+
+  it("a plugin's own BrokerDependencyError is thrown as it is (the plugin knows its dependency best)", async () => {
+    const installCommand = expectedMessage.split(": ")[1];
+    const plugin = pluginFrom("linux", () =>
+      Promise.resolve({
+        createBroker: () => Promise.reject(new BrokerDependencyError(installCommand)),
+      }), "dbus-next");
+    await assert.rejects(
+      createApp(idp, {
+        enableBrokerOnLinux: true,
+        platform: "linux",
+        brokers: { linux: plugin },
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof BrokerDependencyError, `expected BrokerDependencyError, got ${error}`);
+        assert.equal(error.message, expectedMessage);
+        assert.equal(error.installCommand, installCommand);
+        return true;
+      },
+    );
   });
 
   it("new PublicClientApplication constructs, and then every call rejects with it, before any request", async () => {
@@ -289,8 +364,7 @@ describe("rule 2: a missing broker dependency is an error naming the install com
 
   it("not on the flag's platform: nothing is loaded, nothing fails", async () => {
     const plugin = missing();
-    const app = await PublicClientApplication.create(CLIENT_ID, {
-      authority: idp.authority("organizations"),
+    const app = await createApp(idp, {
       enableBrokerOnLinux: true,
       platform: "mac",
       brokers: { linux: plugin, mac: plugin },
@@ -451,8 +525,7 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       Promise.resolve({
         createBroker: () => Promise.reject(new BrokerUnavailableError("Windows 10 or later is required")),
       }));
-    const app = await PublicClientApplication.create(CLIENT_ID, {
-      authority: idp.authority("organizations"),
+    const app = await createApp(idp, {
       enableBrokerOnWindows: true,
       platform: "windows",
       brokers: { windows: plugin },
@@ -463,6 +536,55 @@ describe("rule 3: a broker that cannot initialise falls back to the browser, wit
       plugin: "wam",
       reason: "Windows 10 or later is required",
     });
+  });
+});
+
+describe("rule 3: what counts as a broker that cannot initialise", () => {
+  /** The status of an app opted in on `platform` with `plugin`, asserting its one fallback warning. */
+  async function fallback(
+    plugin: BrokerPluginDescriptor,
+    platform: Platform = "linux",
+  ): Promise<BrokerStatus> {
+    const { logger, warnings } = recordingLogger();
+    const app = newApp(idp, { ...ALL_FLAGS, platform, brokers: { [platform]: plugin }, logger });
+    const status = await app.brokerStatus();
+    assert.equal(status.enabled, false);
+    assert.equal(status.platform, platform);
+    assert.equal(status.plugin, plugin.name);
+    const [warning, ...more] = warnings();
+    assert.deepEqual(more, []);
+    assert.ok(warning.includes(status.reason!), warning);
+    assert.match(warning, /We will fallback to non-broker\.$/);
+    return status;
+  }
+
+  it("a plugin module without createBroker", async () => {
+    const status = await fallback({ name: "empty", load: () => Promise.resolve({} as BrokerPluginModule) });
+    assert.equal(status.reason, 'the broker plugin "empty" does not export createBroker');
+  });
+
+  it("a plugin module that is not there: not available in this version, and no install command", async () => {
+    const plugin = brokerPluginFromModule(
+      "mac",
+      "msalruntime",
+      () => import(fixture("no_such_plugin.ts")),
+      "@azure/msal-node-runtime",
+    );
+    const status = await fallback(plugin, "mac");
+    assert.equal(status.reason, "the mac broker plugin is not available in this version");
+  });
+
+  it("a missing package other than the plugin's dependency: a fallback, not rule 2", async () => {
+    for (const dependency of ["dbus-next", "authbroker-test-missing"]) {
+      const plugin = brokerPluginFromModule(
+        "linux",
+        "linux",
+        () => import(fixture("plugin_missing_dependency.ts")),
+        dependency,
+      );
+      const status = await fallback(plugin);
+      assert.match(status.reason ?? "", new RegExp(MISSING_DEPENDENCY), dependency);
+    }
   });
 });
 
@@ -576,5 +698,36 @@ describe("rule 4: a failing broker request is an error result, never a switch to
       );
       return true;
     });
+  });
+});
+
+describe("module-not-found wording the rules rely on, as this runtime reports it", () => {
+  const message = async (load: () => Promise<unknown>): Promise<string> => {
+    try {
+      await load();
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error("expected the import to fail");
+  };
+
+  it("a package that is not installed", async () => {
+    const text = await message(() => import(fixture("plugin_missing_dependency.ts")));
+    const lazy = await message(async () =>
+      (await import(fixture("plugin_lazy_dependency.ts"))).createBroker()
+    );
+    const expected = RUNTIME === "deno"
+      ? /^Import "authbroker-test-missing-dependency" not a dependency and not in import map from "file:\/\/\/.*\/tests\/fixtures\/plugin_(missing|lazy)_dependency\.ts"/
+      : /^Cannot find package 'authbroker-test-missing-dependency' imported from .*[\/\\]tests[\/\\]fixtures[\/\\]plugin_(missing|lazy)_dependency\.ts/;
+    assert.match(text, expected);
+    assert.match(lazy, expected);
+  });
+
+  it("a module file that does not exist", async () => {
+    const text = await message(() => import(fixture("no_such_plugin.ts")));
+    const expected = RUNTIME === "deno"
+      ? /^Module not found "file:\/\/\/.*\/tests\/fixtures\/no_such_plugin\.ts"\.$/
+      : /^Cannot find module '.*[\/\\]tests[\/\\]fixtures[\/\\]no_such_plugin\.ts' imported from /;
+    assert.match(text, expected);
   });
 });

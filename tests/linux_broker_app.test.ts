@@ -7,7 +7,7 @@ import process from "node:process";
 import {
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
-  PublicClientApplication,
+  type PublicClientApplication,
   type PublicClientApplicationOptions,
   TokenCache,
 } from "../mod.ts";
@@ -21,7 +21,7 @@ import {
   startPrivateBus,
 } from "../testing/mod.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { assertError, assertToken, CLIENT_ID, recordingLogger } from "./_helpers.ts";
+import { assertError, assertToken, CLIENT_ID, createApp, recordingLogger } from "./_helpers.ts";
 
 const SCOPES = ["User.Read"];
 const NATIVE_CLIENT = "https://login.microsoftonline.com/common/oauth2/nativeclient";
@@ -95,13 +95,8 @@ function sessionBus(): () => PrivateBus {
   return () => bus;
 }
 
-async function linuxApp(options: PublicClientApplicationOptions = {}): Promise<PublicClientApplication> {
-  return await PublicClientApplication.create(CLIENT_ID, {
-    authority: idp.authority("organizations"),
-    enableBrokerOnLinux: true,
-    ...options,
-  });
-}
+const linuxApp = (options: PublicClientApplicationOptions = {}): Promise<PublicClientApplication> =>
+  createApp(idp, { enableBrokerOnLinux: true, ...options });
 
 function authParameters(record: FakeLinuxBrokerRequest): Record<string, unknown> {
   assert.equal(record.protocolVersion, "0.0");
