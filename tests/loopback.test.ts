@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { type LoopbackListener, type LoopbackOptions, startLoopbackListener } from "../flows/loopback.ts";
 import { AbortError, PortInUseError, TimeoutError } from "../core/errors.ts";
 import { LogWriter } from "../core/log.ts";
-import { commandFor, portIsClosed, ROOT, runToEnd } from "./_helpers.ts";
+import { commandFor, portIsClosed, recordingLogger, ROOT, runToEnd } from "./_helpers.ts";
 
 /** Runs `body` with a fresh listener and always closes it. */
 async function withListener(
@@ -204,9 +204,8 @@ describe("loopback listener: errors from the identity provider", () => {
 
 describe("loopback listener: requests that must not end the flow", () => {
   it("state mismatch shows an error page and keeps waiting for the real redirect", async () => {
-    const warnings: string[] = [];
-    const logger = new LogWriter({ warning: (message) => warnings.push(message) });
-    await withListener({ logger }, async (listener) => {
+    const { logger, warnings } = recordingLogger();
+    await withListener({ logger: new LogWriter(logger) }, async (listener) => {
       const waiting = listener.waitForResponse({ state: "right" });
       const progress = track(waiting);
       const forged = await post(listener, { code: "forged", state: "wrong" });
@@ -215,7 +214,7 @@ describe("loopback listener: requests that must not end the flow", () => {
       const missing = await get(listener, "/?code=forged");
       assert.match(await missing.text(), /state_mismatch/);
       assert.equal(progress.settled, false);
-      assert.ok(warnings.some((w) => /state/.test(w)));
+      assert.ok(warnings().some((w) => /state/.test(w)));
       const real = await post(listener, { code: "real", state: "right" });
       assert.equal(real.status, 200);
       await real.text();

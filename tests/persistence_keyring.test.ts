@@ -22,7 +22,7 @@ import { DhSession } from "../persistence/_dh.ts";
 import { DEFAULT_COLLECTION, SecretServiceClient } from "../persistence/_secret_service.ts";
 import { type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { runTogether, startFixture, tokenEvent } from "./_persistence.ts";
-import type { TestRuntime } from "./_helpers.ts";
+import { recordingLogger, type TestRuntime } from "./_helpers.ts";
 
 const APPLICATION = "authbroker-tests";
 let bus: PrivateBus;
@@ -300,21 +300,22 @@ describe("SecretServiceCachePlugin without a Secret Service", () => {
   });
 
   it("with fallbackToFile, keeps the cache in that file and warns once", async () => {
-    const warnings: string[] = [];
+    const { logger, warnings } = recordingLogger();
     const file = join(dir, "fallback", "cache.json");
     const plugin = new SecretServiceCachePlugin({
       application: APPLICATION,
       busAddress: plainBus.address,
       lockFolder: dir,
       fallbackToFile: file,
-      logger: { warning: (m) => warnings.push(m) },
+      logger,
     });
     const cache = new TokenCache({ plugin });
     await addToken(cache, "cy", 0);
     await addToken(cache, "cy", 1);
     await cache.access(() => cache.getAccounts(), { readOnly: true });
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /falls back to the file/);
+    const [warning, ...more] = warnings();
+    assert.deepEqual(more, []);
+    assert.match(warning, /falls back to the file/);
     const blob = JSON.parse(readFileSync(file, "utf8"));
     assert.equal(Object.keys(blob.AccessToken).length, 2);
   });

@@ -1,12 +1,12 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { type Logger, TokenCache, type TokenResult } from "../mod.ts";
+import { TokenCache, type TokenResult } from "../mod.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
 import { scrubPii } from "../core/log.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { newApp } from "./_helpers.ts";
+import { newApp, recordingLogger } from "./_helpers.ts";
 
 const USER = { username: "pii.person@contoso.com", password: "s3cret-password", name: "Pat Person" };
 const SCOPES = ["User.Read"];
@@ -16,16 +16,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [USER], deviceCodeInterval: 0 });
 });
 after(() => idp.close());
-
-/** A logger that keeps every line of every level, with PII logging left off (the default). */
-function capturingLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const keep = (level: string) => (message: string) => void lines.push(`${level}: ${message}`);
-  return {
-    lines,
-    logger: { error: keep("error"), warning: keep("warning"), info: keep("info"), verbose: keep("verbose") },
-  };
-}
 
 async function withFailingBrowser<T>(body: () => Promise<T>): Promise<T> {
   const saved = [process.env.BROWSER, process.env.DISPLAY, process.env.WAYLAND_DISPLAY];
@@ -43,7 +33,8 @@ async function withFailingBrowser<T>(body: () => Promise<T>): Promise<T> {
 
 describe("with PII logging off, no secret or identifier reaches any log line", () => {
   it("device code, interactive (loginHint, failing BROWSER), refresh, silent and broker flows", async () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, logged } = recordingLogger(); // every level, PII logging off (the default)
+    const lines = () => logged.map(({ level, message }) => `${level}: ${message}`);
     const secrets = new Set<string>([USER.username, USER.password, USER.name]);
     const keep = (value: unknown) => {
       if (typeof value === "string" && value.length >= 4) secrets.add(value);
@@ -129,15 +120,19 @@ describe("with PII logging off, no secret or identifier reaches any log line", (
       }
     }
 
-    assert.ok(lines.length >= 5, `the flows logged (${lines.length} lines)`);
-    const leaks = lines.flatMap((line) =>
+    assert.ok(lines().length >= 5, `the flows logged (${lines().length} lines)`);
+    const leaks = lines().flatMap((line) =>
       [...secrets].filter((secret) => line.includes(secret)).map((secret) => `${secret} in: ${line}`)
     );
     assert.deepEqual(leaks, []);
-    const queries = lines.filter((line) => /\?[^\s?]*=/.test(line));
+    const queries = lines().filter((line) => /\?[^\s?]*=/.test(line));
     assert.deepEqual(queries, [], "no URL with a query string");
     const local = USER.username.split("@")[0];
-    assert.deepEqual(lines.filter((line) => line.includes(local)), [], "not even the username's local part");
+    assert.deepEqual(
+      lines().filter((line) => line.includes(local)),
+      [],
+      "not even the username's local part",
+    );
   });
 });
 
