@@ -308,6 +308,7 @@ describe("browser-only options in broker mode: one warning each, and nothing els
     ["errorTemplate", { errorTemplate: "<p>$error: $error_description</p>" }],
     ["responseMode", { responseMode: "query" }],
     ["port", { port: 8400 }],
+    ["timeoutMs", { timeoutMs: 60_000 }],
     ["timeout", { timeout: 60 }],
     ["domainHint", { domainHint: "contoso.com" }],
     ["extraScopesToConsent", { extraScopesToConsent: ["Mail.Read"] }],
