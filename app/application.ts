@@ -277,7 +277,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options a claims challenge, a correlation id, a signal
    * @returns the token, or the server's error
-   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {ConfigurationError} for bad scopes, or a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python).
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {IdTokenError} when the ID token fails its checks.
@@ -304,8 +305,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options a claims challenge, a correlation id (kept by the whole flow), a signal
    * @returns the flow, or the server's error
-   * @throws {ConfigurationError} for bad scopes, a claims challenge that is not a JSON object, or an
-   * authority without a device authorization endpoint.
+   * @throws {ConfigurationError} for bad scopes, a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python), or an authority without a device authorization endpoint.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {AbortError} when `options.signal` aborts.
@@ -329,7 +330,8 @@ export class PublicClientApplication {
    * @param flow what `initiateDeviceFlow` returned
    * @param options a claims challenge, a signal to stop waiting
    * @returns the token, or the server's error (`expired_token` when the code expired)
-   * @throws {ConfigurationError} for a claims challenge that is not a JSON object.
+   * @throws {ConfigurationError} for a claims challenge that is not a JSON object while `clientCapabilities`
+   * are set (as MSAL Python).
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {IdTokenError} when the ID token fails its checks.
@@ -356,7 +358,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options a claims challenge, a correlation id, a signal
    * @returns the token, or the server's (or broker's) error
-   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {ConfigurationError} for bad scopes, or a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python).
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {IdTokenError} when the ID token fails its checks.
@@ -383,7 +386,8 @@ export class PublicClientApplication {
    * @param options `parentWindowHandle` (required with a broker), prompt, hints, and the browser flow's settings
    * @returns the token, or the server's (or broker's) error
    * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing or no
-   * window handle; for bad scopes, binding parameters, a claims challenge that is not a JSON object or a
+   * window handle; for bad scopes, binding parameters, a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python), or a
    * `redirectUri` that is not a loopback http URL; for `popParameters` / `sshCertificate` when no broker
    * can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
@@ -431,7 +435,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options the redirect URI, what shapes the request, a signal
    * @returns the authorization URL
-   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {ConfigurationError} for bad scopes, or a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python).
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {AbortError} when `options.signal` aborts.
@@ -450,7 +455,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options the redirect URI, what shapes the request, a signal
    * @returns the flow to keep until the redirect arrives
-   * @throws {ConfigurationError} for bad scopes or a claims challenge that is not a JSON object.
+   * @throws {ConfigurationError} for bad scopes, or a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python).
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {AbortError} when `options.signal` aborts.

@@ -60,7 +60,15 @@ export function decorateScopes(scopes: readonly string[]): string {
   return [...new Set([...scopes, ...RESERVED_SCOPES])].join(" ");
 }
 
-/** MSAL Python's claims merge: client capabilities go under `access_token.xms_cc.values`. */
+/**
+ * MSAL Python's claims merge (`_merge_claims_challenge_and_capabilities`): client capabilities go under
+ * `access_token.xms_cc.values`. Without capabilities the challenge passes through unparsed.
+ *
+ * @param capabilities the app's client capabilities (e.g. `["CP1"]`)
+ * @param claimsChallenge a claims challenge from a resource, as JSON
+ * @returns the `claims` parameter to send, or `undefined` for none
+ * @throws {ConfigurationError} when capabilities are set and `claimsChallenge` is not a JSON object.
+ */
 export function mergeClaims(capabilities?: readonly string[], claimsChallenge?: string): string | undefined {
   if (!capabilities?.length) return claimsChallenge || undefined;
   let claims: Record<string, unknown> = {};

@@ -35,7 +35,8 @@ export interface UsernamePasswordOptions extends CallOptions {
  * @param scopes the scopes to ask for, validated and undecorated
  * @param options a claims challenge, a correlation id, a signal
  * @returns the token, or the server's (or broker's) error
- * @throws {ConfigurationError} for a claims challenge that is not a JSON object.
+ * @throws {ConfigurationError} for a claims challenge that is not a JSON object while `clientCapabilities`
+ * are set (as MSAL Python).
  * @throws {NetworkError} when the server cannot be reached.
  * @throws {IdTokenError} when the ID token fails its checks.
  * @throws {RedirectUriError} when the broker says the app has not registered its redirect URI.
