@@ -59,6 +59,28 @@ describe("package manifests", () => {
     assert.equal(npm.sideEffects, false);
   });
 
+  it("match package-lock.json, so `npm install` on a fresh clone leaves it unchanged", () => {
+    const lock = readJson("package-lock.json");
+    const project = lock.packages[""];
+    assert.equal(lock.name, npm.name);
+    assert.equal(lock.version, npm.version);
+    for (
+      const field of [
+        "name",
+        "version",
+        "license",
+        "engines",
+        "dependencies",
+        "optionalDependencies",
+        "devDependencies",
+        "peerDependencies",
+        "peerDependenciesMeta",
+      ]
+    ) {
+      assert.deepEqual(project[field], npm[field], `package-lock.json's ${field} differs from package.json's`);
+    }
+  });
+
   it("keep broker dependencies optional peers, never runtime dependencies", () => {
     for (const name of ["dbus-next", "@azure/msal-node-runtime"]) {
       assert.equal(npm.dependencies?.[name], undefined, name);
