@@ -113,7 +113,10 @@ export interface LinuxBrokerServiceOptions {
   environment?: string;
   /** As {@linkcode FakeLinuxBrokerOptions.accessTokenLifetime}: seconds. */
   accessTokenLifetime?: number;
-  /** As {@linkcode FakeLinuxBrokerOptions.exportDelayMs}: the start-up race right after activation. */
+  /**
+   * As {@linkcode FakeLinuxBrokerOptions.exportDelayMs}, in milliseconds: the start-up race right after
+   * activation.
+   */
   exportDelayMs?: number;
   /**
    * A file the activated broker appends each call to, as one JSON {@linkcode FakeLinuxBrokerRequest}
@@ -219,7 +222,12 @@ export interface FakeLinuxBrokerBusCall {
 
 /** A started `FakeAuthority`, as other fakes take it (its type without importing its module). */
 export interface FakeAuthorityHandle {
-  /** The authority URL for `tenant` (default `"common"`). */
+  /**
+   * The authority URL for `tenant`.
+   *
+   * @param tenant a tenant id or domain; default `"common"`.
+   * @returns the URL, `${origin}/${tenant}`.
+   */
   authority(tenant?: string): string;
 }
 

@@ -140,6 +140,11 @@ export class FakeAuthority {
   /**
    * Generates a signing key and starts serving on 127.0.0.1.
    *
+   * @param options users, clients, tenant, public origin, port, and the token and device code lifetimes
+   *   (in seconds); every field is optional.
+   * @returns the started authority; {@linkcode FakeAuthority.close} it when done.
+   * @throws {RangeError} when a lifetime or `deviceCodeInterval` is not a whole number >= 0.
+   * @throws {TypeError} when `options.origin` is not an http(s) URL.
    * @throws {PortInUseError} when `options.port` is taken.
    */
   static async start(options: FakeAuthorityOptions = {}): Promise<FakeAuthority> {
@@ -190,12 +195,22 @@ export class FakeAuthority {
     return this.#requests;
   }
 
-  /** An authority URL for the app: `${origin}/${tenant ?? "common"}`. */
+  /**
+   * An authority URL for the app: `${origin}/${tenant ?? "common"}`.
+   *
+   * @param tenant a tenant id or domain, or `common` / `organizations` / `consumers`; default `"common"`.
+   * @returns the URL, e.g. `http://127.0.0.1:41234/common`.
+   */
   authority(tenant?: string): string {
     return `${this.origin}/${tenant ?? "common"}`;
   }
 
-  /** The requests received by one endpoint, in order. */
+  /**
+   * The requests received by one endpoint, in order.
+   *
+   * @param endpoint which endpoint, e.g. `"token"`.
+   * @returns a new array of its recorded requests, oldest first.
+   */
   requestsTo(endpoint: FakeEndpoint): RecordedRequest[] {
     return this.#requests.filter((r) => r.endpoint === endpoint);
   }
@@ -209,7 +224,11 @@ export class FakeAuthority {
    * Makes the next `times` requests to `endpoint` get `fault` instead of their normal answer (after
    * being recorded). Faults queued for one endpoint apply in the order they were queued.
    *
+   * @param endpoint the endpoint whose requests fail.
+   * @param fault what they get instead: a server error, a 429 (`retryAfter` in seconds), an OAuth error,
+   *   a delay (`delayMs` in milliseconds) or a raw body.
    * @param times how many requests; default 1; `Infinity` for all of them.
+   * @throws {RangeError} when `times` is not a positive integer or `Infinity`.
    */
   fail(endpoint: FakeEndpoint, fault: FakeFault, times = 1): void {
     this.#faults.add(endpoint, fault, times);
@@ -218,6 +237,11 @@ export class FakeAuthority {
   /**
    * Like {@linkcode FakeAuthority.fail}, for token requests of one grant type only, e.g. to fail
    * refreshes while device code polls succeed. Endpoint faults on `"token"` apply first.
+   *
+   * @param grantType the grant whose token requests fail, e.g. `"refresh_token"`.
+   * @param fault what they get instead, as for {@linkcode FakeAuthority.fail}.
+   * @param times how many requests; default 1; `Infinity` for all of them.
+   * @throws {RangeError} when `times` is not a positive integer or `Infinity`.
    */
   failGrant(grantType: FakeGrantType, fault: FakeFault, times = 1): void {
     this.#faults.add(`grant:${grantType}`, fault, times);
@@ -226,6 +250,8 @@ export class FakeAuthority {
   /**
    * Approves a device code as if the user had typed it at /devicelogin and signed in as `username`.
    *
+   * @param userCode the `user_code` of the device authorization response.
+   * @param username a configured user's sign-in name (case-insensitive).
    * @throws {Error} for an unknown user code or user, or a code that is no longer pending.
    */
   approveDeviceCode(userCode: string, username: string): void {
@@ -252,6 +278,10 @@ export class FakeAuthority {
    *   openBrowser: idp.signInAs("alice@contoso.com"),
    * });
    * ```
+   * @param username a configured user's sign-in name (case-insensitive).
+   * @param options `consent`: the answer on the consent page; default `"accept"`.
+   * @returns a function that takes the authorization URL and resolves once the answer has reached the
+   *   redirect URI.
    * @throws {Error} at once for an unknown user; the returned function rejects when a page is not one
    *   a user could answer (e.g. the fake's error page for a bad redirect URI).
    */
@@ -268,6 +298,7 @@ export class FakeAuthority {
   /**
    * Declines a device code: its next poll answers `authorization_declined`.
    *
+   * @param userCode the `user_code` of the device authorization response.
    * @throws {Error} for an unknown user code, or a code that is no longer pending.
    */
   denyDeviceCode(userCode: string): void {
@@ -280,7 +311,9 @@ export class FakeAuthority {
    * (`{ aud: "someone-else" }`), from another issuer (`{ iss: "https://mix-up.example" }`), or expired
    * (`{ exp: Math.floor(Date.now() / 1000) - 3600 }`). The library refuses each with an `IdTokenError`.
    *
-   * @param times how many ID tokens; default 1.
+   * @param claims claims to set (or, with `undefined`, remove), by claim name.
+   * @param times how many ID tokens; default 1; `Infinity` for all of them.
+   * @throws {RangeError} when `times` is not a positive integer or `Infinity`.
    */
   overrideIdTokenClaims(claims: Record<string, unknown>, times = 1): void {
     if (!(times > 0) || (!Number.isInteger(times) && times !== Infinity)) {
@@ -289,7 +322,11 @@ export class FakeAuthority {
     this.#ctx.state.idTokenOverrides.push({ claims: { ...claims }, remaining: times });
   }
 
-  /** Revokes the refresh tokens of `username` (of everyone when omitted): they now get `invalid_grant`. */
+  /**
+   * Revokes refresh tokens: using one now gets `invalid_grant`.
+   *
+   * @param username whose tokens (case-insensitive); everyone's when omitted.
+   */
   revokeRefreshTokens(username?: string): void {
     const wanted = username?.toLowerCase();
     for (const record of this.#ctx.state.refreshTokens.values()) {

@@ -129,6 +129,11 @@ export const FAKE_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /**
  * Creates a broker account as a real broker would describe it (`homeAccountId` is `<oid>.<tid>`).
  *
+ * @param init the sign-in name, and optionally the account id, object id, tenant id, authority host and
+ *   display name.
+ * @returns the account: `id` (default `broker-<lower-case username>`), `username`, `homeAccountId`,
+ *   `realm` (default {@linkcode FAKE_TENANT_ID}), `oid`, `name`, and `environment` when given.
+ *
  * @example
  * ```ts
  * import { fakeBrokerAccount } from "@authbroker/msal/testing";
@@ -151,7 +156,15 @@ export function fakeBrokerAccount(init: FakeBrokerAccountInit): BrokerAccount {
 }
 
 /**
- * Creates a broker error result, e.g. `brokerError("UserCanceled")`.
+ * Creates a broker error result, e.g. `brokerError("UserCanceled")`. It carries no `kind`, so its error
+ * result's `error` is `"broker_error"`; spread one in (`{ ...brokerError(s), kind }`) to test a classified
+ * failure.
+ *
+ * @param status an MSAL runtime status name (`BROKER_STATUS_NAMES`), e.g. `"InteractionRequired"`.
+ * @param context the human-readable detail; default `Fake broker: <status>`.
+ * @param errorCode the broker's numeric error code; default 0.
+ * @param tag where in the broker the error arose; default `"fake"`.
+ * @returns a {@linkcode BrokerError} (`ok: false`) with those fields.
  *
  * @example
  * ```ts
@@ -220,7 +233,12 @@ export class FakeBroker implements Broker {
   readonly #scripts = new Map<FakeBrokerMethod, unknown[]>();
   #issued = 0;
 
-  /** Creates a fake broker knowing `options.accounts`. */
+  /**
+   * Creates a fake broker knowing `options.accounts`.
+   *
+   * @param options accounts, default account, interactive user, name, redirect URI, token lifetime (in
+   *   seconds) and advertised capabilities; every field is optional.
+   */
   constructor(options: FakeBrokerOptions = {}) {
     this.#options = options;
     this.description = { name: options.name ?? "fake", version: "0" };
@@ -236,7 +254,12 @@ export class FakeBroker implements Broker {
 
   /**
    * Queues answers for the next calls of `method`, one step per call; after they are used up the
-   * default behaviour resumes. Returns the fake, for chaining.
+   * default behaviour resumes.
+   *
+   * @param method the broker method to script, e.g. `"acquireTokenSilent"`.
+   * @param steps one per call, in order: a `reply` (a value, or a function of the request), a value to
+   *   `throws`, and/or a `delayMs` (milliseconds) before answering.
+   * @returns the fake, for chaining.
    */
   script<M extends FakeBrokerMethod>(method: M, ...steps: FakeBrokerStep<M>[]): this {
     const queue = this.#scripts.get(method) ?? [];
@@ -245,24 +268,45 @@ export class FakeBroker implements Broker {
     return this;
   }
 
-  /** The requests `method` received, in order. */
+  /**
+   * The requests `method` received, in order.
+   *
+   * @param method the broker method, e.g. `"getAccounts"`.
+   * @returns a new array of the requests it received, oldest first.
+   */
   callsTo<M extends FakeBrokerMethod>(method: M): FakeBrokerCalls[M]["request"][] {
     return this.calls.filter((call) => call.method === method).map((call) =>
       call.request as FakeBrokerCalls[M]["request"]
     );
   }
 
-  /** The redirect URI the app must register. */
+  /**
+   * The redirect URI the app must register.
+   *
+   * @param clientId the app's client id.
+   * @returns `options.redirectUri`, else `ms-appx-web://Microsoft.AAD.BrokerPlugin/<clientId>`.
+   */
   redirectUri(clientId: string): string {
     return this.#options.redirectUri ?? `ms-appx-web://Microsoft.AAD.BrokerPlugin/${clientId}`;
   }
 
-  /** Lists the known accounts. */
+  /**
+   * Lists the known accounts.
+   *
+   * @param request the app's request (recorded in {@linkcode FakeBroker.calls}).
+   * @returns the known accounts, unless a scripted step answers otherwise.
+   */
   getAccounts(request: BrokerAccountsRequest): Promise<BrokerAccount[] | BrokerError> {
     return this.#run("getAccounts", request, () => [...this.accounts.values()]);
   }
 
-  /** Issues a token for a known account, else fails with `AccountNotFound`. */
+  /**
+   * Issues a token for a known account, else fails with `AccountNotFound`.
+   *
+   * @param request the app's request; its `account.id` names the account.
+   * @returns a {@linkcode BrokerTokenResponse} or a {@linkcode BrokerError}, unless a scripted step
+   *   answers otherwise.
+   */
   acquireTokenSilent(request: BrokerSilentRequest): Promise<BrokerTokenResult> {
     return this.#run("acquireTokenSilent", request, () => {
       const account = this.accounts.get(request.account.id);
@@ -274,6 +318,10 @@ export class FakeBroker implements Broker {
    * Issues a token for the default account, else fails with `InteractionRequired`. With the
    * `MSALRuntime_Username` extra parameter (the password flow), that user signs in instead and becomes
    * known to the broker; the password is not checked.
+   *
+   * @param request the app's request.
+   * @returns a {@linkcode BrokerTokenResponse} or a {@linkcode BrokerError}, unless a scripted step
+   *   answers otherwise.
    */
   signInSilently(request: BrokerTokenRequest): Promise<BrokerTokenResult> {
     return this.#run("signInSilently", request, () => {
@@ -289,7 +337,13 @@ export class FakeBroker implements Broker {
     });
   }
 
-  /** "Shows the UI": the interactive user signs in and becomes known to the broker. */
+  /**
+   * "Shows the UI": the interactive user (see {@linkcode FakeBrokerOptions.interactiveAccount}) signs in
+   * and becomes known to the broker.
+   *
+   * @param request the app's request; its `loginHint` picks the user unless `interactiveAccount` is set.
+   * @returns a {@linkcode BrokerTokenResponse}, unless a scripted step answers otherwise.
+   */
   acquireTokenInteractive(request: BrokerInteractiveRequest): Promise<BrokerTokenResult> {
     return this.#run("acquireTokenInteractive", request, () => {
       const hint = request.loginHint;
@@ -302,7 +356,13 @@ export class FakeBroker implements Broker {
     });
   }
 
-  /** Forgets the account, else fails with `AccountNotFound`. */
+  /**
+   * Forgets the account, else fails with `AccountNotFound`.
+   *
+   * @param request the app's request; its `account.id` names the account.
+   * @returns `undefined` once forgotten, or a {@linkcode BrokerError}, unless a scripted step answers
+   *   otherwise.
+   */
   signOut(request: BrokerSignOutRequest): Promise<BrokerError | undefined> {
     return this.#run(
       "signOut",
@@ -317,7 +377,15 @@ export class FakeBroker implements Broker {
     return Promise.resolve();
   }
 
-  /** The token response a real broker would give for `account`: an ID token, client info, granted scopes. */
+  /**
+   * The token response a real broker would give for `account`: an ID token, client info, granted scopes.
+   *
+   * @param account the account signed in.
+   * @param request the request answered: its `clientId` becomes `aud`, its authority's host the issuer's
+   *   (unless the account has an `environment`), its `scopes` the granted scopes.
+   * @returns a successful response: access token `fake-broker-at-<n>`, `expiresOn` in epoch seconds
+   *   (`tokenLifetimeSeconds` ahead), an unsigned ID token valid for an hour, and its claims.
+   */
   issueToken(account: BrokerAccount, request: BrokerTokenRequest): BrokerTokenResponse {
     const now = Math.floor(Date.now() / 1000);
     const [oid, tid] = (account.homeAccountId ?? `${crypto.randomUUID()}.${FAKE_TENANT_ID}`).split(".");

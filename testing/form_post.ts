@@ -18,6 +18,9 @@ export interface AutoPostForm {
 /**
  * Parses the first `<form>` of `html` and the named `<input>`s inside it.
  *
+ * @param html the page's HTML text.
+ * @returns the form's `action` (as written, entities decoded) and its named inputs' values (`""` for an
+ *   input without `value`; the last of two with one name wins).
  * @throws {Error} when `html` has no form with an `action`.
  * @example
  * ```ts

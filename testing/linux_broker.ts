@@ -221,6 +221,10 @@ export class FakeLinuxBroker {
   /**
    * Connects to the bus, owns `com.microsoft.identity.broker1` and starts answering.
    *
+   * @param options bus address, profile, fake authority, accounts, default account, environment, token
+   *   lifetime (seconds), start-up race (`exportDelayMs`, milliseconds) and an `onRequest` callback;
+   *   every field is optional.
+   * @returns the running broker; {@linkcode FakeLinuxBroker.close} it when done.
    * @throws {BrokerDependencyError} when dbus-next is not installed (the message names the install command).
    * @throws {Error} when the bus cannot be reached, or another connection already owns the name.
    * @throws {TypeError} for an unknown profile, no bus address, or a `defaultAccount` that is not among
@@ -267,7 +271,12 @@ export class FakeLinuxBroker {
     return this.#busCalls;
   }
 
-  /** The calls of one method, in order. */
+  /**
+   * The calls of one method, in order.
+   *
+   * @param method a `com.microsoft.identity.Broker1` method, e.g. `"acquireTokenSilently"`.
+   * @returns a new array of its recorded calls, oldest first.
+   */
   requestsTo(method: FakeLinuxBrokerMethod): FakeLinuxBrokerRequest[] {
     return this.#requests.filter((r) => r.method === method);
   }
@@ -278,7 +287,12 @@ export class FakeLinuxBroker {
     this.#busCalls = [];
   }
 
-  /** Replaces the accounts signed in on the "device"; returns them as the broker will send them. */
+  /**
+   * Replaces the accounts signed in on the "device".
+   *
+   * @param accounts the new accounts; only `username` is required in each.
+   * @returns copies of them as the broker will send them, defaults filled in.
+   */
   setAccounts(accounts: FakeLinuxBrokerAccountInit[]): FakeLinuxBrokerAccount[] {
     this.#accounts = accounts.map((init) =>
       brokerAccount(init, { tenantId: this.#tenantId, environment: this.#environment })
@@ -286,7 +300,12 @@ export class FakeLinuxBroker {
     return this.accounts;
   }
 
-  /** Adds an account signed in on the "device"; returns it as the broker will send it. */
+  /**
+   * Adds an account signed in on the "device".
+   *
+   * @param account the account; only `username` is required.
+   * @returns a copy of it as the broker will send it, defaults filled in.
+   */
   addAccount(account: FakeLinuxBrokerAccountInit): FakeLinuxBrokerAccount {
     const added = brokerAccount(account, { tenantId: this.#tenantId, environment: this.#environment });
     this.#accounts.push(added);
@@ -297,6 +316,9 @@ export class FakeLinuxBroker {
    * Makes the next `times` calls of `method` (of any method for `"*"`) meet `fault` instead of their
    * normal answer. Calls are recorded either way; faults apply in the order they were queued.
    *
+   * @param method a `com.microsoft.identity.Broker1` method, or `"*"` for any.
+   * @param fault what the calls meet: a JSON error, a reply, `emptyAccounts`, `unknownObject`,
+   *   `disconnect`, `noReply`, or a `delay` (`delayMs`, milliseconds).
    * @param times how many calls; default 1; `Infinity` for all of them.
    * @throws {TypeError} for `emptyAccounts` on a method other than `getAccounts`.
    * @throws {RangeError} when `times` is less than 1.

@@ -77,6 +77,10 @@ function runtimeCommand(entry: URL, code: string): string[] {
  * // the first getAccounts call starts the broker; during its first 300 ms calls get UnknownObject
  * ```
  *
+ * @param options the broker's profile, accounts, default account, environment, token lifetime (seconds),
+ *   start-up race (`exportDelayMs`, milliseconds) and a `requestLog` file (one JSON call per line).
+ * @returns the service for `services`: the name `com.microsoft.identity.broker1` and the command line
+ *   that starts the broker.
  * @throws {Error} when the kit's entry module cannot be found.
  */
 export function linuxBrokerService(options: LinuxBrokerServiceOptions = {}): ActivatableService {

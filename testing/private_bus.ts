@@ -83,7 +83,12 @@ export interface PrivateBus {
 
 /** The private bus could not be started. */
 export class PrivateBusError extends Error {
-  /** Creates the error. */
+  /**
+   * Creates the error.
+   *
+   * @param message what failed, e.g. the daemon's exit code and stderr, or the package to install.
+   * @param options `cause`: the underlying error, when there is one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "PrivateBusError";
@@ -321,6 +326,10 @@ async function startSecretService(address: string, env: Record<string, string>):
  * }
  * ```
  *
+ * @param options activatable `services`, `secretService`, extra daemon `env`, and `replyTimeoutMs`
+ *   (milliseconds); every field is optional.
+ * @returns the running bus: its `address`, `env` for child processes, scratch folders, process groups,
+ *   and `stop()`.
  * @throws {PrivateBusError} when `dbus-daemon` (or `gnome-keyring-daemon`) is missing or fails to start.
  * @throws {TypeError} for a service with an invalid bus name or an empty `exec`.
  */
