@@ -77,7 +77,11 @@ describe("package manifests", () => {
         "peerDependenciesMeta",
       ]
     ) {
-      assert.deepEqual(project[field], npm[field], `package-lock.json's ${field} differs from package.json's`);
+      assert.deepEqual(
+        project[field],
+        npm[field],
+        `package-lock.json's ${field} differs from package.json's`,
+      );
     }
   });
 
