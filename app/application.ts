@@ -186,6 +186,7 @@ export class PublicClientApplication {
   /**
    * Whether proof-of-possession tokens (`popParameters`) are available: a broker supporting them is in use.
    *
+   * @returns `true` when the broker in use supports PoP; `false` without a broker
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    */
   async isPopSupported(): Promise<boolean> {

@@ -218,6 +218,10 @@ export class LinuxBrokerClient {
    * Connects to the session bus and checks that the broker is there: its name is owned, or D-Bus can
    * start it (activatable). Does not start the broker: the first call does.
    *
+   * @param options the bus `address`, the calls' default deadlines (`timeoutMs`, 30 s, and
+   *   `interactiveTimeoutMs`, 10 minutes; both in ms), the `runtime` a missing `dbus-next` is named for,
+   *   and a `signal` cancelling the connection
+   * @returns a client connected to the bus; `close()` it when done
    * @throws {BrokerDependencyError} when `dbus-next` is not installed; the message names the install
    *   command of the runtime (`npm install dbus-next`, `bun add dbus-next`, `deno add npm:dbus-next`).
    * @throws {BrokerUnavailableError} when there is no session bus, it cannot be opened, or the broker is
@@ -252,6 +256,9 @@ export class LinuxBrokerClient {
   /**
    * The accounts the broker knows (for this app), or why it could not list them.
    *
+   * @param request the app's `clientId`, optionally its `redirectUri`, and the call options
+   *   (`correlationId`, `signal`, `timeoutMs` in ms)
+   * @returns the accounts (possibly none), or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async getAccounts(
@@ -268,6 +275,9 @@ export class LinuxBrokerClient {
   /**
    * A token without UI: for `account`, or without one for the OS's default account (`isSignIn`).
    *
+   * @param request the app, scopes, optional account, authority, redirect URI, claims and PoP
+   *   parameters, and the call options (`timeoutMs` in ms)
+   * @returns the token (`ok: true`; `expiresOn` in epoch ms), or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async acquireTokenSilently(request: LinuxSilentTokenRequest): Promise<LinuxBrokerToken | LinuxBrokerError> {
@@ -279,6 +289,9 @@ export class LinuxBrokerClient {
    * A token after the broker's UI (often without a window when the device already has a PRT). Never
    * retried: a second attempt could show a second window. Default deadline 10 minutes.
    *
+   * @param request as {@linkcode LinuxBrokerClient.acquireTokenSilently}'s, plus the X11
+   *   `parentWindowHandle` ({@linkcode CONSOLE_WINDOW} by default) and a `loginHint`
+   * @returns the token (`ok: true`; `expiresOn` in epoch ms), or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async acquireTokenInteractively(
@@ -293,6 +306,8 @@ export class LinuxBrokerClient {
   /**
    * Signs `account` out of this app in the broker; `undefined` on success.
    *
+   * @param request the app's `clientId`, the `account` (from `getAccounts`) and the call options
+   * @returns `undefined` once signed out, or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async removeAccount(
@@ -310,6 +325,9 @@ export class LinuxBrokerClient {
    * The Primary Refresh Token SSO cookie (`x-ms-RefreshTokenCredential`) for a web view: set it as a
    * cookie on the sign-in host, or send it as the `X-Ms-RefreshTokenCredential` header.
    *
+   * @param request the app's `clientId`, the `account`, and optionally the `ssoUrl`, authority, scopes
+   *   and redirect URI, and the call options
+   * @returns the cookie's name and value (`ok: true`), or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async acquirePrtSsoCookie(
@@ -332,6 +350,9 @@ export class LinuxBrokerClient {
   /**
    * A Signed HTTP Request (the PoP authorization for one resource request), signed with the account's key.
    *
+   * @param request the app's `clientId`, the `account`, the resource request to sign (`pop`) and the
+   *   call options
+   * @returns the signed request (`ok: true`, `signedHttpRequest`), or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `request.signal` aborts; every other failure is the returned error.
    */
   async generateSignedHttpRequest(
@@ -345,6 +366,8 @@ export class LinuxBrokerClient {
   /**
    * The broker's version, e.g. `"3.0.2"`: cheap and without side effects, a good health probe.
    *
+   * @param options the call options (`correlationId`, `signal`, `timeoutMs` in ms)
+   * @returns the version (`ok: true`, `version`), or a {@linkcode LinuxBrokerError}
    * @throws {AbortError} when `options.signal` aborts; every other failure is the returned error.
    */
   async getLinuxBrokerVersion(

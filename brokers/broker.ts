@@ -324,13 +324,23 @@ export interface BrokerPluginDescriptor {
 
 /** The broker cannot be used on this device; the app falls back to non-broker flows. */
 export class BrokerUnavailableError extends MsalError {
-  /** Creates the error; `reason` says why, e.g. "no D-Bus session bus". */
+  /**
+   * Creates the error.
+   *
+   * @param reason why the broker is unavailable, e.g. "no D-Bus session bus"; the error's `message`
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(reason: string, options?: ErrorOptions) {
     super("broker_unavailable", reason, options);
   }
 }
 
-/** Whether `result` is a {@linkcode BrokerError}: `ok: false` with a `status`. */
+/**
+ * Whether `result` is a {@linkcode BrokerError}: an object with `ok: false` and a `status`.
+ *
+ * @param result any value, typically what a {@linkcode Broker} call resolved to
+ * @returns `true` for a broker error, narrowing `result` to {@linkcode BrokerError}
+ */
 export function isBrokerError(result: unknown): result is BrokerError {
   return typeof result === "object" && result !== null && (result as BrokerError).ok === false &&
     "status" in result;

@@ -195,7 +195,11 @@ export class TokenCache {
   #tail: Promise<void> = Promise.resolve();
   readonly #plugin: CachePlugin | undefined;
 
-  /** Creates an empty cache, optionally persisted through `options.plugin`. */
+  /**
+   * Creates an empty cache.
+   *
+   * @param options `plugin`: the persistence hooks {@linkcode TokenCache.access} runs; none by default
+   */
   constructor(options: TokenCacheOptions = {}) {
     this.#plugin = options.plugin;
   }
@@ -208,6 +212,9 @@ export class TokenCache {
   /**
    * Returns the cache as unified-schema JSON (MSAL Python's schema and keys, compact). Unknown sections
    * and fields from the last `deserialize` are kept, and entries keep their original keys.
+   *
+   * @returns the JSON text: an object of sections (`AccessToken`, `RefreshToken`, `IdToken`,
+   *   `Account`, `AppMetadata`, ...), each mapping an entry's key to the entry
    */
   serialize(): string {
     const text = this.#state.serialize();
@@ -219,6 +226,7 @@ export class TokenCache {
    * Replaces the cache's content with `state` (as written by this library, MSAL Python or msal-node);
    * `""` empties it.
    *
+   * @param state unified-schema JSON text, as {@linkcode TokenCache.serialize} returns it, or `""`
    * @throws {InvalidInputError} if `state` is not a cache (not JSON, not an object, a section or an
    *   entry of the wrong shape). The cache is then left exactly as it was.
    */
@@ -243,6 +251,9 @@ export class TokenCache {
    * Pass `{ readOnly: true }` for lookups: persistence plugins then read without taking their
    * cross-process lock.
    *
+   * @param fn the work on the cache, sync or async; its result is passed through
+   * @param options `readOnly`: `fn` only reads (default `false`)
+   * @returns a promise of what `fn` returned, settled after `afterCacheAccess` ran
    * @throws {MsalError} `read_only_access` with `readOnly`, if `fn` changed the cache (the change is undone).
    * @throws what `fn` or the plugin's `beforeCacheAccess` / `afterCacheAccess` throws, e.g. a
    * `CacheLockError` of `./persistence`; `fn`'s changes are undone then.
@@ -398,6 +409,10 @@ export class TokenCache {
    * `skipAccountCreation`) and AppMetadata. Newer entries replace the ones for the same account,
    * environment, tenant, app (and scopes, for access tokens).
    *
+   * @param event the raw token response (from the token endpoint or a broker) with the request's app,
+   *   environment, realm and scopes, and `now` (seconds since the epoch; the current time by default)
+   * @returns what was derived: the `homeAccountId`, the Account entry and the ID token's claims (each
+   *   absent when the response has none, e.g. an app-only token)
    * @throws {InvalidInputError} if the response's ID token is malformed; nothing is written then.
    */
   addTokenResponse(event: TokenResponseEvent): AddTokenResponseResult {
@@ -431,6 +446,10 @@ export class TokenCache {
    * requested scope, case-insensitively) that has not expired (`expires_on > now`). When several
    * match, returns the one expiring last. The caller applies its own safety margin (MSAL treats
    * tokens expiring within 5 minutes as expired) and `refresh_on`. Cost: O(entries of this account).
+   *
+   * @param query the app, account, environments, tenant, scopes, optional `keyId`, and `now` (seconds
+   *   since the epoch; the current time by default)
+   * @returns a copy of the matching entry, or `undefined` if none is cached and unexpired
    */
   findAccessToken(query: AccessTokenQuery): AccessTokenEntry | undefined {
     const now = query.now ?? Date.now() / 1000;
@@ -459,6 +478,9 @@ export class TokenCache {
   /**
    * Finds the account's refresh tokens in these environments, of one app (`clientId`) and/or one
    * family (`familyId`), newest first (`last_modification_time`). Cost: O(RTs of this account).
+   *
+   * @param query the account, environments, and `clientId` and/or `familyId`
+   * @returns copies of the matching entries, newest first; empty if none
    */
   findRefreshTokens(query: RefreshTokenQuery): RefreshTokenEntry[] {
     const environments = environmentSet(query.environments);
@@ -474,7 +496,12 @@ export class TokenCache {
     return found.sort((a, b) => time(b) - time(a)).map((e) => copy<RefreshTokenEntry>(e));
   }
 
-  /** Finds the account's ID token for this app (and tenant, if given). Cost: O(ID tokens of this account). */
+  /**
+   * Finds the account's ID token for this app (and tenant, if given). Cost: O(ID tokens of this account).
+   *
+   * @param query the app, account, environments and (optionally) tenant
+   * @returns a copy of the first matching entry, or `undefined`
+   */
   findIdToken(query: IdTokenQuery): IdTokenEntry | undefined {
     const environments = environmentSet(query.environments);
     const clientId = query.clientId.toLowerCase();
@@ -487,7 +514,12 @@ export class TokenCache {
     return undefined;
   }
 
-  /** Finds the app's metadata (its FOCI `family_id`) in these environments. */
+  /**
+   * Finds the app's metadata (its FOCI `family_id`) in these environments.
+   *
+   * @param query the app (`clientId`) and the environments
+   * @returns a copy of the entry, or `undefined` if the app has none there
+   */
   findAppMetadata(query: AppMetadataQuery): AppMetadataEntry | undefined {
     const environments = environmentSet(query.environments);
     for (const entry of this.#state.sections.AppMetadata.bucket(query.clientId).values()) {
@@ -499,6 +531,10 @@ export class TokenCache {
   /**
    * Lists Account entries (one per home account and tenant, not grouped), narrowed by the query.
    * Cost: O(accounts), or O(entries of that account) with `homeAccountId`.
+   *
+   * @param query optional `homeAccountId`, `environments` and `username` (case-insensitive); all
+   *   accounts by default
+   * @returns copies of the matching Account entries; empty if none
    */
   getAccounts(query: AccountQuery = {}): AccountEntry[] {
     const environments = query.environments && environmentSet(query.environments);
@@ -529,7 +565,11 @@ export class TokenCache {
     }
   }
 
-  /** Removes this access token (as returned by `findAccessToken`); a no-op if it is no longer cached. */
+  /**
+   * Removes this access token; a no-op if it is no longer cached.
+   *
+   * @param entry the entry as `findAccessToken` returned it (matched by secret, app and environment)
+   */
   removeAccessToken(entry: AccessTokenEntry): void {
     this.#removeBySecret("AccessToken", entry);
   }
@@ -537,6 +577,8 @@ export class TokenCache {
   /**
    * Removes this refresh token (as returned by `findRefreshTokens`); a no-op if it is no longer cached
    * or was rotated since.
+   *
+   * @param entry the entry as `findRefreshTokens` returned it (matched by secret, app and environment)
    */
   removeRefreshToken(entry: RefreshTokenEntry): void {
     this.#removeBySecret("RefreshToken", entry);
@@ -545,6 +587,8 @@ export class TokenCache {
   /**
    * Forgets an account, as MSAL Python's `remove_account` (`_forget_me`): the RTs of this app or of
    * its family, all the account's access tokens, ID tokens and Account entries, in every tenant.
+   *
+   * @param query the account (`homeAccountId`), the app (`clientId`) and the environments
    */
   removeAccount(query: RemoveAccountQuery): void {
     const environments = environmentSet(query.environments);

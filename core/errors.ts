@@ -84,7 +84,13 @@ export class MsalError extends Error {
   /** A stable, machine-readable code, e.g. `"invalid_config"`; one of {@linkcode MsalErrorCode}. */
   readonly code: MsalErrorCode;
 
-  /** Creates an error with a stable `code` and a human-readable message. */
+  /**
+   * Creates an error with a stable `code` and a human-readable message.
+   *
+   * @param code the stable code, one of {@linkcode MsalErrorCode}
+   * @param message what went wrong, for people
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(code: MsalErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -94,7 +100,12 @@ export class MsalError extends Error {
 
 /** The app was configured or called in a way MSAL does not allow (MSAL Python raises `ValueError`). */
 export class ConfigurationError extends MsalError {
-  /** Creates a configuration error with MSAL Python's wording where it has one. */
+  /**
+   * Creates a configuration error with MSAL Python's wording where it has one.
+   *
+   * @param message which option or call is wrong, and why
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("invalid_config", message, options);
   }
@@ -106,7 +117,12 @@ export class ConfigurationError extends MsalError {
  * broker is never thrown as this: it comes back as an error result (see the module's rule).
  */
 export class InvalidInputError extends MsalError {
-  /** Creates an error describing what was malformed and where it came from. */
+  /**
+   * Creates an error describing what was malformed and where it came from.
+   *
+   * @param message what was malformed, and where it came from
+   * @param options `cause`: the underlying error, e.g. a `SyntaxError` from `JSON.parse`
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("invalid_input", message, options);
   }
@@ -117,7 +133,12 @@ export class BrokerDependencyError extends MsalError {
   /** The exact command that installs the missing dependency, e.g. `npm install dbus-next`. */
   readonly installCommand: string;
 
-  /** Creates the error; its message is `You need to install dependency by: <installCommand>`. */
+  /**
+   * Creates the error; its message is `You need to install dependency by: <installCommand>`.
+   *
+   * @param installCommand the command that installs the dependency, e.g. `npm install dbus-next`
+   * @param options `cause`: the import's error, if any
+   */
   constructor(installCommand: string, options?: ErrorOptions) {
     super("broker_dependency_missing", `You need to install dependency by: ${installCommand}`, options);
     this.installCommand = installCommand;
@@ -129,7 +150,13 @@ export class RedirectUriError extends MsalError {
   /** The redirect URI to register for this app. */
   readonly redirectUri: string;
 
-  /** Creates the error naming the exact URI to register. */
+  /**
+   * Creates the error naming the exact URI to register.
+   *
+   * @param redirectUri the redirect URI the app must register
+   * @param detail the broker's own message, appended on a new line; none by default
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(redirectUri: string, detail?: string, options?: ErrorOptions) {
     super(
       "redirect_uri_not_registered",
@@ -143,7 +170,12 @@ export class RedirectUriError extends MsalError {
 
 /** The user did not complete an interactive flow within the allowed time. */
 export class TimeoutError extends MsalError {
-  /** Creates a timeout error, e.g. "User did not complete the flow in time". */
+  /**
+   * Creates a timeout error.
+   *
+   * @param message what timed out, e.g. "User did not complete the flow in time"
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("timeout", message, options);
   }
@@ -151,7 +183,12 @@ export class TimeoutError extends MsalError {
 
 /** The caller's `AbortSignal` ended the operation. */
 export class AbortError extends MsalError {
-  /** Creates an abort error; `cause` is the signal's reason. */
+  /**
+   * Creates an abort error.
+   *
+   * @param message what was aborted; "The operation was aborted" by default
+   * @param options `cause`: the signal's `reason`
+   */
   constructor(message = "The operation was aborted", options?: ErrorOptions) {
     super("aborted", message, options);
   }
@@ -162,7 +199,12 @@ export class PortInUseError extends MsalError {
   /** The port that was requested. */
   readonly port: number;
 
-  /** Creates the error with MSAL Python's wording. */
+  /**
+   * Creates the error with MSAL Python's wording.
+   *
+   * @param port the port (1-65535) that could not be listened on
+   * @param options `cause`: the runtime's listen error
+   */
   constructor(port: number, options?: ErrorOptions) {
     super("port_in_use", `Can't listen on port ${port}. You may try port 0.`, options);
     this.port = port;
@@ -177,6 +219,10 @@ export class BrowserLaunchError extends MsalError {
   /**
    * Creates the error naming the URL to open by hand; with `listening: false` (the flow has ended, so
    * the URL leads nowhere) the message says how to keep the flow waiting instead.
+   *
+   * @param url the sign-in URL that could not be opened
+   * @param options `cause`: the launcher's error; `listening`: whether the flow still waits for the
+   *   redirect (`true` by default)
    */
   constructor(url: string, options?: ErrorOptions & { listening?: boolean }) {
     super(
@@ -200,7 +246,13 @@ export class IdTokenError extends MsalError {
   /** The claim that failed its check, e.g. `"aud"`, `"iss"`, `"exp"`, `"nonce"`, `"auth_time"`. */
   readonly claim: string;
 
-  /** Creates the error naming the claim and describing the check that failed. */
+  /**
+   * Creates the error naming the claim and describing the check that failed.
+   *
+   * @param claim the claim that failed, e.g. `"aud"`
+   * @param message the check that failed, with the values compared
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(claim: string, message: string, options?: ErrorOptions) {
     super("invalid_id_token", message, options);
     this.claim = claim;
@@ -218,7 +270,12 @@ export class IssuerMismatchError extends MsalError {
   /** The `iss` the response carried, `undefined` when it had none. */
   readonly received: string | undefined;
 
-  /** Creates the error naming both issuers. */
+  /**
+   * Creates the error naming both issuers.
+   *
+   * @param expected the authority's issuer
+   * @param received the response's `iss`, or `undefined` when it had none
+   */
   constructor(expected: string, received: string | undefined) {
     super(
       "issuer_mismatch",
@@ -233,7 +290,12 @@ export class IssuerMismatchError extends MsalError {
 
 /** The authority's metadata could not be fetched or made no sense (instance or tenant discovery). */
 export class AuthorityError extends MsalError {
-  /** Creates the error; `cause` holds the underlying failure. */
+  /**
+   * Creates the error.
+   *
+   * @param message which metadata could not be fetched or used, and why
+   * @param options `cause`: the underlying failure
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("authority_discovery_failed", message, options);
   }
@@ -241,7 +303,12 @@ export class AuthorityError extends MsalError {
 
 /** The network failed: no answer, a reset connection, or a timeout on a request to the identity provider. */
 export class NetworkError extends MsalError {
-  /** Creates the error; `cause` holds the transport failure. */
+  /**
+   * Creates the error.
+   *
+   * @param message which request failed
+   * @param options `cause`: the transport failure
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("network_error", message, options);
   }

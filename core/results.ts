@@ -151,12 +151,22 @@ export function toAccount(entry: AccountEntry): Account {
   return account;
 }
 
-/** Whether `result` is a {@linkcode TokenResult}. */
+/**
+ * Whether `result` is a {@linkcode TokenResult}: it carries an `access_token` string.
+ *
+ * @param result what an `acquireToken*` call resolved to; `null` and `undefined` are allowed
+ * @returns `true` for a token result, narrowing `result` to {@linkcode TokenResult}
+ */
 export function isTokenResult(result: AuthResult | null | undefined): result is TokenResult {
   return !!result && typeof (result as TokenResult).access_token === "string";
 }
 
-/** Whether `result` is an {@linkcode ErrorResult}. */
+/**
+ * Whether `result` is an {@linkcode ErrorResult}: it carries an `error` string.
+ *
+ * @param result what an `acquireToken*` call resolved to; `null` and `undefined` are allowed
+ * @returns `true` for an error result, narrowing `result` to {@linkcode ErrorResult}
+ */
 export function isErrorResult(result: AuthResult | null | undefined): result is ErrorResult {
   return !!result && typeof (result as ErrorResult).error === "string";
 }

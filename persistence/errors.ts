@@ -24,7 +24,14 @@ export class CacheLockError extends MsalError {
   /** The holder at the last attempt, when known. */
   readonly owner: LockOwner | undefined;
 
-  /** Creates the error for `lockPath`, naming the owner if known. */
+  /**
+   * Creates the error for `lockPath`, naming the owner if known.
+   *
+   * @param code `cache_lock_timeout` (another process holds the lock) or `cache_lock_lost` (ours was broken)
+   * @param lockPath the lock file's path
+   * @param owner the holder's `pid` and `host`, when its lock file says
+   * @param options `cause`: the underlying error, if any
+   */
   constructor(
     code: "cache_lock_timeout" | "cache_lock_lost",
     lockPath: string,
@@ -54,7 +61,13 @@ export class CacheCorruptError extends MsalError {
   /** Where the unreadable content was kept. */
   readonly movedTo: string;
 
-  /** Creates the error; `cause` is the parse failure. */
+  /**
+   * Creates the error.
+   *
+   * @param location where the cache was: a file path, or a description of the keyring item
+   * @param movedTo where the unreadable content was kept
+   * @param options `cause`: the parse failure
+   */
   constructor(location: string, movedTo: string, options?: ErrorOptions) {
     super(
       "cache_corrupt",
@@ -88,7 +101,14 @@ export class CacheFileError extends MsalError {
   /** What was being done: `"read"`, `"write"`, `"create the folder"`, ... */
   readonly operation: string;
 
-  /** Creates the error for `operation` on `path`; `cause` is the file-system failure. */
+  /**
+   * Creates the error for `operation` on `path`; the message names the reason from `cause`'s errno
+   * code (e.g. `EACCES`: "permission denied") or its message.
+   *
+   * @param operation what was being done, as a verb phrase: `"read"`, `"write"`, `"create the folder"`
+   * @param path the file or folder the operation was on
+   * @param options `cause`: the file-system failure
+   */
   constructor(operation: string, path: string, options?: ErrorOptions) {
     const cause = options?.cause;
     const errno = (cause as { code?: unknown } | null | undefined)?.code;
@@ -105,7 +125,12 @@ export class CacheFileError extends MsalError {
 
 /** No Secret Service (`org.freedesktop.secrets`) is reachable: no session bus, or no keyring running. */
 export class SecretServiceUnavailableError extends MsalError {
-  /** Creates the error; `cause` holds the D-Bus failure. */
+  /**
+   * Creates the error.
+   *
+   * @param message why no Secret Service is reachable
+   * @param options `cause`: the D-Bus failure
+   */
   constructor(message: string, options?: ErrorOptions) {
     super("secret_service_unavailable", message, options);
   }
@@ -116,7 +141,13 @@ export class KeyringLockedError extends MsalError {
   /** The D-Bus object path of the locked collection. */
   readonly collection: string;
 
-  /** Creates the error for `collection`. */
+  /**
+   * Creates the error for `collection`.
+   *
+   * @param collection the D-Bus object path of the locked collection
+   * @param detail why it stayed locked, appended to the message; none by default
+   * @param options `cause`: the D-Bus failure, if any
+   */
   constructor(collection: string, detail = "", options?: ErrorOptions) {
     super("keyring_locked", `The keyring ${collection} is locked${detail ? `: ${detail}` : ""}`, options);
     this.collection = collection;

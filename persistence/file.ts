@@ -97,6 +97,8 @@ export class FileCachePlugin implements CachePlugin {
    * A plugin for the cache file `path` (created on the first write, with its folder).
    *
    * @param path the cache file; its folder also holds `<file>.lockfile` and `<file>.version`.
+   * @param options the lock's timeouts (ms), a logger, and `onCorruptCache`; defaults as documented
+   *   in {@linkcode FileCachePluginOptions}
    */
   constructor(path: string, options: FileCachePluginOptions = {}) {
     this.path = path;
@@ -120,6 +122,7 @@ export class FileCachePlugin implements CachePlugin {
    * Loads what another process wrote since this one last looked; takes the lock first unless the
    * access is read-only.
    *
+   * @param context the cache and the access's `readOnly` flag, from {@linkcode TokenCache.access}
    * @throws {CacheLockError} if another live process holds the lock past `lockTimeoutMs`.
    * @throws {CacheCorruptError} once, if the file was corrupt (see `onCorruptCache`).
    * @throws {CacheFileError} if the file, its lock or version file, or its folder cannot be used.
@@ -131,6 +134,8 @@ export class FileCachePlugin implements CachePlugin {
   /**
    * Writes the cache atomically if the access changed it, and releases the lock.
    *
+   * @param context the cache, the access's `readOnly` flag and `cacheHasChanged`, from
+   *   {@linkcode TokenCache.access}
    * @throws {CacheLockError} `cache_lock_lost` if the lock was taken away meanwhile (nothing is written).
    * @throws {CacheFileError} if the file or its version file cannot be written.
    */

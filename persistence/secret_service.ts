@@ -105,7 +105,12 @@ export class SecretServiceCachePlugin implements CachePlugin {
   #delegate: Promise<CachePlugin> | undefined;
   #resolved: CachePlugin | undefined;
 
-  /** A plugin storing the cache of `options.application` in the default keyring collection. */
+  /**
+   * A plugin storing the cache of `options.application` in the default keyring collection.
+   *
+   * @param options `application` (required) names the keyring item; the rest (collection, lock folder,
+   *   timeouts in ms, `fallbackToFile`...) as documented in {@linkcode SecretServiceCachePluginOptions}
+   */
   constructor(options: SecretServiceCachePluginOptions) {
     this.#options = options;
     this.attributes = {
@@ -119,6 +124,7 @@ export class SecretServiceCachePlugin implements CachePlugin {
    * Loads what another process stored since this one last looked; takes the lock first unless the
    * access is read-only.
    *
+   * @param context the cache and the access's `readOnly` flag, from {@linkcode TokenCache.access}
    * @throws {SecretServiceUnavailableError} if no Secret Service is reachable and there is no
    *   `fallbackToFile`.
    * @throws {KeyringLockedError} if the keyring is locked and could not be unlocked.
@@ -134,6 +140,8 @@ export class SecretServiceCachePlugin implements CachePlugin {
   /**
    * Stores the cache if the access changed it, and releases the lock.
    *
+   * @param context the cache, the access's `readOnly` flag and `cacheHasChanged`, from
+   *   {@linkcode TokenCache.access}
    * @throws {SecretServiceUnavailableError} if the Secret Service went away or did not answer in time.
    * @throws {KeyringLockedError} if the keyring is locked and could not be unlocked.
    * @throws {CacheLockError} `cache_lock_lost` if the lock was taken away meanwhile (nothing is stored).
