@@ -1,7 +1,7 @@
 // Accounts and signed artefacts of the fake Linux broker: broker account JSON, token responses, PRT
 // SSO cookies and signed HTTP requests, all real RS256 JWTs.
 
-import { base64url, SigningKey } from "./_jwt.ts";
+import { base64UrlEncode, SigningKey } from "./_jwt.ts";
 import { audienceOf, scpOf } from "./_scopes.ts";
 import { pairwiseSubject } from "./_tokens.ts";
 import { randomToken } from "./_state.ts";
@@ -34,7 +34,7 @@ export function brokerAccount(
   const words = name.split(/\s+/).filter(Boolean);
   return {
     alternativeAccountId: "",
-    clientInfo: base64url(JSON.stringify({ uid: oid, utid: tenantId })),
+    clientInfo: base64UrlEncode(JSON.stringify({ uid: oid, utid: tenantId })),
     environment: defaults.environment,
     familyName: init.familyName ?? (words.length > 1 ? words[words.length - 1] : ""),
     givenName: init.givenName ?? words[0] ?? "",

@@ -1,7 +1,7 @@
 // What the fake authority remembers between requests: device codes, authorization codes, refresh
 // tokens, browser sessions and half-finished sign-ins. Plain maps; nothing here does I/O.
 
-import { base64url } from "./_jwt.ts";
+import { base64UrlEncode } from "./_jwt.ts";
 
 /** A configured user with every default filled in. */
 export interface ResolvedUser {
@@ -141,7 +141,7 @@ function normalizeUserCode(userCode: string): string {
 
 /** A random opaque string of `bytes` random bytes, base64url. */
 export function randomToken(bytes = 32): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
+  return base64UrlEncode(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 // No 0/O, 1/I/L: the code is read off one screen and typed on another.

@@ -5,7 +5,7 @@ import type { Hono } from "hono";
 import type { AuthorityContext, Ctx, HonoEnv } from "./_context.ts";
 import { entraError, missingParameter } from "./_errors.ts";
 import { unknownTenant } from "./_discovery.ts";
-import { sha256Base64url } from "./_jwt.ts";
+import { sha256Base64Url } from "./_jwt.ts";
 import { OIDC_SCOPES, parseScopes, spansResources } from "./_scopes.ts";
 import type { ResolvedUser } from "./_state.ts";
 import { type Grant, issueTokens } from "./_tokens.ts";
@@ -245,7 +245,7 @@ async function checkPkce(
   if (verifier.length < 43 || verifier.length > 128) {
     return "AADSTS501491: Invalid size of Code_Verifier parameter.";
   }
-  if (await sha256Base64url(verifier) !== challenge) {
+  if (await sha256Base64Url(verifier) !== challenge) {
     return "AADSTS501481: The Code_Verifier does not match the code_challenge supplied in the authorization request.";
   }
   return undefined;

@@ -1,7 +1,7 @@
 // Builds successful token responses: signed access and ID tokens, refresh tokens, client_info.
 
 import type { AuthorityContext } from "./_context.ts";
-import { base64url, sha256Base64url } from "./_jwt.ts";
+import { base64UrlEncode, sha256Base64Url } from "./_jwt.ts";
 import { audienceOf, grantedScope, scpOf } from "./_scopes.ts";
 import { randomToken, type ResolvedUser } from "./_state.ts";
 
@@ -27,7 +27,7 @@ const ID_TOKEN_LIFETIME = 3600;
 
 /** The base64url `client_info` Entra returns: the user's object id and home tenant. */
 export function clientInfo(user: ResolvedUser): string {
-  return base64url(JSON.stringify({ uid: user.oid, utid: user.tenantId }));
+  return base64UrlEncode(JSON.stringify({ uid: user.oid, utid: user.tenantId }));
 }
 
 /** Issues the token response body for `grant`, remembering any refresh token it contains. */
@@ -117,5 +117,5 @@ const IDENTITY_SCOPES = new Set(["openid", "profile", "offline_access", "email",
 
 /** Entra's `sub` is pairwise: stable for one user and one application, different across applications. */
 export async function pairwiseSubject(oid: string, app: string): Promise<string> {
-  return await sha256Base64url(`${oid}|${app}`);
+  return await sha256Base64Url(`${oid}|${app}`);
 }

@@ -35,7 +35,7 @@ import type {
   BrokerTokenResponse,
   BrokerTokenResult,
 } from "../broker.ts";
-import { base64url } from "./_jwt.ts";
+import { base64UrlEncode } from "./_jwt.ts";
 
 /** Request and result types of each scriptable broker method. */
 export interface FakeBrokerCalls {
@@ -408,11 +408,11 @@ export class FakeBroker implements Broker {
       ok: true,
       accessToken: `fake-broker-at-${this.#issued}`,
       expiresOn: now + (this.#options.tokenLifetimeSeconds ?? 3600),
-      idToken: `${base64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${
-        base64url(JSON.stringify(claims))
+      idToken: `${base64UrlEncode(JSON.stringify({ alg: "none", typ: "JWT" }))}.${
+        base64UrlEncode(JSON.stringify(claims))
       }.`,
       idTokenClaims: claims,
-      clientInfo: base64url(JSON.stringify({ uid: oid, utid: tid })),
+      clientInfo: base64UrlEncode(JSON.stringify({ uid: oid, utid: tid })),
       account,
       grantedScopes: [...request.scopes],
       tokenType: "Bearer",

@@ -124,6 +124,26 @@ describe("strict OIDC: accounts named from userinfo", () => {
     assert.equal(strict.requestsTo("userinfo").length, 1, "refreshes do not ask again");
   });
 
+  it("the fake's userinfo refuses a bearer token whose payload is base64 rather than base64url", async () => {
+    const result = await oidcApp().acquireTokenInteractive(["api:read"], {
+      openBrowser: strict.signInAs(USER.username),
+    });
+    assert.ok("access_token" in result);
+    const [header, payload] = result.access_token.split(".");
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    const base64 = btoa(JSON.stringify({ ...claims, note: "??????" })).replace(/=+$/, "");
+    assert.match(base64, /[+/]/);
+    const userinfo = (token: string) =>
+      fetch(`${strict.url}/${strict.tenantId}/openid/userinfo`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const ok = await userinfo(result.access_token);
+    assert.equal(ok.status, 200, await ok.text());
+    const refused = await userinfo(`${header}.${base64}.sig`);
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, "invalid_token");
+  });
+
   it("does not ask userinfo for an Entra ID authority", async () => {
     const app = newApp(entra);
     entra.clearRequests();
