@@ -42,8 +42,11 @@ export interface DeviceFlow {
   [field: string]: unknown;
 }
 
-/** Options of {@linkcode initiateDeviceFlow}. */
-export interface InitiateDeviceFlowOptions extends CallOptions {
+/**
+ * The request options of {@linkcode initiateDeviceFlow}: `claims` already merged from the app's
+ * `claimsChallenge` and client capabilities.
+ */
+export interface DeviceFlowRequestOptions extends CallOptions {
   /** Claims to request (merged challenge and capabilities). */
   claims?: string;
 }
@@ -52,7 +55,7 @@ export interface InitiateDeviceFlowOptions extends CallOptions {
 export async function initiateDeviceFlow(
   context: OnlineContext,
   scopes: readonly string[],
-  options: InitiateDeviceFlowOptions = {},
+  options: DeviceFlowRequestOptions = {},
 ): Promise<DeviceFlow | ErrorResult> {
   const endpoint = context.authority.deviceAuthorizationEndpoint;
   if (!endpoint) throw new ConfigurationError("You need to provide device authorization endpoint");
