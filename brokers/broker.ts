@@ -257,25 +257,59 @@ export interface Broker {
   readonly supportsPop?: boolean;
   /** Whether SSH certificates are supported. */
   readonly supportsSshCert?: boolean;
-  /** The redirect URI the app must register for this broker. */
+  /**
+   * The redirect URI the app must register for this broker.
+   *
+   * @param clientId the app's client id (some brokers' URIs contain it)
+   * @returns the redirect URI, e.g. `https://login.microsoftonline.com/common/oauth2/nativeclient`
+   */
   redirectUri(clientId: string): string;
-  /** The accounts the broker knows for this app, or why it could not list them. */
+  /**
+   * The accounts the broker knows for this app, or why it could not list them.
+   *
+   * @param request the app's `clientId`, a `correlationId` and the `signal` cancelling the call
+   * @returns the accounts (possibly none), or a {@linkcode BrokerError}
+   */
   getAccounts(request: BrokerAccountsRequest): Promise<BrokerAccount[] | BrokerError>;
   /**
    * Looks one account up by its broker id; `undefined` when unknown or unreadable. Optional: without
    * it the core searches {@linkcode Broker.getAccounts}.
+   *
+   * @param request the app's `clientId`, the broker's `accountId`, and the call options
+   * @returns the account, or `undefined`
    */
   readAccount?(request: BrokerReadAccountRequest): Promise<BrokerAccount | undefined>;
-  /** A token for a known account, without UI. */
+  /**
+   * A token for a known account, without UI.
+   *
+   * @param request the `account`, the app, authority, scopes, redirect URI, optional claims, PoP or
+   *   SSH-certificate parameters, and the call options
+   * @returns the token (`ok: true`; `expiresOn` in epoch seconds), or a {@linkcode BrokerError}
+   */
   acquireTokenSilent(request: BrokerSilentRequest): Promise<BrokerTokenResult>;
   /**
    * A token for the OS's default account, without UI (MSAL Python's `_signin_silently`); an error
    * result when the broker has no default account.
+   *
+   * @param request the app, authority, scopes, redirect URI, optional claims, PoP or SSH-certificate
+   *   parameters, and the call options
+   * @returns the token (`ok: true`; `expiresOn` in epoch seconds), or a {@linkcode BrokerError}
    */
   signInSilently(request: BrokerTokenRequest): Promise<BrokerTokenResult>;
-  /** A token after the broker's UI. */
+  /**
+   * A token after the broker's UI.
+   *
+   * @param request as for {@linkcode Broker.signInSilently}, plus the `windowHandle` to parent the UI
+   *   to, and optionally a `prompt`, a `loginHint` and the `account`
+   * @returns the token (`ok: true`; `expiresOn` in epoch seconds), or a {@linkcode BrokerError}
+   */
   acquireTokenInteractive(request: BrokerInteractiveRequest): Promise<BrokerTokenResult>;
-  /** Signs the account out of this app; `undefined` on success. */
+  /**
+   * Signs the account out of this app.
+   *
+   * @param request the app's `clientId`, the `account`, and the call options
+   * @returns `undefined` once signed out, or a {@linkcode BrokerError}
+   */
   signOut(request: BrokerSignOutRequest): Promise<BrokerError | undefined>;
   /** Releases connections and native resources; the broker is unusable afterwards. */
   close(): Promise<void>;
@@ -308,6 +342,10 @@ export interface BrokerPluginModule {
   /**
    * Connects to the broker. Throws {@linkcode BrokerUnavailableError} when the broker cannot be used on
    * this device (not installed, no session bus, OS too old): the app then falls back to browser flows.
+   *
+   * @param context the app's `clientId`, the `platform` and `runtime`, the `logger`, and optionally the
+   *   registered `redirectUri` and `nativeLogging`
+   * @returns the connected broker
    */
   createBroker(context: BrokerPluginContext): Promise<Broker>;
 }

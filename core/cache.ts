@@ -69,9 +69,17 @@ export interface CachePluginContext {
  * is not called.
  */
 export interface CachePlugin {
-  /** Runs before the cache is read or written; typically loads and `deserialize`s the persisted state. */
+  /**
+   * Runs before the cache is read or written; typically loads and `deserialize`s the persisted state.
+   *
+   * @param context the `cache` and the access's `readOnly` flag (`cacheHasChanged` is `false`)
+   */
   beforeCacheAccess(context: CachePluginContext): Promise<void>;
-  /** Runs afterwards; typically writes `serialize()` when `cacheHasChanged`. */
+  /**
+   * Runs afterwards; typically writes `serialize()` when `cacheHasChanged`.
+   *
+   * @param context the `cache`, whether the access changed it (`cacheHasChanged`), and `readOnly`
+   */
   afterCacheAccess(context: CachePluginContext): Promise<void>;
 }
 

@@ -10,13 +10,29 @@ export type LogLevel = "error" | "warning" | "info" | "verbose";
 
 /** What the app injects to receive the library's log lines. Every method is optional. */
 export interface Logger {
-  /** Receives a failure the app should know about. */
+  /**
+   * Receives a failure the app should know about.
+   *
+   * @param message one log line, without PII unless `piiLoggingEnabled`
+   */
   error?(message: string): void;
-  /** Receives a degradation, such as a broker fallback. */
+  /**
+   * Receives a degradation, such as a broker fallback.
+   *
+   * @param message one log line, without PII unless `piiLoggingEnabled`
+   */
   warning?(message: string): void;
-  /** Receives normal progress. */
+  /**
+   * Receives normal progress.
+   *
+   * @param message one log line, without PII unless `piiLoggingEnabled`
+   */
   info?(message: string): void;
-  /** Receives detailed diagnostics. */
+  /**
+   * Receives detailed diagnostics.
+   *
+   * @param message one log line, without PII unless `piiLoggingEnabled`
+   */
   verbose?(message: string): void;
   /** When true, messages may contain personal data (usernames, account ids); off by default. */
   piiLoggingEnabled?: boolean;
@@ -41,15 +57,36 @@ const silentLogger: Logger = {};
 export interface PluginLogger {
   /** Whether messages may include personal data. */
   readonly piiEnabled: boolean;
-  /** Returns `String(value)` if PII logging is on, else the placeholder `"(pii)"`. */
+  /**
+   * Keeps personal data out of a message unless the app allowed it.
+   *
+   * @param value personal data: a username, an account id...
+   * @returns `String(value)` if PII logging is on, else the placeholder `"(pii)"`
+   */
   pii(value: unknown): string;
-  /** Logs a failure the app should know about. */
+  /**
+   * Logs a failure the app should know about.
+   *
+   * @param message one log line; wrap personal data in {@linkcode PluginLogger.pii}
+   */
   error(message: string): void;
-  /** Logs a degradation, such as a broker fallback. */
+  /**
+   * Logs a degradation, such as a broker fallback.
+   *
+   * @param message one log line; wrap personal data in {@linkcode PluginLogger.pii}
+   */
   warning(message: string): void;
-  /** Logs normal progress. */
+  /**
+   * Logs normal progress.
+   *
+   * @param message one log line; wrap personal data in {@linkcode PluginLogger.pii}
+   */
   info(message: string): void;
-  /** Logs detailed diagnostics. */
+  /**
+   * Logs detailed diagnostics.
+   *
+   * @param message one log line; wrap personal data in {@linkcode PluginLogger.pii}
+   */
   verbose(message: string): void;
 }
 
