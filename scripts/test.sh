@@ -43,8 +43,11 @@ step "deno lint"
 step "deno doc --lint (every export documented, no private types in the public API)"
 "$deno" doc --lint -q mod.ts broker.ts linux_broker.ts serve.ts persistence/mod.ts testing/mod.ts  # -q: hides the noise about @types/node, not lint errors
 
+step "JSDoc @param for every parameter, @returns for every value returned (public functions and methods; doc --lint misses these)"
+"$deno" run --allow-read --allow-run scripts/check_jsdoc.ts
+
 step "deno check (sources, every ts code block of the README and of the JSDoc)"
-"$deno" check mod.ts broker.ts linux_broker.ts serve.ts persistence/mod.ts testing/mod.ts cli/ tests/ bench/ samples/
+"$deno" check mod.ts broker.ts linux_broker.ts serve.ts persistence/mod.ts testing/mod.ts cli/ tests/ bench/ samples/ scripts/check_jsdoc.ts
 "$deno" check --doc-only README.md
 "$deno" check --doc mod.ts broker.ts linux_broker.ts serve.ts app/ core/ flows/ brokers/ testing/ persistence/ cli/
 
