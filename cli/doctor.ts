@@ -184,6 +184,12 @@ async function diagnose(
     };
     if (applies) {
       Object.assign(flag, await probe({ [spec.flag]: true, ...spec.variant?.options }, platform, env));
+      // With no bus, every Linux plugin fails for that one cause: name it as the session bus line does.
+      if (platform === "linux" && flag.reason && sessionBus?.problem) {
+        flag.reason = flag.reason.startsWith("no D-Bus session bus")
+          ? sessionBus.problem
+          : `${sessionBus.problem} (${flag.reason})`;
+      }
       // The alternative plugin's state is information; the default one's problems are the machine's.
       if (flag.fix && !spec.variant) report(`${spec.flag}: ${flag.reason}`, flag.fix);
     }
@@ -193,8 +199,8 @@ async function diagnose(
   const tokenCache = await inspectCache(command.paths.tokenCache);
   if (tokenCache.problem) report(tokenCache.problem, tokenCache.fix!);
 
-  const noBrowser = (platform === "linux" || platform === "wsl") && !env.BROWSER && !env.DISPLAY &&
-    !env.WAYLAND_DISPLAY && !wsl;
+  // WSL opens the Windows browser; plain Linux needs a display or $BROWSER (as Python's webbrowser).
+  const noBrowser = platform === "linux" && !env.BROWSER && !env.DISPLAY && !env.WAYLAND_DISPLAY;
   return {
     runtime: runtimeOf(),
     os: { name: process.platform, arch: arch(), release: release() },
@@ -267,9 +273,15 @@ async function linuxBrokerVersion(): Promise<string | undefined> {
 
 function brokerFix(platform: Platform, reason: string, env: Record<string, string | undefined>): string {
   if (platform === "linux") {
-    if (!env.DBUS_SESSION_BUS_ADDRESS || /session bus|DBUS_SESSION_BUS_ADDRESS/i.test(reason)) {
-      return busOf(env).fix ?? "run inside a desktop session, where DBUS_SESSION_BUS_ADDRESS is set";
+    const bus = busOf(env);
+    if (bus.fix) return bus.fix; // no session bus at all
+    const permissions = /Deno needs ((?:--allow-\S+ ?)+)/.exec(reason);
+    if (permissions) return `run deno with ${permissions[1].trim()} (or -A)`;
+    if (/(cannot open|cannot connect to|did not answer).*session bus/.test(reason)) {
+      return `point DBUS_SESSION_BUS_ADDRESS (now ${bus.address}) at a running session bus with a unix:path= ` +
+        "address: run inside a desktop session, or start one for a command with: dbus-run-session -- <command>";
     }
+    // The bus is there; the broker is not (or Microsoft's runtime could not start it).
     return "install Microsoft's identity broker (sudo apt install microsoft-identity-broker, or enrol the " +
       "device with Intune / Company Portal); until then apps use the browser sign-in";
   }
@@ -292,7 +304,8 @@ function busOf(env: Record<string, string | undefined>): NonNullable<DoctorRepor
   const standard = uid === undefined ? undefined : `/run/user/${uid}/bus`;
   return {
     problem:
-      "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so the Linux broker cannot be reached",
+      "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set, and there is no $XDG_RUNTIME_DIR/bus), " +
+      "so the Linux broker cannot be reached",
     fix: standard && existsSync(standard)
       ? `export DBUS_SESSION_BUS_ADDRESS=unix:path=${standard}`
       : "run inside a desktop session, or start one for a command with: dbus-run-session -- <command>",
@@ -331,17 +344,21 @@ async function inspectCache(path: string): Promise<DoctorReport["tokenCache"]> {
 }
 
 function fallbackOf(flag: FlagReport, noBrowser: boolean): string {
-  const browser = noBrowser
-    ? "the device-code flow (no browser here: no DISPLAY, WAYLAND_DISPLAY or BROWSER; authbroker token --device-code)"
-    : "the browser sign-in (authorization code + PKCE, loopback redirect on 127.0.0.1)";
+  const browser = "the browser sign-in (authorization code + PKCE, loopback redirect on 127.0.0.1)";
+  // The library never switches to the device code by itself: without a browser the interactive call fails.
+  const withoutBrowser = noBrowser
+    ? "; no browser here (no DISPLAY, WAYLAND_DISPLAY or BROWSER), so its interactive sign-in fails with " +
+      "BrowserLaunchError unless the app handles that, e.g. with the device-code flow " +
+      "(authbroker token --device-code)"
+    : "";
   if (flag.brokerAnswers) {
     return `An app that sets ${flag.flag} signs in through the broker (${flag.broker}).`;
   }
   if (flag.dependencyInstalled === false) {
     return `An app that sets ${flag.flag} fails at start-up with the install message (rule 2) until ${flag.fix}; ` +
-      `without the flag it uses ${browser}.`;
+      `without the flag it uses ${browser}${withoutBrowser}.`;
   }
-  return `An app that sets ${flag.flag} falls back to ${browser} (rule 3: ${flag.reason}).`;
+  return `An app that sets ${flag.flag} falls back to ${browser} (rule 3: ${flag.reason})${withoutBrowser}.`;
 }
 
 function runtimeOf(): DoctorReport["runtime"] {

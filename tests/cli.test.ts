@@ -314,7 +314,13 @@ describe("authbroker CLI", () => {
     assert.equal(report.tokenCache.exists, true);
     assert.equal(report.tokenCache.readable, true);
     assert.equal(report.tokenCache.accounts, 1);
-    assert.match(report.fallback, /enableBrokerOnLinux falls back to the device-code flow/);
+    // No browser here, but the library never switches to the device code by itself (rule 3 is the browser).
+    assert.match(
+      report.fallback,
+      /enableBrokerOnLinux falls back to the browser sign-in .*\(rule 3: no D-Bus session bus/,
+    );
+    assert.match(report.fallback, /no browser here .*BrowserLaunchError.*--device-code/);
+    assert.doesNotMatch(report.fallback, /falls back to the device-code flow/);
     assert.ok(report.problems.length > 0);
     for (const problem of report.problems) assert.match(problem, /\. Fix: \S/);
     assert.ok(report.problems.some((p: string) => /session bus/.test(p)));
@@ -327,6 +333,48 @@ describe("authbroker CLI", () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^runtime {7}\w+ \d/m);
     assert.match(text.stdout, /^session bus {3}none: .*Fix: /m);
+    // No bus: every Linux flag line names the same cause and the same fix as the session bus line.
+    const busFix = report.sessionBus.fix;
+    for (const flag of report.flags.slice(3)) {
+      assert.equal(flag.fix, busFix, flag.with ?? flag.flag);
+      assert.ok(flag.reason.startsWith(report.sessionBus.problem), flag.reason);
+    }
+  });
+
+  it("doctor with a session bus but no broker on it says to install the broker, not to find a bus", async () => {
+    const bus = await startPrivateBus();
+    try {
+      const { code, stdout, stderr } = await cli(["doctor", "--json"], {
+        ...env,
+        DBUS_SESSION_BUS_ADDRESS: bus.address,
+      }).finished;
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(stdout);
+      assert.equal(report.sessionBus.address, bus.address);
+      assert.equal(report.sessionBus.problem, undefined);
+      for (const flag of report.flags.slice(3)) {
+        assert.equal(flag.brokerAnswers, false);
+        assert.match(
+          flag.fix,
+          /install Microsoft's identity broker \(sudo apt install microsoft-identity-broker/,
+        );
+        assert.doesNotMatch(flag.fix, /desktop session|DBUS_SESSION_BUS_ADDRESS/);
+      }
+      assert.match(
+        report.flags[3].reason,
+        /not installed: com\.microsoft\.identity\.broker1 is neither running/,
+      );
+      assert.equal(report.problems.length, 1);
+      assert.match(
+        report.problems[0],
+        /^enableBrokerOnLinux: .*not installed.*\. Fix: install Microsoft's identity broker/,
+      );
+
+      const text = await cli(["doctor"], { ...env, DBUS_SESSION_BUS_ADDRESS: bus.address }).finished;
+      assert.doesNotMatch(text.stdout, /desktop session/);
+    } finally {
+      await bus.stop();
+    }
   });
 });
 
