@@ -49,6 +49,7 @@ import {
 } from "../core/authority.ts";
 import { TokenCache } from "../core/cache.ts";
 import { ConfigurationError } from "../core/errors.ts";
+import { checkAppOptions, checkInteractiveOptions } from "./_check_options.ts";
 import { HttpClient } from "../core/http.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
@@ -124,11 +125,12 @@ export class PublicClientApplication {
    *
    * @param clientId the app's client (application) id
    * @param options the authority, broker opt-ins and injected parts; see {@linkcode PublicClientApplicationOptions}
-   * @throws {ConfigurationError} for a missing client id, a bad authority or `instanceDiscovery` URL, or
-   * conflicting options.
+   * @throws {ConfigurationError} for a missing client id, a bad authority or `instanceDiscovery` URL,
+   * conflicting options, an option of the wrong type or out of range, or an unknown option name.
    */
   constructor(clientId: string, options: PublicClientApplicationOptions = {}) {
     if (!clientId || typeof clientId !== "string") throw new ConfigurationError("clientId is required");
+    checkAppOptions(options);
     if (options.authority && options.oidcAuthority) {
       throw new ConfigurationError("You can not provide both authority and oidcAuthority");
     }
@@ -160,8 +162,8 @@ export class PublicClientApplication {
    * @param clientId the app's client (application) id
    * @param options see {@linkcode PublicClientApplicationOptions}
    * @returns the app, its broker loaded (or fallen back from, rule 3)
-   * @throws {ConfigurationError} for a missing client id, a bad authority or `instanceDiscovery` URL, or
-   * conflicting options.
+   * @throws {ConfigurationError} for a missing client id, a bad authority or `instanceDiscovery` URL,
+   * conflicting options, an option of the wrong type or out of range, or an unknown option name.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    */
   static async create(
@@ -388,9 +390,8 @@ export class PublicClientApplication {
    * @returns the token, or the server's (or broker's) error
    * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing or no
    * window handle; for bad scopes, binding parameters, a claims challenge that is not a JSON object while
-   * `clientCapabilities` are set (as MSAL Python), or a
-   * `redirectUri` that is not a loopback http URL; for `popParameters` / `sshCertificate` when no broker
-   * can issue them.
+   * `clientCapabilities` are set (as MSAL Python), a `redirectUri` that is not a loopback http URL, or a
+   * `timeoutMs` or `port` out of range; for `popParameters` / `sshCertificate` when no broker can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {BrowserLaunchError} when no browser could be opened; {@linkcode PortInUseError} when the loopback port is taken.
@@ -406,6 +407,7 @@ export class PublicClientApplication {
     options: AcquireTokenInteractiveOptions = {},
   ): Promise<AuthResult> {
     const wanted = validateScopes(scopes);
+    checkInteractiveOptions(options);
     const binding = tokenBindingOf(options);
     const { broker } = await this.#loaded(options.signal);
     if (binding && !(broker && brokerCanBind(broker, binding))) {
