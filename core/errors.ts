@@ -218,19 +218,24 @@ export class BrowserLaunchError extends MsalError {
 
   /**
    * Creates the error naming the URL to open by hand; with `listening: false` (the flow has ended, so
-   * the URL leads nowhere) the message says how to keep the flow waiting instead.
+   * the URL leads nowhere) the message says how to keep the flow waiting instead. The message leads with
+   * what failed: the `launcher` (e.g. `"openBrowser"`, the app's callback) and the `cause`'s message.
    *
    * @param url the sign-in URL that could not be opened
    * @param options `cause`: the launcher's error; `listening`: whether the flow still waits for the
-   *   redirect (`true` by default)
+   *   redirect (`true` by default); `launcher`: what failed to open the URL, when not the system browser
    */
-  constructor(url: string, options?: ErrorOptions & { listening?: boolean }) {
+  constructor(url: string, options?: ErrorOptions & { listening?: boolean; launcher?: string }) {
+    const reason = options?.cause === undefined ? "" : `: ${messageOf(options.cause).replace(/\.$/, "")}`;
+    const failed = options?.launcher
+      ? `${options.launcher} failed${reason}`
+      : `Could not open a browser${reason}`;
     super(
       "browser_unavailable",
       options?.listening === false
-        ? "Could not open a browser, and the sign-in ended: pass onBrowserUnavailable (or onBeforeLaunchingUi) " +
-          "to show the sign-in URL to the user while the flow keeps waiting, or use the device-code flow"
-        : `Could not open a browser. Open this URL to sign in: ${url}`,
+        ? `${failed}. The sign-in ended: pass onBrowserUnavailable (or onBeforeLaunchingUi) to show the ` +
+          "sign-in URL to the user while the flow keeps waiting, or use the device-code flow"
+        : `${failed}. Open this URL to sign in: ${url}`,
       options,
     );
     this.url = url;

@@ -106,8 +106,8 @@ export interface InteractiveOptions extends AuthorizationRequestOptions, CallOpt
   errorTemplate?: string;
   /**
    * Opens the URL yourself instead of the system browser. What it throws before the sign-in ends fails
-   * the flow ({@linkcode BrowserLaunchError} unless it is already one of this library's errors); the
-   * flow never waits for it once the redirect, the timeout or an abort has come.
+   * the flow ({@linkcode BrowserLaunchError}, whose message leads with it, unless it is already one of this
+   * library's errors); the flow never waits for it once the redirect, the timeout or an abort has come.
    */
   openBrowser?: (url: string) => void | Promise<void>;
   /** Called right before the UI appears, e.g. to print the URL. */
@@ -306,12 +306,13 @@ export async function runBrowserFlow(
     });
     waiting.catch(() => {}); // observed below; a failed launch must not leave it unhandled
     options.onBeforeLaunchingUi?.({ ui: "browser", url: flow.auth_uri });
+    const launcher = options.openBrowser ? "openBrowser" : undefined;
     const launch = (async () => {
       try {
         if (options.openBrowser) await options.openBrowser(flow.auth_uri);
         else await openSystemBrowser(flow.auth_uri, { logger: context.logger });
       } catch (cause) {
-        throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause });
+        throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause, launcher });
       }
     })();
     const canShowUrl = options.onBrowserUnavailable !== undefined ||
@@ -319,7 +320,7 @@ export async function runBrowserFlow(
     const launched = launch.then(() => waiting, (error) => {
       if (!(error instanceof BrowserLaunchError)) throw error;
       if (!canShowUrl) {
-        throw new BrowserLaunchError(error.url, { cause: error.cause ?? error, listening: false });
+        throw new BrowserLaunchError(error.url, { cause: error.cause ?? error, listening: false, launcher });
       }
       context.logger.warning("Could not open a browser; waiting for the user to open the sign-in URL");
       options.onBrowserUnavailable?.(error);

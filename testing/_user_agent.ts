@@ -3,6 +3,7 @@
 // auto-submitted form_post) to the app's redirect URI.
 
 import { parseAutoPostForm } from "./form_post.ts";
+import { decodeEntities } from "./_html.ts";
 
 /** What the user does on the consent page. */
 export type ConsentAnswer = "accept" | "cancel";
@@ -26,6 +27,18 @@ function titleOf(html: string): string {
   return /<title>([^<]*)<\/title>/i.exec(html)?.[1]?.trim() ?? "";
 }
 
+/** What a page tells the user went wrong: its `#error` element's text, "" when it has none. */
+function errorTextOf(html: string): string {
+  const element = /<(\w+)\b[^>]*\bid="error"[^>]*>([\s\S]*?)<\/\1>/i.exec(html);
+  return element ? decodeEntities(element[2].replace(/<[^>]*>/g, "")).trim() : "";
+}
+
+/** `what`, then the page's status and title, then its error text: where a test author should look. */
+function pageError(what: string, response: Response, html: string): Error {
+  const error = errorTextOf(html);
+  return new Error(`${what} (HTTP ${response.status}, page "${titleOf(html)}")${error ? `: ${error}` : ""}`);
+}
+
 /**
  * Opens `url` and acts as the user until the answer reached the redirect URI.
  *
@@ -46,9 +59,11 @@ export async function signInAt(url: string, options: UserAgentOptions): Promise<
     const html = await response.text();
     const title = titleOf(html);
     if (!response.ok || !/<form\b/i.test(html)) {
-      if (step === 0) throw new Error(`The sign-in page did not load: ${response.status} ${title}`);
-      return; // the app's own page after the redirect
+      if (at !== url && !isAuthorityPage(at, url)) return; // the app's own page after the redirect
+      throw pageError("The fake authority showed an error page instead of the sign-in", response, html);
     }
+    // A form showing an error (a wrong password, a refused choice) would be answered the same way again.
+    if (errorTextOf(html)) throw pageError("The fake authority refused the sign-in", response, html);
     const form = parseAutoPostForm(html);
     const fields = { ...form.fields };
     if (title === "Sign in" && /id="password"/.test(html)) {
@@ -58,7 +73,7 @@ export async function signInAt(url: string, options: UserAgentOptions): Promise<
     } else if (title === "Pick an account") {
       fields.account = "other";
     } else if (title !== "Working...") {
-      throw new Error(`The user does not know what to do on the page "${title}"`);
+      throw pageError("The user does not know what to do on this page", response, html);
     }
     at = new URL(form.action, at).href;
     response = await options.fetch(at, {
@@ -68,4 +83,9 @@ export async function signInAt(url: string, options: UserAgentOptions): Promise<
     });
   }
   throw new Error(`The sign-in did not finish within ${MAX_STEPS} pages`);
+}
+
+/** Whether `at` is a page of the authority that served `start` (and not the app's redirect URI). */
+function isAuthorityPage(at: string, start: string): boolean {
+  return new URL(at).origin === new URL(start).origin;
 }

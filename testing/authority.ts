@@ -283,7 +283,7 @@ export class FakeAuthority {
    * @returns a function that takes the authorization URL and resolves once the answer has reached the
    *   redirect URI.
    * @throws {Error} at once for an unknown user; the returned function rejects when a page is not one
-   *   a user could answer (e.g. the fake's error page for a bad redirect URI).
+   *   a user could answer (e.g. the fake's error page for a bad redirect URI), with the page's error text.
    */
   signInAs(
     username: string,

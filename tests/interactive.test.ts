@@ -616,7 +616,9 @@ describe("interactive sign-in: what the user or the browser does wrong", () => {
       }),
       (error: unknown) =>
         // The flow has ended, so the message does not invite the user to open a URL that leads nowhere.
+        // It leads with what failed: the app's callback, and its error.
         error instanceof BrowserLaunchError && error.url === opened && !error.message.includes(opened) &&
+        error.message.startsWith("openBrowser failed: no display. The sign-in ended") &&
         /onBrowserUnavailable/.test(error.message) && error.cause === failure,
     );
     assert.equal(await portIsClosed(loopbackPort(opened)), true);

@@ -228,7 +228,16 @@ describe("loopback redirect host", () => {
         openBrowser: strict.signInAs(USER.username),
         redirectHost: "localhost",
       }),
-      (error: unknown) => error instanceof BrowserLaunchError && /did not load/.test(String(error.cause)),
+      (error: unknown) => {
+        // The message leads with what failed: the openBrowser callback, and the fake's own error text.
+        assert.ok(error instanceof BrowserLaunchError);
+        assert.match(
+          error.message,
+          /^openBrowser failed: The fake authority showed an error page instead of the sign-in \(HTTP 400, page "Sign in"\): AADSTS50011: The redirect URI 'http:\/\/localhost:\d+' specified in the request does not match/,
+        );
+        assert.match(String(error.cause), /AADSTS50011/);
+        return true;
+      },
     );
     assert.match(lastAuthorize(strict).redirect_uri, /^http:\/\/localhost:\d+$/);
   });

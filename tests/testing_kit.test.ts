@@ -61,6 +61,40 @@ describe("FakeAuthority.signInAs", () => {
   it("refuses an unknown user at once", () => {
     assert.throws(() => idp.signInAs("nobody@contoso.com"), /Unknown user/);
   });
+
+  it("a sign-in the fake refuses rejects with the text of its error page, not only its title", async () => {
+    const app = new PublicClientApplication("kit-client", { authority: idp.authority("organizations") });
+    const good = new URL(
+      await app.getAuthorizationRequestUrl(["User.Read"], { redirectUri: "http://127.0.0.1:9/callback" }),
+    );
+    const refused: [string, (url: URL) => void, RegExp][] = [
+      ["no client_id", (url) => url.searchParams.delete("client_id"), /AADSTS900144: .*'client_id'/],
+      ["no redirect_uri", (url) => url.searchParams.delete("redirect_uri"), /AADSTS500113: No reply address/],
+      [
+        "a redirect URI that is not loopback",
+        (url) => url.searchParams.set("redirect_uri", "https://app.example/callback"),
+        /AADSTS50011: The redirect URI 'https:\/\/app\.example\/callback' specified in the request/,
+      ],
+      [
+        "an unknown tenant",
+        (url) => url.pathname = url.pathname.replace("organizations", "nowhere"),
+        /AADSTS90002/,
+      ],
+    ];
+    for (const [what, change, message] of refused) {
+      const url = new URL(good);
+      change(url);
+      await assert.rejects(idp.signInAs(USER.username)(url.href), (error: Error) => {
+        assert.match(
+          error.message,
+          /^The fake authority showed an error page instead of the sign-in \(HTTP 400/,
+          what,
+        );
+        assert.match(error.message, message, what);
+        return true;
+      });
+    }
+  });
 });
 
 describe("the README's testing example", () => {
