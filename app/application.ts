@@ -55,7 +55,7 @@ import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
 import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
 import { validateScopes } from "../core/scopes.ts";
-import { abortable, SharedWork } from "../core/abort.ts";
+import { abortable, DEFAULT_INTERACTIVE_TIMEOUT_MS, SharedWork } from "../core/abort.ts";
 import { bindingUnavailableError, brokerCanBind, tokenBindingOf } from "../core/token_binding.ts";
 import type {
   AcquireTokenByAuthCodeFlowOptions,
@@ -76,7 +76,6 @@ import type {
 type LoadedBroker = LoadBrokerResult | { broker?: undefined; status?: undefined };
 
 const DEFAULT_BROKER_SILENT_MS = 30_000;
-const DEFAULT_BROKER_INTERACTIVE_MS = 600_000;
 
 /**
  * A public-client application: sign-in for desktop, CLI and script apps, with the OS broker when the
@@ -607,6 +606,6 @@ function brokerDeadlinesOf(option: PublicClientApplicationOptions["brokerTimeout
   if (typeof option === "number") return { silentMs: option, interactiveMs: option };
   return {
     silentMs: option?.silentMs ?? option?.silent ?? DEFAULT_BROKER_SILENT_MS,
-    interactiveMs: option?.interactiveMs ?? option?.interactive ?? DEFAULT_BROKER_INTERACTIVE_MS,
+    interactiveMs: option?.interactiveMs ?? option?.interactive ?? DEFAULT_INTERACTIVE_TIMEOUT_MS,
   };
 }

@@ -8,7 +8,7 @@
  */
 
 import { AbortError, messageOf } from "../core/errors.ts";
-import { abortable, sleep } from "../core/abort.ts";
+import { abortable, DEFAULT_INTERACTIVE_TIMEOUT_MS, sleep } from "../core/abort.ts";
 import { denoAllows, detectRuntime, type Runtime, systemProbe } from "../core/platform.ts";
 import { BrokerUnavailableError, importDependency } from "./broker.ts";
 import {
@@ -42,8 +42,8 @@ import {
 
 /** Default deadline of calls without UI, in milliseconds. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
-/** Default deadline of interactive calls, in milliseconds (the user may take a while). */
-export const DEFAULT_INTERACTIVE_TIMEOUT_MS = 600_000;
+// The interactive deadline is the library-wide default (10 minutes), defined once in core.
+export { DEFAULT_INTERACTIVE_TIMEOUT_MS };
 /** How long `UnknownObject` (the broker owns its name but has not exported its object yet) is retried. */
 const STARTUP_RETRY_MS = 5_000;
 const STARTUP_POLL_MS = 100;

@@ -109,13 +109,13 @@ let registeredPii: boolean | undefined;
 
 function addLogSink(runtime: NativeRuntime, logger: PluginLogger): void {
   sinks.add(logger);
-  const pii = [...sinks].some((sink) => sink.piiEnabled);
+  const pii = [...sinks].some((sink) => sink.piiLoggingEnabled);
   if (registeredPii === pii) return;
   registeredPii = pii;
   try {
     runtime.RegisterLogger((message, level, containsPii) => {
       for (const sink of sinks) {
-        if (containsPii && !sink.piiEnabled) continue;
+        if (containsPii && !sink.piiLoggingEnabled) continue;
         sink[logLevelOf(level)](`[msalruntime] ${message}`);
       }
     }, pii);

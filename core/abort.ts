@@ -16,6 +16,12 @@ interface Subscribers {
   fire: () => void;
 }
 
+/**
+ * How long an interactive sign-in waits for the user by default, in milliseconds: 10 minutes. The
+ * browser flow, the brokered sign-in and the Linux broker client all use it.
+ */
+export const DEFAULT_INTERACTIVE_TIMEOUT_MS = 600_000;
+
 const subscribers = new WeakMap<AbortSignal, Subscribers>();
 
 /**

@@ -55,7 +55,9 @@ const silentLogger: Logger = {};
  * ```
  */
 export interface PluginLogger {
-  /** Whether messages may include personal data. */
+  /** Whether messages may include personal data: the app's `Logger.piiLoggingEnabled` (MSAL's name). */
+  readonly piiLoggingEnabled: boolean;
+  /** @deprecated Use {@linkcode PluginLogger.piiLoggingEnabled}, the same value. */
   readonly piiEnabled: boolean;
   /**
    * Keeps personal data out of a message unless the app allowed it.
@@ -118,14 +120,19 @@ export class LogWriter implements PluginLogger {
     this.#logger = logger;
   }
 
-  /** Whether messages may include personal data. */
-  get piiEnabled(): boolean {
+  /** Whether messages may include personal data: the app's `Logger.piiLoggingEnabled`. */
+  get piiLoggingEnabled(): boolean {
     return this.#logger.piiLoggingEnabled === true;
+  }
+
+  /** @deprecated Use {@linkcode LogWriter.piiLoggingEnabled}, the same value. */
+  get piiEnabled(): boolean {
+    return this.piiLoggingEnabled;
   }
 
   /** Returns `value` if PII logging is on, else a placeholder. */
   pii(value: unknown): string {
-    return this.piiEnabled ? String(value) : "(pii)";
+    return this.piiLoggingEnabled ? String(value) : "(pii)";
   }
 
   /** Logs at `level`, prefixed with the library's name; without PII logging, scrubbed by {@linkcode scrubPii}. */
@@ -133,7 +140,7 @@ export class LogWriter implements PluginLogger {
     try {
       const write = this.#logger[level];
       if (!write) return;
-      write.call(this.#logger, `[@authbroker/msal] ${this.piiEnabled ? message : scrubPii(message)}`);
+      write.call(this.#logger, `[@authbroker/msal] ${this.piiLoggingEnabled ? message : scrubPii(message)}`);
     } catch {
       // A throwing logger must never break token acquisition.
     }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DEFAULT_INTERACTIVE_TIMEOUT_MS } from "../core/abort.ts";
 import { issuerMatches } from "../core/authority.ts";
 import { BrowserLaunchError, ConfigurationError, IssuerMismatchError, MsalError } from "../core/errors.ts";
 import type { Prompt } from "../core/prompt.ts";
@@ -120,9 +121,6 @@ export interface InteractiveOptions extends AuthorizationRequestOptions, CallOpt
    */
   onBrowserUnavailable?: (error: BrowserLaunchError) => void;
 }
-
-/** How long an interactive sign-in waits for the user by default: 10 minutes. */
-export const DEFAULT_INTERACTIVE_TIMEOUT_MS = 600_000;
 
 /**
  * OpenID Connect Core 1.0 §11: a provider honours `offline_access` (the refresh token) only with

@@ -25,6 +25,7 @@
  */
 
 import process from "node:process";
+import { BROKER_BUS_NAME, BROKER_INTERFACE, BROKER_OBJECT_PATH } from "../linux_broker.ts";
 import { authorityContexts } from "./_context.ts";
 import { isJsonObject, type Json } from "./_json.ts";
 import { connectBus, type DBusConnection, type DBusMessage, type DBusNext, loadDBusNext } from "./_dbus.ts";
@@ -76,12 +77,12 @@ export type {
   FakeLinuxBrokerRequest,
 } from "./_types.ts";
 
-/** The broker's well-known bus name. */
-export const LINUX_BROKER_NAME = "com.microsoft.identity.broker1";
-/** The broker's object path. */
-export const LINUX_BROKER_PATH = "/com/microsoft/identity/broker1";
-/** The broker's interface. */
-export const LINUX_BROKER_INTERFACE = "com.microsoft.identity.Broker1";
+/** The broker's well-known bus name: `BROKER_BUS_NAME` of `@authbroker/msal/linux-broker`. */
+export const LINUX_BROKER_NAME: string = BROKER_BUS_NAME;
+/** The broker's object path: `BROKER_OBJECT_PATH` of `@authbroker/msal/linux-broker`. */
+export const LINUX_BROKER_PATH: string = BROKER_OBJECT_PATH;
+/** The broker's interface: `BROKER_INTERFACE` of `@authbroker/msal/linux-broker`. */
+export const LINUX_BROKER_INTERFACE: string = BROKER_INTERFACE;
 
 const METHODS: readonly FakeLinuxBrokerMethod[] = [
   "acquireTokenInteractively",

@@ -139,6 +139,34 @@ describe("opt-in: each flag on each platform", () => {
       { clientId: CLIENT_ID, platform: "wsl", runtime: RUNTIME },
     ]);
   });
+
+  it("a plugin's logger reports the app's piiLoggingEnabled under MSAL's name (piiEnabled, deprecated, agrees)", async () => {
+    const seen: { piiLoggingEnabled: boolean; piiEnabled: boolean; pii: string }[] = [];
+    const plugin = brokerPluginFromModule("wsl", "recording", () =>
+      Promise.resolve({
+        createBroker: ({ logger }: BrokerPluginContext) => {
+          seen.push({
+            piiLoggingEnabled: logger.piiLoggingEnabled,
+            piiEnabled: logger.piiEnabled,
+            pii: logger.pii("ada"),
+          });
+          return Promise.resolve(new FakeBroker());
+        },
+      }));
+    for (const piiLoggingEnabled of [true, false]) {
+      const app = newApp(idp, {
+        enableBrokerOnWsl: true,
+        platform: "wsl",
+        brokers: { wsl: plugin },
+        logger: { piiLoggingEnabled },
+      });
+      await app.brokerStatus();
+    }
+    assert.deepEqual(seen, [
+      { piiLoggingEnabled: true, piiEnabled: true, pii: "ada" },
+      { piiLoggingEnabled: false, piiEnabled: false, pii: "(pii)" },
+    ]);
+  });
 });
 
 describe("rule 1: authorities the broker does not support bypass it silently", () => {
