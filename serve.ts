@@ -7,7 +7,8 @@
  * The server binds the loopback interface (127.0.0.1 unless `hostname` says otherwise) on an ephemeral
  * port unless `port` names one, and `close()` also closes every open connection, so no keep-alive socket
  * holds a test process open after it ends. A port that is taken throws `PortInUseError` (exported by the
- * main entry).
+ * main entry). It never prints: a handler that throws is answered with a bare 500, unless `onError`
+ * records the error or returns the answer.
  *
  * @example A fake resource API that echoes the caller's token
  * ```ts
@@ -25,4 +26,10 @@
  * @module
  */
 
-export { type FetchHandler, type RunningServer, serve, type ServeOptions } from "./flows/serve.ts";
+export {
+  type FetchHandler,
+  type RunningServer,
+  serve,
+  type ServeErrorHandler,
+  type ServeOptions,
+} from "./flows/serve.ts";

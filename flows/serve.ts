@@ -11,7 +11,7 @@ import { detectRuntime, type Runtime } from "../core/platform.ts";
 import { serveBun } from "./_serve_bun.ts";
 import { serveDeno } from "./_serve_deno.ts";
 import { serveNode } from "./_serve_node.ts";
-import type { FetchHandler, RunningServer, ServeAdapter } from "./_serve_types.ts";
+import { type FetchHandler, internalError, type RunningServer, type ServeAdapter } from "./_serve_types.ts";
 
 export type { FetchHandler, RunningServer } from "./_serve_types.ts";
 
@@ -21,7 +21,23 @@ export interface ServeOptions {
   port?: number;
   /** The interface to bind; defaults to `127.0.0.1`. Never bind anything wider for a redirect. */
   hostname?: string;
+  /**
+   * Answers a request whose handler threw or rejected, like hono's `app.onError`: record the error (a
+   * test's server would otherwise fail without a trace) and return the answer, or nothing for a bare
+   * 500. Without it the answer is that bare 500, and nothing is printed either way. What `onError`
+   * itself throws is answered with the bare 500 too.
+   */
+  onError?: ServeErrorHandler;
 }
+
+/**
+ * What {@linkcode ServeOptions.onError} is: it gets the error and the request that led to it, and
+ * returns the answer, or nothing for a bare 500.
+ */
+export type ServeErrorHandler = (
+  error: unknown,
+  request: Request,
+) => Response | void | Promise<Response | void>;
 
 function isAddressInUse(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string } | null;
@@ -35,7 +51,8 @@ const adapters: Record<Runtime, ServeAdapter> = { deno: serveDeno, bun: serveBun
  * Serves `handler` and resolves once the server is listening.
  *
  * @param handler the request handler, e.g. a hono app's `fetch`
- * @param options the port (0, the default: an ephemeral one) and the interface (`127.0.0.1`)
+ * @param options the port (0, the default: an ephemeral one), the interface (`127.0.0.1`), and
+ *   `onError`, the answer to a handler that threw
  * @returns the running server, with the port it listens on; `close()` it when done
  * @throws {PortInUseError} when a requested port is taken.
  * @throws the runtime's own error for any other failure to listen, e.g. Deno's `PermissionDenied`
@@ -50,8 +67,20 @@ const adapters: Record<Runtime, ServeAdapter> = { deno: serveDeno, bun: serveBun
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<RunningServer> {
   const port = options.port ?? 0;
   const hostname = options.hostname ?? "127.0.0.1";
+  const { onError } = options;
+  // Each runtime hands its own error hook the error alone; answering here gives `onError` the request
+  // too. What gets past (onError's own failure) meets the adapters' bare 500.
+  const guarded: FetchHandler = onError
+    ? async (request) => {
+      try {
+        return await handler(request);
+      } catch (error) {
+        return await onError(error, request) ?? internalError();
+      }
+    }
+    : handler;
   try {
-    return await adapters[detectRuntime()](handler, port, hostname);
+    return await adapters[detectRuntime()](guarded, port, hostname);
   } catch (error) {
     if (isAddressInUse(error)) throw new PortInUseError(port, { cause: error });
     throw error;
