@@ -29,6 +29,7 @@ const USER_ACTION_ERRORS = new Set([
   "expired_token",
   "user_canceled",
   "no_account",
+  "browser_unavailable",
 ]);
 /** Broker statuses that mean the same (MSAL runtime's and the Linux broker's names). */
 const USER_ACTION_BROKER_STATUSES = new Set([
@@ -107,12 +108,16 @@ export function reportException(terminal: Terminal, error: unknown, json: boolea
   }
   terminal.err(`error: ${code}\nerror_description: ${description}\n`);
   if (error instanceof BrowserLaunchError) {
-    terminal.err("No browser could be opened: run the command again with --device-code.\n");
+    terminal.err(`${NO_BROWSER_HINT}\n`);
   }
 }
 
+const NO_BROWSER_HINT =
+  "No browser could be opened: run the command again with --device-code, or set BROWSER to a program that opens URLs.";
+
 function hintFor(result: ErrorResult): string | undefined {
   if (result.error === "no_account") return "Run `authbroker token` without --silent to sign in.";
+  if (result.error === "browser_unavailable") return NO_BROWSER_HINT;
   if (exitCodeOfResult(result) === EXIT_USER_ACTION) {
     return "Sign in again: run the same command without --silent (add --device-code where there is no browser).";
   }

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { AuthResult, ErrorResult, PublicClientApplication } from "../mod.ts";
+import type { AuthResult, BrowserLaunchError, ErrorResult, PublicClientApplication } from "../mod.ts";
 import { EXIT_NETWORK, EXIT_OK } from "./exit_codes.ts";
 import { type AppSettings, openApp } from "./_app.ts";
-import { exitCodeOfResult, reportResult } from "./_report.ts";
+import { exitCodeOfResult, messageOf, reportResult } from "./_report.ts";
 import { type Terminal, waiting } from "./_terminal.ts";
 
 /** What `authbroker token` was asked for. */
@@ -68,27 +68,47 @@ async function acquire(
     }
   }
 
+  // No browser: the person must run the command again with --device-code (exit 3). The library would
+  // keep listening for a URL nobody can use, so the launch failure ends the wait here.
+  const noBrowser = new AbortController();
+  let launchFailure: BrowserLaunchError | undefined;
   let done = (): void => {};
   try {
     return await app.acquireTokenInteractive(scopes, {
       parentWindowHandle: app.CONSOLE_WINDOW_HANDLE,
       loginHint: username,
-      signal,
-      onBeforeLaunchingUi: ({ ui, url }) => {
+      signal: AbortSignal.any([signal, noBrowser.signal]),
+      onBeforeLaunchingUi: ({ ui }) => {
         terminal.err(
           ui === "broker"
             ? "The broker will ask you to sign in. Press Ctrl-C to cancel.\n"
-            : `Opening a browser to sign in. If none opens, visit this URL, or run again with --device-code:\n${url}\n`,
+            : "Opening a browser to sign in. Press Ctrl-C to cancel.\n",
         );
         done = waiting(
           terminal,
           ui === "broker" ? "Waiting for the broker..." : "Waiting for the browser...",
         );
       },
+      onBrowserUnavailable: (error) => {
+        launchFailure = error;
+        noBrowser.abort();
+      },
     });
+  } catch (error) {
+    if (!launchFailure || signal.aborted) throw error;
+    return browserUnavailable(launchFailure);
   } finally {
     done();
   }
+}
+
+function browserUnavailable(error: BrowserLaunchError): ErrorResult {
+  return {
+    error: "browser_unavailable",
+    error_description: `No browser could be opened${
+      error.cause === undefined ? " (no DISPLAY, WAYLAND_DISPLAY or BROWSER)" : ` (${messageOf(error.cause)})`
+    }.`,
+  };
 }
 
 function noAccount(username: string | undefined): ErrorResult {

@@ -121,6 +121,26 @@ describe("authbroker CLI", () => {
     assert.equal(result.account.account_source, "authorization_code");
   });
 
+  it("exits 3 at once, naming --device-code, when no browser can be opened", async () => {
+    for (const browser of ["", "false"]) {
+      const run = cli([...tokenArgs(), "--scope", "Files.Read"], {
+        ...freshEnv(),
+        BROWSER: browser,
+        WAYLAND_DISPLAY: "",
+      });
+      const { code, stdout, stderr } = await run.finished;
+      assert.equal(code, 3, `BROWSER=${browser}: ${stderr}`);
+      assert.equal(stdout, "");
+      assert.match(stderr, /^error: browser_unavailable$/m);
+      assert.match(stderr, /^error_description: No browser could be opened/m);
+      assert.match(stderr, /run the command again with --device-code/);
+      assert.doesNotMatch(stderr, /visit this URL|https?:\/\/\S+authorize/, "no URL that leads nowhere");
+    }
+    const json = await cli([...tokenArgs(), "--json"], { ...freshEnv(), WAYLAND_DISPLAY: "" }).finished;
+    assert.equal(json.code, 3);
+    assert.equal(JSON.parse(json.stderr.slice(json.stderr.indexOf("{"))).error, "browser_unavailable");
+  });
+
   it("logs out one account; then --silent exits 3 and asks for a sign-in", async () => {
     const out = await cli(
       [
