@@ -124,11 +124,23 @@ const APP_OPTIONS: Record<string, Rule> = {
   httpTimeoutMs: timerMs,
 };
 
-/** The per-call durations and ports of the interactive sign-in. */
+/** What shapes an authorization request (`getAuthorizationRequestUrl`, `initiateAuthCodeFlow`). */
+const AUTHORIZATION_URL_OPTIONS: Record<string, Rule> = {
+  // OpenID Connect Core 1.0 §3.1.2.1: max_age is a number of seconds, a non-negative integer.
+  maxAge: rule("an integer number of seconds >= 0", (v) => Number.isInteger(v) && (v as number) >= 0),
+  responseMode: oneOf("form_post", "query"),
+};
+
+/** The interactive sign-in's own options: its durations, loopback redirect and callbacks. */
 const INTERACTIVE_OPTIONS: Record<string, Rule> = {
+  ...AUTHORIZATION_URL_OPTIONS,
   timeoutMs: waitMs,
   timeout: waitSeconds,
   port,
+  redirectHost: oneOf("localhost", "127.0.0.1"),
+  openBrowser: func,
+  onBeforeLaunchingUi: func,
+  onBrowserUnavailable: func,
 };
 
 /**
@@ -147,14 +159,30 @@ export function checkAppOptions(options: unknown): void {
 }
 
 /**
- * Checks the interactive sign-in's durations (`timeoutMs`, the deprecated `timeout`) and `port`; other
- * fields are left to the flow.
+ * Checks the interactive sign-in's options by type and range: its durations (`timeoutMs`, the deprecated
+ * `timeout`), `port`, `redirectHost`, callbacks, `maxAge` and `responseMode`; other fields are left to
+ * the flow.
  *
  * @param options the call's options
  * @throws {ConfigurationError} naming the first bad option and what it expects.
  */
 export function checkInteractiveOptions(options: object): void {
-  const problem = checkFields(options as Record<string, unknown>, INTERACTIVE_OPTIONS, false, "");
+  check(options, INTERACTIVE_OPTIONS);
+}
+
+/**
+ * Checks the options of an authorization request built for the app (`maxAge`, `responseMode`); other
+ * fields are left to the flow.
+ *
+ * @param options the call's options
+ * @throws {ConfigurationError} naming the first bad option and what it expects.
+ */
+export function checkAuthorizationUrlOptions(options: object): void {
+  check(options, AUTHORIZATION_URL_OPTIONS);
+}
+
+function check(options: object, fields: Record<string, Rule>): void {
+  const problem = checkFields(options as Record<string, unknown>, fields, false, "");
   if (problem) throw new ConfigurationError(problem);
 }
 

@@ -49,7 +49,7 @@ import {
 } from "../core/authority.ts";
 import { TokenCache } from "../core/cache.ts";
 import { ConfigurationError } from "../core/errors.ts";
-import { checkAppOptions, checkInteractiveOptions } from "./_check_options.ts";
+import { checkAppOptions, checkAuthorizationUrlOptions, checkInteractiveOptions } from "./_check_options.ts";
 import { HttpClient } from "../core/http.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
@@ -390,7 +390,8 @@ export class PublicClientApplication {
    * @throws {ConfigurationError} when a broker is in use and `parentWindowHandle` is missing or no
    * window handle; for bad scopes, binding parameters, a claims challenge that is not a JSON object while
    * `clientCapabilities` are set (as MSAL Python), a `redirectUri` that is not a loopback http URL, or a
-   * `timeoutMs` or `port` out of range; for `popParameters` / `sshCertificate` when no broker can issue them.
+   * `timeoutMs`, `port`, `maxAge` or other option of the wrong type or out of range; for `popParameters` /
+   * `sshCertificate` when no broker can issue them.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {BrowserLaunchError} when no browser could be opened; {@linkcode PortInUseError} when the loopback port is taken.
@@ -437,8 +438,8 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options the redirect URI, what shapes the request, a signal
    * @returns the authorization URL
-   * @throws {ConfigurationError} for bad scopes, or a claims challenge that is not a JSON object while
-   * `clientCapabilities` are set (as MSAL Python).
+   * @throws {ConfigurationError} for bad scopes, a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python), or a `maxAge` or `responseMode` out of range.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {AbortError} when `options.signal` aborts.
@@ -448,6 +449,7 @@ export class PublicClientApplication {
     options: GetAuthorizationRequestUrlOptions,
   ): Promise<string> {
     const wanted = validateScopes(scopes);
+    checkAuthorizationUrlOptions(options);
     return buildAuthorizationUrl(await this.#online(options.signal), wanted, options);
   }
 
@@ -457,14 +459,15 @@ export class PublicClientApplication {
    * @param scopes the scopes to ask for
    * @param options the redirect URI, what shapes the request, a signal
    * @returns the flow to keep until the redirect arrives
-   * @throws {ConfigurationError} for bad scopes, or a claims challenge that is not a JSON object while
-   * `clientCapabilities` are set (as MSAL Python).
+   * @throws {ConfigurationError} for bad scopes, a claims challenge that is not a JSON object while
+   * `clientCapabilities` are set (as MSAL Python), or a `maxAge` or `responseMode` out of range.
    * @throws {BrokerDependencyError} when the app opted into a broker whose dependency is missing.
    * @throws {AuthorityError} when authority discovery fails; {@linkcode NetworkError} when the server cannot be reached.
    * @throws {AbortError} when `options.signal` aborts.
    */
   async initiateAuthCodeFlow(scopes: string[], options: InitiateAuthCodeFlowOptions): Promise<AuthCodeFlow> {
     const wanted = validateScopes(scopes);
+    checkAuthorizationUrlOptions(options);
     return await initiateAuthCodeFlow(await this.#online(options.signal), wanted, options);
   }
 

@@ -149,6 +149,17 @@ describe("the interactive call's durations and port are checked before any brows
     ["port", -1, /port: expected an integer port from 0 .* to 65535, got -1/],
     ["port", 80.5, /port:.*got 80\.5/],
     ["port", 70_000, /port:.*got 70000/],
+    [
+      "redirectHost",
+      "example.com",
+      /redirectHost: expected one of "localhost", "127.0.0.1", got "example.com"/,
+    ],
+    ["openBrowser", "firefox", /openBrowser: expected a function, got "firefox"/],
+    ["onBeforeLaunchingUi", {}, /onBeforeLaunchingUi: expected a function/],
+    ["onBrowserUnavailable", true, /onBrowserUnavailable: expected a function, got true/],
+    ["maxAge", -1, /maxAge: expected an integer number of seconds >= 0, got -1/],
+    ["maxAge", "3600", /maxAge:.*got "3600"/],
+    ["responseMode", "fragment", /responseMode: expected one of "form_post", "query", got "fragment"/],
   ];
   for (const [name, value, message] of bad) {
     it(`${name}: ${String(value)}`, async () => {
@@ -157,14 +168,30 @@ describe("the interactive call's durations and port are checked before any brows
       await assertInvalidConfig(
         () =>
           client.acquireTokenInteractive(["User.Read"], {
-            [name]: value,
             openBrowser: () => {
               opened = true;
             },
+            [name]: value,
           } as never),
         message,
       );
       assert.equal(opened, false);
+    });
+  }
+});
+
+describe("an authorization request's maxAge and responseMode are checked", () => {
+  const bad: [string, unknown, RegExp][] = [
+    ["maxAge", 1.5, /maxAge: expected an integer number of seconds >= 0, got 1.5/],
+    ["maxAge", NaN, /maxAge:.*got NaN/],
+    ["responseMode", "form-post", /responseMode: expected one of "form_post", "query", got "form-post"/],
+  ];
+  for (const [name, value, message] of bad) {
+    it(`${name}: ${String(value)}`, async () => {
+      const client = app({ oidcAuthority: "http://127.0.0.1:9" });
+      const options = { redirectUri: "http://127.0.0.1:8400/callback", [name]: value } as never;
+      await assertInvalidConfig(() => client.getAuthorizationRequestUrl(["User.Read"], options), message);
+      await assertInvalidConfig(() => client.initiateAuthCodeFlow(["User.Read"], options), message);
     });
   }
 });
