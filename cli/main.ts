@@ -12,27 +12,68 @@
  * @module
  */
 
+import { realpathSync } from "node:fs";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { EXIT_INTERRUPTED } from "./exit_codes.ts";
 import { run, type Terminal } from "./run.ts";
 
-const controller = new AbortController();
-// `on`, not `once`: Deno restores the default action (die by the signal) when the last listener goes.
-process.on("SIGINT", () => {
-  if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C
-  controller.abort();
-  process.stderr.write("\nCancelled.\n");
-  // Whatever was pending has been told to stop; do not wait for a slow server to notice.
-  setTimeout(() => process.exit(EXIT_INTERRUPTED), 2000).unref?.();
-});
+export { run, type Terminal } from "./run.ts";
 
-const terminal: Terminal = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-  interactive: process.stderr.isTTY === true,
-  env: process.env,
-};
+/**
+ * What the executable does: runs the command line `argv` (without the program name) on the process's
+ * stdout and stderr, with Ctrl-C aborting the pending request, and resolves with the exit code
+ * (130 when interrupted). It does not exit the process; {@linkcode run} is the same with your own
+ * output and abort signal.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./main.ts";
+ *
+ * const code = await main(["doctor", "--json"]);
+ * ```
+ */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  // `on`, not `once`: Deno restores the default action (die by the signal) when the last listener goes.
+  const onInterrupt = (): void => {
+    if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED); // a second Ctrl-C
+    controller.abort();
+    process.stderr.write("\nCancelled.\n");
+    // Whatever was pending has been told to stop; do not wait for a slow server to notice.
+    setTimeout(() => process.exit(EXIT_INTERRUPTED), 2000).unref?.();
+  };
+  process.on("SIGINT", onInterrupt);
+  try {
+    const terminal: Terminal = {
+      out: (text) => void process.stdout.write(text),
+      err: (text) => void process.stderr.write(text),
+      interactive: process.stderr.isTTY === true,
+      env: process.env,
+    };
+    const code = await run(argv, terminal, controller.signal);
+    await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+    return controller.signal.aborted ? EXIT_INTERRUPTED : code;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+  }
+}
 
-const code = await run(process.argv.slice(2), terminal, controller.signal);
-await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
-process.exit(controller.signal.aborted ? EXIT_INTERRUPTED : code);
+/**
+ * Whether this module is the program being run, not an import: `import.meta.main` where the runtime
+ * has it (Deno, Bun and its compiled binaries, Node 24.2+), else (older Node) the script Node was
+ * given, symlinks resolved as for npm's `node_modules/.bin/authbroker`.
+ */
+function isProgram(): boolean {
+  const meta = import.meta as ImportMeta & { main?: boolean };
+  if (typeof meta.main === "boolean") return meta.main;
+  const script = process.argv[1];
+  if (!script || !import.meta.url.startsWith("file:")) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isProgram()) process.exit(await main(process.argv.slice(2)));

@@ -5,10 +5,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
-import { cli, runtimeCommand, start, tempDir } from "./_cli.ts";
+import { cli, ROOT, runtimeCommand, start, tempDir } from "./_cli.ts";
 import { CLIENT_ID } from "./_helpers.ts";
 
 const DEVICE_CODE = /enter the code (\S+) to authenticate/;
@@ -394,6 +394,34 @@ describe("authbroker CLI", () => {
       assert.doesNotMatch(text.stdout, /desktop session/);
     } finally {
       await bus.stop();
+    }
+  });
+});
+
+describe("the ./cli entry", () => {
+  const version = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
+
+  it("imported, runs nothing and prints nothing; main(argv) runs a command and resolves its exit code", async () => {
+    const { code, stdout, stderr } = await start(runtimeCommand("tests/fixtures/import_cli.ts")).finished;
+    assert.equal(stderr, "");
+    assert.equal(stdout, `imported: main function, run function\n${version}\nmain resolved 0\n`);
+    assert.equal(code, 0);
+  });
+
+  it("runs as the program through a symlink, as npm's node_modules/.bin/authbroker", async () => {
+    const dir = tempDir();
+    try {
+      const bin = join(dir.path, "authbroker");
+      symlinkSync(join(ROOT, "cli/main.ts"), bin);
+      // Deno never runs a package's bin through a symlink (`deno install` writes a script), so the path.
+      const command = "Deno" in globalThis
+        ? runtimeCommand("cli/main.ts")
+        : [...runtimeCommand("cli/main.ts").slice(0, -1), bin];
+      const { code, stdout, stderr } = await start([...command, "--version"]).finished;
+      assert.equal(code, 0, stderr);
+      assert.equal(stdout, `${version}\n`);
+    } finally {
+      dir.remove();
     }
   });
 });
