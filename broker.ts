@@ -58,6 +58,7 @@ export {
   BrokerUnavailableError,
   CONSOLE_WINDOW_HANDLE,
   importDependency,
+  type ImportDependencyOptions,
   isBrokerError,
   type WindowHandle,
 } from "./brokers/broker.ts";

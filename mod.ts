@@ -71,6 +71,7 @@ export {
   BrokerDependencyError,
   BrowserLaunchError,
   ConfigurationError,
+  DependencyError,
   IdTokenError,
   InvalidInputError,
   IssuerMismatchError,

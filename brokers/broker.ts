@@ -21,7 +21,7 @@
  * @module
  */
 
-import { BrokerDependencyError, messageOf, MsalError } from "../core/errors.ts";
+import { BrokerDependencyError, DependencyError, messageOf, MsalError } from "../core/errors.ts";
 import type { PluginLogger } from "../core/log.ts";
 import type { IdTokenClaims } from "../core/results.ts";
 import { installCommand, type Platform, type Runtime } from "../core/platform.ts";
@@ -384,18 +384,34 @@ export function isBrokerError(result: unknown): result is BrokerError {
     "status" in result;
 }
 
+/** How {@linkcode importDependency} words a missing dependency, beyond broker rule 2's default. */
+export interface ImportDependencyOptions {
+  /** Whose install command the error names; the running runtime by default. */
+  runtime?: Runtime;
+  /**
+   * What needs the dependency, e.g. `"The Secret Service token cache"`. Set for anything that is not a
+   * broker: the error is then a plain {@linkcode DependencyError} (`dependency_missing`) saying so,
+   * rather than a {@linkcode BrokerDependencyError}.
+   */
+  feature?: string;
+  /** Name the command that installs it as a dev dependency (e.g. `npm install --save-dev`); false by default. */
+  dev?: boolean;
+}
+
 /**
- * Imports an optional npm dependency through `load`, turning "not installed" into rule 2's actionable
- * error; any other failure propagates unchanged. For plugins (brokers, persistence) whose one
- * dependency is an optional peer.
+ * Imports an optional npm dependency through `load`, turning "not installed" into an actionable error
+ * naming the install command; any other failure propagates unchanged. For plugins (brokers,
+ * persistence) whose one dependency is an optional peer.
  *
  * @param pkg the npm package `load` imports, e.g. `"dbus-next"`.
  * @param load the import itself, e.g. `() => import("dbus-next")` (a literal, so bundlers see it).
- * @param runtime whose install command the error names ({@linkcode BrokerPluginContext.runtime}); the
- *   running one by default.
+ * @param options whose install command to name ({@linkcode BrokerPluginContext.runtime}; the running
+ *   one by default, also accepted alone), and for a feature that is not a broker, what needs it.
  * @returns what `load` resolved to.
- * @throws {BrokerDependencyError} naming the install command if `pkg` is missing
- *   (`You need to install dependency by: npm install dbus-next`, as MSAL Python).
+ * @throws {BrokerDependencyError} naming the install command if `pkg` is missing and no `feature` is
+ *   set (`You need to install dependency by: npm install dbus-next`, as MSAL Python, broker rule 2).
+ * @throws {DependencyError} naming the feature and the install command if `pkg` is missing and
+ *   `feature` is set.
  * @example
  * ```ts
  * import { importDependency } from "@authbroker/msal/broker";
@@ -406,15 +422,18 @@ export function isBrokerError(result: unknown): result is BrokerError {
 export async function importDependency<T>(
   pkg: string,
   load: () => Promise<T>,
-  runtime?: Runtime,
+  options: Runtime | ImportDependencyOptions = {},
 ): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    if (isMissingPackage(error, pkg)) {
-      throw new BrokerDependencyError(installCommand(pkg, runtime), { cause: error });
-    }
-    throw error;
+    if (!isMissingPackage(error, pkg)) throw error;
+    const { runtime, feature, dev } = typeof options === "string" ? { runtime: options } : options;
+    const command = installCommand(pkg, runtime, dev);
+    if (feature === undefined) throw new BrokerDependencyError(command, { cause: error });
+    throw new DependencyError(`${feature} needs the ${pkg} package; install it by: ${command}`, command, {
+      cause: error,
+    });
   }
 }
 

@@ -8,9 +8,9 @@
 import {
   AbortError,
   AuthorityError,
-  BrokerDependencyError,
   BrowserLaunchError,
   ConfigurationError,
+  DependencyError,
   type ErrorResult,
   NetworkError,
   TimeoutError,
@@ -61,7 +61,7 @@ export function exitCodeOfException(error: unknown): number {
   if (error instanceof AuthorityError) {
     return error.cause instanceof NetworkError ? EXIT_NETWORK : EXIT_FAILED;
   }
-  if (error instanceof BrokerDependencyError || error instanceof BrowserLaunchError) return EXIT_USER_ACTION;
+  if (error instanceof DependencyError || error instanceof BrowserLaunchError) return EXIT_USER_ACTION;
   if (error instanceof TimeoutError) return EXIT_USER_ACTION;
   if (error instanceof ConfigurationError || error instanceof UsageError) return EXIT_USAGE;
   return EXIT_FAILED;

@@ -38,7 +38,9 @@ export const MsalErrorCode = {
   InvalidConfig: "invalid_config",
   /** {@linkcode InvalidInputError}. */
   InvalidInput: "invalid_input",
-  /** {@linkcode BrokerDependencyError} (broker rule 2). */
+  /** {@linkcode DependencyError}: an optional dependency a feature needs is not installed. */
+  DependencyMissing: "dependency_missing",
+  /** {@linkcode BrokerDependencyError} (broker rule 2), a {@linkcode DependencyError}. */
   BrokerDependencyMissing: "broker_dependency_missing",
   /** `BrokerUnavailableError` from a plugin (broker rule 3; the app falls back). */
   BrokerUnavailable: "broker_unavailable",
@@ -128,10 +130,34 @@ export class InvalidInputError extends MsalError {
   }
 }
 
-/** The app opted into a broker on this platform, but the broker plugin's dependency is not installed. */
-export class BrokerDependencyError extends MsalError {
+/**
+ * An optional npm dependency that the called feature needs is not installed (e.g. `dbus-next` for the
+ * Secret Service token cache). `instanceof DependencyError` also catches {@linkcode BrokerDependencyError}.
+ */
+export class DependencyError extends MsalError {
   /** The exact command that installs the missing dependency, e.g. `npm install dbus-next`. */
   readonly installCommand: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param message what needs the dependency, and the command that installs it
+   * @param installCommand the command that installs the dependency, e.g. `npm install dbus-next`
+   * @param options `cause`: the import's error, if any
+   */
+  constructor(message: string, installCommand: string, options?: ErrorOptions) {
+    super("dependency_missing", message, options);
+    this.installCommand = installCommand;
+  }
+}
+
+/**
+ * The app opted into a broker on this platform, but the broker plugin's dependency is not installed
+ * (broker rule 2). Its `code` is `broker_dependency_missing`, its message MSAL Python's.
+ */
+export class BrokerDependencyError extends DependencyError {
+  /** Always `broker_dependency_missing` ({@linkcode MsalErrorCode.BrokerDependencyMissing}). */
+  override readonly code: MsalErrorCode = "broker_dependency_missing";
 
   /**
    * Creates the error; its message is `You need to install dependency by: <installCommand>`.
@@ -140,8 +166,7 @@ export class BrokerDependencyError extends MsalError {
    * @param options `cause`: the import's error, if any
    */
   constructor(installCommand: string, options?: ErrorOptions) {
-    super("broker_dependency_missing", `You need to install dependency by: ${installCommand}`, options);
-    this.installCommand = installCommand;
+    super(`You need to install dependency by: ${installCommand}`, installCommand, options);
   }
 }
 

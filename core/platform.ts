@@ -159,20 +159,27 @@ export function detectRuntime(): Runtime {
 /**
  * The command that installs the npm package `pkg` for an app on `runtime`: `deno add npm:<pkg>`,
  * `bun add <pkg>`, or for Node `npm install <pkg>` (`pnpm add` / `yarn add` when the app was started
- * by that package manager).
+ * by that package manager); with `dev`, the same as a dev dependency (`--dev`, npm's `--save-dev`).
  *
  * @param pkg the npm package name, e.g. `"dbus-next"`.
  * @param runtime the runtime to install for; the current one by default.
+ * @param dev install as a dev dependency (e.g. for the testing kit); false by default.
+ * @returns the command, e.g. `"npm install dbus-next"`
  * @example
  * ```ts
  * installCommand("dbus-next", "deno"); // "deno add npm:dbus-next"
+ * installCommand("dbus-next", "node", true); // "npm install --save-dev dbus-next"
  * ```
  */
-export function installCommand(pkg: string, runtime: Runtime = detectRuntime()): string {
-  if (runtime === "deno") return `deno add npm:${pkg}`;
-  if (runtime === "bun") return `bun add ${pkg}`;
-  const userAgent = readEnv("npm_config_user_agent") ?? "";
-  if (userAgent.startsWith("pnpm/")) return `pnpm add ${pkg}`;
-  if (userAgent.startsWith("yarn/")) return `yarn add ${pkg}`;
-  return `npm install ${pkg}`;
+export function installCommand(pkg: string, runtime: Runtime = detectRuntime(), dev = false): string {
+  if (runtime === "deno") return dev ? `deno add --dev npm:${pkg}` : `deno add npm:${pkg}`;
+  const userAgent = runtime === "node" ? readEnv("npm_config_user_agent") ?? "" : "";
+  const [add, devFlag] = runtime === "bun"
+    ? ["bun add", "--dev"]
+    : userAgent.startsWith("pnpm/")
+    ? ["pnpm add", "--save-dev"]
+    : userAgent.startsWith("yarn/")
+    ? ["yarn add", "--dev"]
+    : ["npm install", "--save-dev"];
+  return dev ? `${add} ${devFlag} ${pkg}` : `${add} ${pkg}`;
 }

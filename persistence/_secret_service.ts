@@ -102,11 +102,13 @@ export class SecretServiceClient {
    * Connects to the session bus and opens a session with the Secret Service, encrypted unless the
    * service refuses it.
    *
-   * @throws {BrokerDependencyError} if dbus-next is not installed.
+   * @throws {DependencyError} if dbus-next is not installed (the message names the install command).
    * @throws {SecretServiceUnavailableError} if there is no session bus or no Secret Service on it.
    */
   static async connect(options: ConnectOptions): Promise<SecretServiceClient> {
-    const module = await importDependency("dbus-next", () => import("dbus-next"));
+    const module = await importDependency("dbus-next", () => import("dbus-next"), {
+      feature: "The Secret Service (keyring) token cache",
+    });
     const dbus = ((module as { default?: unknown }).default ?? module) as unknown as DBusNext;
     let bus: MessageBus;
     try {

@@ -69,7 +69,7 @@ function defaultLockFolder(): string {
 /**
  * Persists a {@linkcode TokenCache} as one secret in the desktop keyring, through the freedesktop
  * Secret Service (`org.freedesktop.secrets`), in pure TypeScript over dbus-next (an optional peer
- * dependency: without it the first access throws `BrokerDependencyError` naming the install command).
+ * dependency: without it the first access throws a `DependencyError` naming the install command).
  *
  * - The item carries libsecret-style schema attributes, so `secret-tool` finds it:
  *   `xdg:schema` = `io.github.authbroker.TokenCache`, `application` = your app, `cache` = the cache
@@ -128,7 +128,7 @@ export class SecretServiceCachePlugin implements CachePlugin {
    * @throws {SecretServiceUnavailableError} if no Secret Service is reachable and there is no
    *   `fallbackToFile`.
    * @throws {KeyringLockedError} if the keyring is locked and could not be unlocked.
-   * @throws {BrokerDependencyError} if dbus-next is not installed.
+   * @throws {DependencyError} if dbus-next is not installed (the message names the install command).
    * @throws {CacheLockError} if another live process holds the lock past `lockTimeoutMs`.
    * @throws {CacheCorruptError} once, if the stored cache was corrupt (see `onCorruptCache`).
    * @throws {CacheFileError} if the lock or version file, or their folder, cannot be used.

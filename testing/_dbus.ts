@@ -52,10 +52,13 @@ let loaded: Promise<DBusNext> | undefined;
 /**
  * Loads dbus-next.
  *
- * @throws {BrokerDependencyError} naming the install command when it is missing.
+ * @throws {DependencyError} naming the dev-dependency install command when it is missing.
  */
 export function loadDBusNext(): Promise<DBusNext> {
-  loaded ??= importDependency("dbus-next", () => import("dbus-next")).then(
+  loaded ??= importDependency("dbus-next", () => import("dbus-next"), {
+    feature: "The testing kit's D-Bus fakes",
+    dev: true,
+  }).then(
     (mod) => ((mod as unknown as { default?: unknown }).default ?? mod) as DBusNext,
     (error) => {
       loaded = undefined;

@@ -226,7 +226,8 @@ export class FakeLinuxBroker {
    *   lifetime (seconds), start-up race (`exportDelayMs`, milliseconds) and an `onRequest` callback;
    *   every field is optional.
    * @returns the running broker; {@linkcode FakeLinuxBroker.close} it when done.
-   * @throws {BrokerDependencyError} when dbus-next is not installed (the message names the install command).
+   * @throws {DependencyError} when dbus-next is not installed (the message names the dev-dependency install
+   *   command).
    * @throws {Error} when the bus cannot be reached, or another connection already owns the name.
    * @throws {TypeError} for an unknown profile, no bus address, or a `defaultAccount` that is not among
    *   `accounts`.

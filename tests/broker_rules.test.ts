@@ -7,6 +7,7 @@ import {
   type BrokerStatus,
   ConfigurationError,
   CONSOLE_WINDOW_HANDLE,
+  DependencyError,
   type Platform,
   type PublicClientApplicationOptions,
   RedirectUriError,
@@ -280,6 +281,7 @@ describe("rule 2: a missing broker dependency is an error naming the install com
 
   const isDependencyError = (error: unknown): boolean => {
     assert.ok(error instanceof BrokerDependencyError, `expected BrokerDependencyError, got ${error}`);
+    assert.ok(error instanceof DependencyError, "a BrokerDependencyError is a DependencyError");
     assert.equal(error.message, expectedMessage);
     assert.equal(error.installCommand, expectedMessage.split(": ")[1]);
     assert.equal(error.code, "broker_dependency_missing");

@@ -2,7 +2,8 @@
 // without dbus-next, and opt into the Linux broker under the runtime running this file. Then, with
 // dbus-next installed and no session bus, the same app falls back (rule 3): the plugin shipped where
 // the registry looks for it. The same for Microsoft's runtime (`linuxBroker: "msalruntime"`): missing,
-// then present without a broker, then present with its native library unable to load.
+// then present without a broker, then present with its native library unable to load. And the keyring
+// token cache without dbus-next: a plain DependencyError, not a broker's.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -21,6 +22,20 @@ const RUNTIME_COMMAND = {
 }[runtime];
 const installCommandFor = (pkg: string): string =>
   ({ node: `npm install ${pkg}`, bun: `bun add ${pkg}`, deno: `deno add npm:${pkg}` })[runtime];
+
+// The keyring token cache is not a broker: without dbus-next it throws the neutral DependencyError.
+const KEYRING_APP = `
+import { TokenCache } from "@authbroker/msal";
+import { SecretServiceCachePlugin } from "@authbroker/msal/persistence";
+try {
+  const plugin = new SecretServiceCachePlugin({ application: "packed-test", lockFolder: process.cwd() });
+  const cache = new TokenCache({ plugin });
+  await cache.access(() => cache.getAccounts(), { readOnly: true });
+  console.log(JSON.stringify({ ok: true }));
+} catch (error) {
+  console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message }));
+}
+`;
 
 const APP = `
 import { PublicClientApplication } from "@authbroker/msal";
@@ -68,6 +83,7 @@ describe(`the published package under ${runtime}`, () => {
         .pop()!;
       cpSync(join(root, "tests/fixtures/packed_app.json"), join(scratch, "package.json"));
       writeFileSync(join(scratch, "app.mjs"), APP);
+      writeFileSync(join(scratch, "keyring.mjs"), KEYRING_APP);
       install(scratch, join(work, tarball));
 
       const missing = JSON.parse(run([...RUNTIME_COMMAND, "app.mjs"], scratch));
@@ -75,6 +91,13 @@ describe(`the published package under ${runtime}`, () => {
         name: "BrokerDependencyError",
         code: "broker_dependency_missing",
         message: `You need to install dependency by: ${installCommandFor("dbus-next")}`,
+      });
+      assert.deepEqual(JSON.parse(run([...RUNTIME_COMMAND, "keyring.mjs"], scratch)), {
+        name: "DependencyError",
+        code: "dependency_missing",
+        message: `The Secret Service (keyring) token cache needs the dbus-next package; install it by: ${
+          installCommandFor("dbus-next")
+        }`,
       });
 
       install(scratch, "dbus-next@^0.10.2");

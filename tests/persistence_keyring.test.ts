@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BrokerDependencyError, TokenCache } from "../mod.ts";
+import { BrokerDependencyError, DependencyError, TokenCache } from "../mod.ts";
 import { importDependency } from "../broker.ts";
 import {
   CacheCorruptError,
@@ -328,6 +328,30 @@ describe("SecretServiceCachePlugin without a Secret Service", () => {
         assert.match(
           error.message,
           /^You need to install dependency by: (npm install |pnpm add |yarn add |bun add |deno add npm:)dbus-next-not-installed$/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it("a feature that is not a broker gets a plain DependencyError saying what needs the package", async () => {
+    await assert.rejects(
+      importDependency("dbus-next-not-installed", () => import("dbus-next-not-installed" as string), {
+        feature: "The Secret Service (keyring) token cache",
+        runtime: "node",
+        dev: true,
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof DependencyError, `expected DependencyError, got ${error}`);
+        assert.ok(!(error instanceof BrokerDependencyError));
+        assert.equal(error.code, "dependency_missing");
+        assert.match(
+          error.installCommand,
+          /^(npm install|pnpm add|yarn add) --(save-)?dev dbus-next-not-installed$/,
+        );
+        assert.equal(
+          error.message,
+          `The Secret Service (keyring) token cache needs the dbus-next-not-installed package; install it by: ${error.installCommand}`,
         );
         return true;
       },

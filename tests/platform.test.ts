@@ -114,6 +114,17 @@ describe("installCommand", () => {
     delete env.npm_config_user_agent;
   });
 
+  it("names the dev-dependency form when asked (the testing kit's D-Bus fakes)", () => {
+    assert.equal(installCommand("dbus-next", "node", true), "npm install --save-dev dbus-next");
+    assert.equal(installCommand("dbus-next", "bun", true), "bun add --dev dbus-next");
+    assert.equal(installCommand("dbus-next", "deno", true), "deno add --dev npm:dbus-next");
+    env.npm_config_user_agent = "pnpm/9.12.0 npm/? node/v20.18.0 linux x64";
+    assert.equal(installCommand("dbus-next", "node", true), "pnpm add --save-dev dbus-next");
+    env.npm_config_user_agent = "yarn/1.22.22 npm/? node/v20.18.0 linux x64";
+    assert.equal(installCommand("dbus-next", "node", true), "yarn add --dev dbus-next");
+    delete env.npm_config_user_agent;
+  });
+
   it("defaults to the current runtime", () => {
     const expected = {
       deno: "deno add npm:dbus-next",
