@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Logger, PublicClientApplication, TokenCache } from "../mod.ts";
+import { BrokerDependencyError, type Logger, PublicClientApplication, TokenCache } from "../mod.ts";
 import { FileCachePlugin } from "../persistence/mod.ts";
 import type { CachePaths } from "./_paths.ts";
 import type { Terminal } from "./_terminal.ts";
@@ -38,28 +38,50 @@ export interface OpenedApp {
 /**
  * Creates the app. With `broker`, a missing plugin dependency rejects here (rule 2).
  *
- * @throws {BrokerDependencyError} when `broker` is set and the platform's plugin dependency is missing.
+ * @throws {BrokerDependencyError} when `broker` is set and the platform's plugin dependency is missing; it
+ *   names the global install of the command with the package (`npm install -g @authbroker/msal dbus-next`).
  * @throws {ConfigurationError} for a malformed authority.
  */
 export async function openApp(settings: AppSettings, terminal: Terminal): Promise<OpenedApp> {
   const broker = settings.broker === true;
   const authority = settings.authority ?? DEFAULT_AUTHORITY;
-  const app = await PublicClientApplication.create(settings.clientId, {
-    authority,
-    // A local test authority (plain http is allowed only on loopback) has no Microsoft instance
-    // discovery; turning it off also lets a cached token be served with no request at all.
-    instanceDiscovery: isLoopback(authority) ? false : undefined,
-    tokenCache: persistedCache(settings.paths.tokenCache, terminal),
-    logger: settings.verbose ? stderrLogger(terminal) : undefined,
-    enableBrokerOnWindows: broker,
-    enableBrokerOnWsl: broker,
-    enableBrokerOnMac: broker,
-    enableBrokerOnLinux: broker,
-  });
+  let app: PublicClientApplication;
+  try {
+    app = await PublicClientApplication.create(settings.clientId, {
+      authority,
+      // A local test authority (plain http is allowed only on loopback) has no Microsoft instance
+      // discovery; turning it off also lets a cached token be served with no request at all.
+      instanceDiscovery: isLoopback(authority) ? false : undefined,
+      tokenCache: persistedCache(settings.paths.tokenCache, terminal),
+      logger: settings.verbose ? stderrLogger(terminal) : undefined,
+      enableBrokerOnWindows: broker,
+      enableBrokerOnWsl: broker,
+      enableBrokerOnMac: broker,
+      enableBrokerOnLinux: broker,
+    });
+  } catch (error) {
+    if (error instanceof BrokerDependencyError) throw commandDependencyError(error);
+    throw error;
+  }
   return {
     app,
     close: () => app.close(),
   };
+}
+
+/**
+ * The same error, naming the command that installs the package where `authbroker` itself is installed:
+ * the library's `npm install dbus-next` is for an app's project, which the command does not have.
+ */
+function commandDependencyError(error: BrokerDependencyError): BrokerDependencyError {
+  const pkg = error.installCommand.split(" ").pop()!.replace(/^npm:/, "");
+  const global = globalThis as { Deno?: unknown; Bun?: unknown };
+  // Deno resolves npm packages for the script it runs: its own command is the one to use.
+  if (global.Deno) return error;
+  const command = global.Bun
+    ? `bun add -g @authbroker/msal ${pkg}`
+    : `npm install -g @authbroker/msal ${pkg}`;
+  return new BrokerDependencyError(command, { cause: error });
 }
 
 /**

@@ -51,14 +51,16 @@ export async function demo(terminal: Terminal, signal: AbortSignal): Promise<num
       say(`  on it; the "device" is signed in as ${DEVICE_USER.username}`);
     } else {
       say(`  no broker: ${stage.missing}`);
-      say("  The steps that need the broker are skipped; the rest run.");
+      say("  Steps 1 and 4 need the broker and are skipped; the rest run.");
     }
     const context = { idp, say, signal, authority: idp.authority("organizations") };
 
     if (stage.broker) await sampleThroughBroker(context, stage.broker);
+    else skipped(context, `1. ${SAMPLE}`, stage.missing!);
     await ruleOne(context, stage.broker);
     await ruleTwo(context);
     if (stage.broker) await ruleFour(context, stage.broker);
+    else skipped(context, `4. ${RULE_FOUR}`, stage.missing!);
     await ruleThree(context, stage);
     say();
     say(
@@ -110,6 +112,17 @@ async function startBroker(idp: FakeAuthority): Promise<Stage> {
   }
 }
 
+const SAMPLE = "The console sample from MSAL Python's Linux broker guide (samples/console_app.ts)";
+const RULE_FOUR =
+  "Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser";
+
+/** A step that needs the broker, when there is none: its heading, and why it does not run. */
+function skipped({ say }: Context, heading: string, why: string): void {
+  say();
+  say(heading);
+  say(`   (skipped: no broker here: ${why})`);
+}
+
 /** MSAL Python's console sample (samples/console_app.ts), step by step, through the broker. */
 async function sampleThroughBroker(
   { say, authority, signal }: Context,
@@ -117,7 +130,7 @@ async function sampleThroughBroker(
 ): Promise<void> {
   const scopes = ["User.ReadBasic.All"];
   say();
-  say("1. The console sample from MSAL Python's Linux broker guide (samples/console_app.ts)");
+  say(`1. ${SAMPLE}`);
   const app = await PublicClientApplication.create(CLIENT_ID, {
     authority,
     enableBrokerOnLinux: true,
@@ -196,6 +209,20 @@ async function ruleTwo({ say }: Context): Promise<void> {
   say(
     "3. Rule 2: opted in, but the broker plugin's dependency is not installed -> an error that says what to run",
   );
+  try {
+    // Opting in as an app would: where the command runs without dbus-next, this is the real thing.
+    const app = await PublicClientApplication.create(CLIENT_ID, {
+      enableBrokerOnLinux: true,
+      platform: PLATFORM,
+    });
+    await app.close();
+  } catch (error) {
+    if (!(error instanceof BrokerDependencyError)) throw error;
+    say("   dbus-next is not installed where this command runs, so an app that opts in gets, for real:");
+    say(`   PublicClientApplication.create(...) throws ${error.name}:`);
+    say(`     "${error.message}"`);
+    return;
+  }
   say(
     "   (Simulated: dbus-next is installed here, so the Linux plugin is swapped, through the public `brokers`",
   );
@@ -228,9 +255,7 @@ async function ruleTwo({ say }: Context): Promise<void> {
 /** Rule 4: the broker is up, a request fails: an error result, never a silent switch to the browser. */
 async function ruleFour({ idp, say, authority, signal }: Context, broker: FakeLinuxBroker): Promise<void> {
   say();
-  say(
-    "4. Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser",
-  );
+  say(`4. ${RULE_FOUR}`);
   const app = await PublicClientApplication.create(CLIENT_ID, {
     authority,
     enableBrokerOnLinux: true,

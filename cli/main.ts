@@ -23,8 +23,8 @@ export { run, type Terminal } from "./run.ts";
 /**
  * What the executable does: runs the command line `argv` (without the program name) on the process's
  * stdout and stderr, with Ctrl-C aborting the pending request, and resolves with the exit code
- * (130 when interrupted). It does not exit the process; {@linkcode run} is the same with your own
- * output and abort signal.
+ * (130 when interrupted). It exits the process only on a second Ctrl-C, or when the cancelled request
+ * has not stopped 2 s after the first; {@linkcode run} is the same with your own output and abort signal.
  *
  * @example
  * ```ts

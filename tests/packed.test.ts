@@ -6,7 +6,7 @@
 // token cache without dbus-next: a plain DependencyError, not a broker's.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +62,22 @@ function run(command: string[], cwd: string, env: Record<string, string> = {}): 
   });
 }
 
+/** Runs the installed `authbroker` command (npm's bin symlink; Deno is given the file itself) to its end. */
+function authbroker(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const bin = runtime === "deno"
+    ? "node_modules/@authbroker/msal/dist/cli/main.js"
+    : "node_modules/.bin/authbroker";
+  const [file, ...rest] = [...RUNTIME_COMMAND, bin, ...args];
+  const { npm_config_user_agent: _, ...inherited } = process.env;
+  const { status, stdout, stderr } = spawnSync(file, rest, {
+    cwd,
+    encoding: "utf8",
+    env: { ...inherited, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return { status, stdout, stderr };
+}
+
 function install(cwd: string, ...packages: string[]): void {
   run(
     ["npm", "install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", ...packages],
@@ -99,6 +115,43 @@ describe(`the published package under ${runtime}`, () => {
           installCommandFor("dbus-next")
         }`,
       });
+
+      // The ./cli entry, imported: nothing runs, nothing is printed.
+      writeFileSync(
+        join(scratch, "import_cli.mjs"),
+        'await import("@authbroker/msal/cli"); console.log("imported");',
+      );
+      const imported = run([...RUNTIME_COMMAND, "import_cli.mjs"], scratch);
+      assert.equal(imported, "imported\n");
+
+      // The command with --broker names the install next to the command, not in an app's project.
+      const broker = authbroker(["token", "--client-id", "x", "--scope", "User.Read", "--broker"], scratch);
+      assert.equal(broker.status, 3, broker.stderr);
+      assert.match(broker.stderr, /^error: broker_dependency_missing$/m);
+      assert.match(
+        broker.stderr,
+        new RegExp(
+          `You need to install dependency by: ${
+            {
+              node: "npm install -g @authbroker/msal",
+              bun: "bun add -g @authbroker/msal",
+              deno: "deno add npm:",
+            }[runtime]
+          } ?dbus-next`,
+        ),
+      );
+
+      // The demo without dbus-next: every step numbered, the skipped ones say why, rule 2 is the real error.
+      const demo = authbroker(["demo"], scratch);
+      assert.equal(demo.status, 0, demo.stderr);
+      assert.deepEqual(demo.stdout.match(/^\d\./gm), ["1.", "2.", "3.", "4.", "5."], demo.stdout);
+      assert.match(demo.stdout, /^1\. .*\n +\(skipped: no broker here: .*dbus-next/m);
+      assert.match(demo.stdout, /dbus-next is not installed where this command runs/);
+      assert.match(
+        demo.stdout,
+        /throws BrokerDependencyError:\n +"You need to install dependency by: .*dbus-next"/,
+      );
+      assert.doesNotMatch(demo.stdout, /Simulated: dbus-next is installed|unexpected/);
 
       install(scratch, "dbus-next@^0.10.2");
       const noBus = JSON.parse(run([...RUNTIME_COMMAND, "app.mjs"], scratch, {
