@@ -1,6 +1,8 @@
 /**
  * The options of `PublicClientApplication` and of each of its methods, one type per method, named
- * after it. Durations are in milliseconds and their names end in `Ms`.
+ * after it. The library's own durations are in milliseconds and their names end in `Ms`; an option that
+ * sets a protocol field keeps that field's unit, seconds, and is named after it (`maxAge`, OpenID
+ * Connect's `max_age`). The deprecated interactive `timeout` is in seconds too: use `timeoutMs`.
  *
  * @module
  */
