@@ -146,6 +146,9 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
         return await demo(terminal, signal);
       }
       case undefined:
+        // Nothing to do is a usage error (exit 2), as an unknown command is; asking for help is not.
+        terminal.err(USAGE);
+        return EXIT_USAGE;
       case "help":
       case "--help":
       case "-h":

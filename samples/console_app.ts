@@ -33,6 +33,13 @@ const logging: Required<Omit<Logger, "piiLoggingEnabled">> = {
   verbose: debug,
 };
 
+// Python would fail with an IndexError; a usage line says what to pass instead.
+if (!process.argv[2]) {
+  console.error(
+    "Usage: console_app <config.json>  (authority, client_id, username, scope; see the file's header)",
+  );
+  process.exit(2);
+}
 const config = JSON.parse(readFileSync(process.argv[2], "utf8"));
 
 // Create a preferably long-lived app instance which maintains a token cache (Default cache is in memory only).

@@ -241,6 +241,10 @@ describe("authbroker CLI", () => {
     const command = await cli(["tokne"], env).finished;
     assert.equal(command.code, 2);
     assert.match(command.stderr, /Unknown command "tokne"/);
+    const nothing = await cli([], env).finished;
+    assert.equal(nothing.code, 2, "no command is bad usage, as an unknown one");
+    assert.equal(nothing.stdout, "");
+    assert.match(nothing.stderr, /^authbroker: .*\n\nUsage:\n/);
     const help = await cli(["--help"], env).finished;
     assert.equal(help.code, 0);
     assert.match(help.stdout, /Exit codes: 0 ok; 1 .*; 2 bad usage; 3 .*; 4 network/s);

@@ -33,6 +33,14 @@ describe("samples/console_app.ts", () => {
     dir.remove();
   });
 
+  it("with no config file argument, prints a usage line and exits 2", async () => {
+    const { code, stdout, stderr } = await start(runtimeCommand("samples/console_app.ts")).finished;
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, "");
+    assert.match(stderr, /^Usage: console_app <config\.json>/);
+    assert.doesNotMatch(stderr, /ERR_INVALID_ARG_TYPE|TypeError/);
+  });
+
   it("with no broker on the machine, falls back to the browser sign-in and prints the token", async () => {
     const browser = [...runtimeCommand("tests/fixtures/browser_sign_in.ts"), "%s"].map((w) => `'${w}'`).join(
       " ",
