@@ -155,6 +155,14 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
   const log = options.logger ?? new LogWriter();
   const wanted = loopbackRedirect(options.redirectUri ?? "http://localhost");
   const responseMode = options.responseMode ?? "form_post";
+  // Loaded on first use: importing hono costs more than the rest of the library, and most apps that
+  // start never sign in interactively.
+  const [{ Hono }, { bodyLimit }, { html }] = await Promise.all([
+    import("hono"),
+    import("hono/body-limit"),
+    import("hono/html"),
+  ]);
+  const { page, successPage, notFoundPage, alreadyCompletedPage, errorPage } = pagesWith(html);
   const held: Held[] = [];
   let waiter: Waiter | null = null;
   let finished = false;
@@ -200,9 +208,6 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
     return tracked.response;
   };
 
-  // Loaded on first use: importing hono costs more than the rest of the library, and most apps that
-  // start never sign in interactively.
-  const [{ Hono }, { bodyLimit }] = await Promise.all([import("hono"), import("hono/body-limit")]);
   const app = new Hono();
   app.get(wanted.path, (c) => {
     // HEAD (which hono routes here too) must never complete the flow: the browser would get no page.
@@ -372,18 +377,6 @@ function trackDelivery(response: Response): { response: Response; sent: Promise<
   return { response: new Response(stream, { status: response.status, headers }), sent };
 }
 
-const escapes: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => escapes[c]);
-}
-
 function htmlResponse(status: number, html: string, strict: boolean): Response {
   const headers: Record<string, string> = {
     "content-type": "text/html; charset=utf-8",
@@ -396,8 +389,23 @@ function htmlResponse(status: number, html: string, strict: boolean): Response {
   return new Response(html, { status, headers });
 }
 
-function document(title: string, body: string): string {
-  return `<!DOCTYPE html>
+/**
+ * The listener's pages, escaped with hono's `html`: built once the listener has loaded hono, so the
+ * escaper stays off the app's import path.
+ */
+interface Pages {
+  page(status: number, title: string, message: string): Response;
+  successPage(): Response;
+  notFoundPage(): Response;
+  alreadyCompletedPage(): Response;
+  errorPage(template: string | undefined, status: number, params: AuthorizationResponse): Response;
+}
+
+function pagesWith(html: (strings: TemplateStringsArray, ...values: unknown[]) => unknown): Pages {
+  const escapeHtml = (text: string): string => String(html`${text}`);
+
+  function document(title: string, body: string): string {
+    return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -412,46 +420,49 @@ h1{font-size:1.4rem;margin:0 0 .75rem}p{margin:.5rem 0;line-height:1.5}code{word
 <body><main>${body}</main></body>
 </html>
 `;
-}
-
-function page(status: number, title: string, message: string): Response {
-  return htmlResponse(
-    status,
-    document(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`),
-    true,
-  );
-}
-
-function successPage(): Response {
-  return page(200, "Authentication complete", "You can close this window and return to the application.");
-}
-
-function notFoundPage(): Response {
-  return page(404, "Not found", "This address only receives a sign-in response.");
-}
-
-function alreadyCompletedPage(): Response {
-  return page(
-    410,
-    "Sign-in already completed",
-    "This sign-in has already completed. You can close this window.",
-  );
-}
-
-function errorPage(template: string | undefined, status: number, params: AuthorizationResponse): Response {
-  const error = params.error ?? "";
-  const description = params.error_description ?? "";
-  if (template !== undefined) {
-    // One pass, so an error description that itself contains "$error" is not substituted again.
-    const html = template.replace(
-      /\$(error_description|error)/g,
-      (_, name: string) => escapeHtml(name === "error" ? error : description),
-    );
-    return htmlResponse(status, html, false);
   }
-  const body = `<h1>Authentication failed</h1>
+
+  function page(status: number, title: string, message: string): Response {
+    return htmlResponse(
+      status,
+      document(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`),
+      true,
+    );
+  }
+
+  function successPage(): Response {
+    return page(200, "Authentication complete", "You can close this window and return to the application.");
+  }
+
+  function notFoundPage(): Response {
+    return page(404, "Not found", "This address only receives a sign-in response.");
+  }
+
+  function alreadyCompletedPage(): Response {
+    return page(
+      410,
+      "Sign-in already completed",
+      "This sign-in has already completed. You can close this window.",
+    );
+  }
+
+  function errorPage(template: string | undefined, status: number, params: AuthorizationResponse): Response {
+    const error = params.error ?? "";
+    const description = params.error_description ?? "";
+    if (template !== undefined) {
+      // One pass, so an error description that itself contains "$error" is not substituted again.
+      const filled = template.replace(
+        /\$(error_description|error)/g,
+        (_, name: string) => escapeHtml(name === "error" ? error : description),
+      );
+      return htmlResponse(status, filled, false);
+    }
+    const body = `<h1>Authentication failed</h1>
 <p>Error: <code>${escapeHtml(error)}</code></p>
 ${description ? `<p>${escapeHtml(description)}</p>` : ""}
 <p>You can close this window and return to the application.</p>`;
-  return htmlResponse(status, document("Authentication failed", body), true);
+    return htmlResponse(status, document("Authentication failed", body), true);
+  }
+
+  return { page, successPage, notFoundPage, alreadyCompletedPage, errorPage };
 }

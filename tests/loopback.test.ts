@@ -189,15 +189,20 @@ describe("loopback listener: errors from the identity provider", () => {
   });
 
   it("fills $error and $error_description of the app's error template, escaped and only once", async () => {
-    const errorTemplate = "<h1>Oops: $error</h1><p>$error_description</p>";
+    const errorTemplate =
+      "<h1 title='$error'>Oops: $error</h1><p data-d=\"$error_description\">$error_description</p>";
     await withListener({ errorTemplate }, async (listener) => {
       const waiting = listener.waitForResponse({ state: "s" });
       const response = await get(
         listener,
-        "/?" + new URLSearchParams({ error: "<b>x</b>", error_description: "a & $error", state: "s" }),
+        "/?" + new URLSearchParams({ error: "<b>x</b>'", error_description: 'a & $error"', state: "s" }),
       );
-      assert.equal(await response.text(), "<h1>Oops: &lt;b&gt;x&lt;/b&gt;</h1><p>a &amp; $error</p>");
-      assert.equal((await waiting).error, "<b>x</b>");
+      assert.equal(
+        await response.text(),
+        "<h1 title='&lt;b&gt;x&lt;/b&gt;&#39;'>Oops: &lt;b&gt;x&lt;/b&gt;&#39;</h1>" +
+          '<p data-d="a &amp; $error&quot;">a &amp; $error&quot;</p>',
+      );
+      assert.equal((await waiting).error, "<b>x</b>'");
     });
   });
 });
