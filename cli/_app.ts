@@ -75,13 +75,17 @@ export async function openApp(settings: AppSettings, terminal: Terminal): Promis
  */
 function commandDependencyError(error: BrokerDependencyError): BrokerDependencyError {
   const pkg = error.installCommand.split(" ").pop()!.replace(/^npm:/, "");
+  return new BrokerDependencyError(commandInstall(pkg), { cause: error });
+}
+
+/**
+ * The command that installs the npm package `pkg` next to the `authbroker` command: a global install
+ * with it for Node and Bun; for Deno, which resolves npm packages for the script it runs, `deno add`.
+ */
+export function commandInstall(pkg: string): string {
   const global = globalThis as { Deno?: unknown; Bun?: unknown };
-  // Deno resolves npm packages for the script it runs: its own command is the one to use.
-  if (global.Deno) return error;
-  const command = global.Bun
-    ? `bun add -g @authbroker/msal ${pkg}`
-    : `npm install -g @authbroker/msal ${pkg}`;
-  return new BrokerDependencyError(command, { cause: error });
+  if (global.Deno) return `deno add npm:${pkg}`;
+  return global.Bun ? `bun add -g @authbroker/msal ${pkg}` : `npm install -g @authbroker/msal ${pkg}`;
 }
 
 /**

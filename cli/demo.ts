@@ -19,6 +19,7 @@ import {
 import { brokerPluginFromModule } from "../broker.ts";
 import { FakeAuthority, FakeLinuxBroker, type PrivateBus, startPrivateBus } from "../testing/mod.ts";
 import { EXIT_OK } from "./exit_codes.ts";
+import { commandInstall } from "./_app.ts";
 import { messageOf } from "./_report.ts";
 import type { Terminal } from "./_terminal.ts";
 
@@ -56,11 +57,11 @@ export async function demo(terminal: Terminal, signal: AbortSignal): Promise<num
     const context = { idp, say, signal, authority: idp.authority("organizations") };
 
     if (stage.broker) await sampleThroughBroker(context, stage.broker);
-    else skipped(context, `1. ${SAMPLE}`, stage.missing!);
+    else skipped(context, `1. ${SAMPLE}`);
     await ruleOne(context, stage.broker);
     await ruleTwo(context);
     if (stage.broker) await ruleFour(context, stage.broker);
-    else skipped(context, `4. ${RULE_FOUR}`, stage.missing!);
+    else skipped(context, `4. ${RULE_FOUR}`);
     await ruleThree(context, stage);
     say();
     say(
@@ -108,7 +109,14 @@ async function startBroker(idp: FakeAuthority): Promise<Stage> {
     return { bus, broker };
   } catch (error) {
     await bus.stop();
-    return { missing: `the fake broker could not start (${messageOf(error)})` };
+    const why = messageOf(error);
+    return {
+      missing: /\bdbus-next\b/.test(why)
+        ? `the fake broker needs dbus-next, which is not installed where this command runs (add it: ${
+          commandInstall("dbus-next")
+        })`
+        : `the fake broker could not start (${why})`,
+    };
   }
 }
 
@@ -116,11 +124,11 @@ const SAMPLE = "The console sample from MSAL Python's Linux broker guide (sample
 const RULE_FOUR =
   "Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser";
 
-/** A step that needs the broker, when there is none: its heading, and why it does not run. */
-function skipped({ say }: Context, heading: string, why: string): void {
+/** A step that needs the broker, when there is none: its heading, and that it does not run. */
+function skipped({ say }: Context, heading: string): void {
   say();
   say(heading);
-  say(`   (skipped: no broker here: ${why})`);
+  say("   (skipped: no broker here, see Set-up)");
 }
 
 /** MSAL Python's console sample (samples/console_app.ts), step by step, through the broker. */
