@@ -10,6 +10,7 @@
  */
 
 import { ConfigurationError } from "../core/errors.ts";
+import type { PublicClientApplicationOptions } from "./options.ts";
 
 /** What one option expects, in words ("a boolean"), and its check: the problem, or `undefined`. */
 interface Rule {
@@ -101,8 +102,8 @@ const LOGGER: Record<string, Rule> = {
   piiLoggingEnabled: boolean,
 };
 
-/** The options of `PublicClientApplication`, as `PublicClientApplicationOptions` declares them. */
-const APP_OPTIONS: Record<string, Rule> = {
+/** A rule for each option of `PublicClientApplicationOptions`: a new option without one does not compile. */
+const APP_OPTIONS: Record<keyof PublicClientApplicationOptions, Rule> = {
   authority: string,
   oidcAuthority: string,
   validateAuthority: boolean,
@@ -154,8 +155,7 @@ const INTERACTIVE_OPTIONS: Record<string, Rule> = {
 export function checkAppOptions(options: unknown): void {
   if (options === undefined) return;
   if (!isObject(options)) throw new ConfigurationError(`options must be an object, got ${describe(options)}`);
-  const problem = checkFields(options, APP_OPTIONS, true, "");
-  if (problem) throw new ConfigurationError(problem);
+  check(options, APP_OPTIONS, true);
 }
 
 /**
@@ -181,8 +181,8 @@ export function checkAuthorizationUrlOptions(options: object): void {
   check(options, AUTHORIZATION_URL_OPTIONS);
 }
 
-function check(options: object, fields: Record<string, Rule>): void {
-  const problem = checkFields(options as Record<string, unknown>, fields, false, "");
+function check(options: object, fields: Record<string, Rule>, closed = false): void {
+  const problem = checkFields(options as Record<string, unknown>, fields, closed, "");
   if (problem) throw new ConfigurationError(problem);
 }
 
@@ -209,11 +209,13 @@ function checkFields(
 
 /** The known name within edit distance 2 of `name` (ignoring case), if any. */
 function closest(name: string, known: string[]): string | undefined {
-  const distances = known.map((
-    candidate,
-  ) => [distance(name.toLowerCase(), candidate.toLowerCase()), candidate]);
-  const [best] = distances.sort(([a], [b]) => (a as number) - (b as number));
-  return best && (best[0] as number) <= 2 ? best[1] as string : undefined;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const d = distance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
 }
 
 /** Levenshtein distance. */

@@ -70,7 +70,7 @@ describe("the constructor refuses bad option values with invalid_config", () => 
     });
   }
 
-  it("platform solaris with enableBrokerOnLinux is a ConfigurationError from create(), not a TypeError", async () => {
+  it("platform solaris, enableBrokerOnLinux: ConfigurationError from create(), not TypeError", async () => {
     await assertInvalidConfig(
       () =>
         PublicClientApplication.create(

@@ -27,7 +27,7 @@ const failing: [string, FetchHandler][] = [
 
 describe("serve() onError", () => {
   for (const [how, handler] of failing) {
-    it(`answers a handler that ${how} with what onError returns, given the error and the request`, async () => {
+    it(`answers a handler that ${how} with what onError returns, given the error and request`, async () => {
       const seen: { error: unknown; url: string; method: string }[] = [];
       await withServer(handler, {
         onError: (error, request) => {
@@ -59,7 +59,7 @@ describe("serve() onError", () => {
     });
   });
 
-  it("an onError that only records gives the bare 500; one that throws too, and the server goes on", async () => {
+  it("an onError that only records gives a bare 500; one that throws too; the server goes on", async () => {
     let calls = 0;
     for (
       const onError of [() => void calls++, () => {
