@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PublicClientApplication } from "../mod.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
+import { signInAt } from "../testing/_user_agent.ts";
 
 const USER = { username: "ada@contoso.com", password: "pw" };
 let idp: FakeAuthority;
@@ -94,6 +95,23 @@ describe("FakeAuthority.signInAs", () => {
         return true;
       });
     }
+  });
+});
+
+describe("the user agent behind signInAs", () => {
+  it("stops at a sign-in page that shows an error, with its text, instead of submitting it again", async () => {
+    const app = new PublicClientApplication("kit-client", { authority: idp.authority("organizations") });
+    const url = await app.getAuthorizationRequestUrl(["User.Read"], { redirectUri: "http://127.0.0.1:9/cb" });
+    await assert.rejects(
+      signInAt(url, { fetch: idp.fetch, username: USER.username, password: "wrong" }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /^The fake authority refused the sign-in \(HTTP 200, page "Sign in"\): Your account or password is incorrect/,
+        );
+        return true;
+      },
+    );
   });
 });
 
