@@ -8,13 +8,21 @@
 
 /** What a command writes to, and what it knows about the terminal. */
 export interface Terminal {
-  /** Writes the answer to stdout. */
+  /**
+   * Writes the answer to stdout.
+   *
+   * @param text What to write, as is: no newline is added.
+   */
   out(text: string): void;
-  /** Writes a message for the person to stderr. */
+  /**
+   * Writes a message for the person to stderr.
+   *
+   * @param text What to write, as is: no newline is added.
+   */
   err(text: string): void;
   /** Whether stderr is a terminal: only then are progress indicators drawn. */
   readonly interactive: boolean;
-  /** The environment variables the command may read. */
+  /** The environment variables the command may read, by name (e.g. `AUTHBROKER_CLIENT_ID`). */
   readonly env: Record<string, string | undefined>;
 }
 

@@ -26,6 +26,9 @@ export { run, type Terminal } from "./run.ts";
  * (130 when interrupted). It exits the process only on a second Ctrl-C, or when the cancelled request
  * has not stopped 2 s after the first; {@linkcode run} is the same with your own output and abort signal.
  *
+ * @param argv The command line without the program name, e.g. `["token", "--scope", "User.Read"]`.
+ * @returns The exit code: 0 on success, 1 failed, 2 usage, 3 user action needed, 4 network, 130 interrupted.
+ *
  * @example
  * ```ts
  * import { main } from "./main.ts";

@@ -87,6 +87,11 @@ const TOKEN = {
 /**
  * Runs the command line `args` (without the program name) and resolves with the exit code. Never
  * rejects: failures are written to `terminal` and mapped to an exit code. `signal` is Ctrl-C.
+ *
+ * @param args The command line without the program name, e.g. `["accounts", "--json"]`.
+ * @param terminal Where the answer (stdout) and messages (stderr) go, and the environment read.
+ * @param signal Aborts the pending request (listener, broker call, device-code polling).
+ * @returns The exit code: 0 on success, 1 failed, 2 usage, 3 user action needed, 4 network, 130 interrupted.
  */
 export async function run(args: string[], terminal: Terminal, signal: AbortSignal): Promise<number> {
   const [command, ...rest] = args;

@@ -3,7 +3,7 @@
  * its parameters or an `@returns` for a value it returns: the part of JSDoc `deno doc --lint` does not
  * check.
  *
- * Reads `deno doc --json` of the given entries (default: every public entry but `./cli`) and lists each
+ * Reads `deno doc --json` of the given entries (default: every public entry) and lists each
  * gap as `file:line name: what is missing`. Exempt: private and `#` members, getters and setters,
  * `@deprecated` aliases, members declared outside the project, and `void`, `Promise<void>`, `never` and
  * `asserts` returns. Overloaded functions and methods are checked on each overload (what callers and
@@ -22,6 +22,7 @@ const DEFAULT_ENTRIES = [
   "serve.ts",
   "persistence/mod.ts",
   "testing/mod.ts",
+  "cli/main.ts",
 ];
 
 /** The part of a `deno doc --json` type this check reads. */
