@@ -21,9 +21,9 @@ export type { CallOptions };
 
 /** Broker call timeouts, in milliseconds. */
 export interface BrokerTimeouts {
-  /** Calls without UI (silent, default account, sign-out, account listing, start-up). Default 30 s. */
+  /** Calls without UI (silent, default account, sign-out, account listing, start-up), in ms. Default 30 s. */
   silentMs?: number;
-  /** Calls that may show the broker's UI. Default 10 minutes. */
+  /** Calls that may show the broker's UI, in ms. Default 10 minutes. */
   interactiveMs?: number;
   /** @deprecated Use `silentMs` (same unit). */
   silent?: number;
@@ -49,7 +49,7 @@ export interface PublicClientApplicationOptions extends BrokerOptIn {
   logger?: Logger;
   /** Client capabilities, e.g. `["CP1"]`, sent as `xms_cc` claims. */
   clientCapabilities?: string[];
-  /** Broker plugins per platform, instead of the built-in ones (tests, custom brokers). */
+  /** Broker plugins keyed by platform (e.g. `linux`), instead of the built-in ones (tests, custom brokers). */
   brokers?: Partial<Record<Platform, BrokerPluginSource>>;
   /**
    * Which built-in plugin serves `enableBrokerOnLinux`: `"dbus"` (default, pure TypeScript) or

@@ -39,13 +39,13 @@ export interface AccessTokenEntry {
   target: string;
   /** `"Bearer"` unless the server said otherwise. */
   token_type?: string;
-  /** When it was cached. */
+  /** When it was cached, epoch seconds (as a decimal string, like every timestamp here). */
   cached_at: string;
-  /** When it expires. */
+  /** When it expires, epoch seconds. */
   expires_on: string;
-  /** Until when it may be used during an outage. */
+  /** Until when it may be used during an outage, epoch seconds. */
   extended_expires_on?: string;
-  /** When MSAL should refresh it proactively. */
+  /** When MSAL should refresh it proactively, epoch seconds. */
   refresh_on?: string;
   /** The key a PoP or SSH-certificate token is bound to. */
   key_id?: string;
@@ -53,7 +53,7 @@ export interface AccessTokenEntry {
   [field: string]: unknown;
 }
 
-/** A refresh token as stored in the unified schema. */
+/** A refresh token as stored in the unified schema (timestamps are strings of epoch seconds). */
 export interface RefreshTokenEntry {
   /** Always `"RefreshToken"`. */
   credential_type: "RefreshToken";
@@ -69,7 +69,7 @@ export interface RefreshTokenEntry {
   target?: string;
   /** The family (FOCI) id, `"1"`, when any app of the family may use it. */
   family_id?: string;
-  /** When it was last written. */
+  /** When it was last written, epoch seconds. */
   last_modification_time?: string;
   /** Fields written by other libraries, kept as they are. */
   [field: string]: unknown;

@@ -114,7 +114,7 @@ export interface AccessTokenQuery {
   clientId: string;
   /** The account's `home_account_id`. */
   homeAccountId: string;
-  /** The authority host and its aliases. */
+  /** The hosts to match: the authority's and its aliases (e.g. `login.windows.net`). */
   environments: string[];
   /** The tenant; any when `undefined` (authorities with one realm: B2C, ADFS, generic OIDC). */
   realm: string | undefined;
@@ -130,7 +130,7 @@ export interface AccessTokenQuery {
 export interface RefreshTokenQuery {
   /** The account's `home_account_id`. */
   homeAccountId: string;
-  /** The authority host and its aliases. */
+  /** The hosts to match: the authority's and its aliases (e.g. `login.windows.net`). */
   environments: string[];
   /** Only RTs obtained by this app. */
   clientId?: string;
@@ -142,7 +142,7 @@ export interface RefreshTokenQuery {
 export interface IdTokenQuery {
   /** The account's `home_account_id`. */
   homeAccountId: string;
-  /** The authority host and its aliases. */
+  /** The hosts to match: the authority's and its aliases (e.g. `login.windows.net`). */
   environments: string[];
   /** The tenant; without it, any tenant's ID token. */
   realm?: string;
@@ -154,13 +154,13 @@ export interface IdTokenQuery {
 export interface AppMetadataQuery {
   /** The app. */
   clientId: string;
-  /** The authority host and its aliases. */
+  /** The hosts to match: the authority's and its aliases (e.g. `login.windows.net`). */
   environments: string[];
 }
 
 /** Query of {@linkcode TokenCache.getAccounts}; every field narrows the result. */
 export interface AccountQuery {
-  /** The authority host and its aliases. */
+  /** The hosts to match: the authority's and its aliases (e.g. `login.windows.net`). */
   environments?: string[];
   /** Case-insensitive exact match on `username`. */
   username?: string;
@@ -172,7 +172,7 @@ export interface AccountQuery {
 export interface RemoveAccountQuery {
   /** The account's `home_account_id`. */
   homeAccountId: string;
-  /** The authority host and its aliases. */
+  /** The hosts to match: the authority's and its aliases (e.g. `login.windows.net`). */
   environments: string[];
   /** The app signing the user out: its RTs (and its family's) are removed, other apps' are kept. */
   clientId: string;

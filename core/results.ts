@@ -17,7 +17,7 @@ export interface IdTokenClaims {
   iss?: string;
   /** Subject. */
   sub?: string;
-  /** Audience: the client id. */
+  /** Audience: the client id, alone or in an array. */
   aud?: string | string[];
   /** Expiry, epoch seconds. */
   exp?: number;
@@ -78,7 +78,7 @@ export interface ErrorResult {
   error: string;
   /** Human-readable detail. */
   error_description?: string;
-  /** AADSTS numeric codes. */
+  /** The AADSTS numbers of the error, e.g. `[50076]`. */
   error_codes?: number[];
   /** Entra's sub-error, e.g. `"bad_token"`. */
   suberror?: string;
@@ -88,7 +88,7 @@ export interface ErrorResult {
   correlation_id?: string;
   /** A claims challenge to pass back as `claimsChallenge`. */
   claims?: string;
-  /** Server timestamp. */
+  /** When the server failed the request, as it wrote it (e.g. `"2024-05-01 12:00:00Z"`). */
   timestamp?: string;
   /** Server trace id. */
   trace_id?: string;

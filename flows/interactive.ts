@@ -73,7 +73,7 @@ export interface AuthCodeFlow {
   scope: string[];
   /** The claims sent, if any. */
   claims?: string;
-  /** `maxAge` of the request, for the `auth_time` check. */
+  /** `maxAge` of the request, in seconds, for the `auth_time` check. */
   max_age?: number;
 }
 

@@ -99,7 +99,7 @@ function defaultLockFolder(): string {
  * ```
  */
 export class SecretServiceCachePlugin implements CachePlugin {
-  /** The attributes of the keyring item holding the cache. */
+  /** The attributes of the keyring item holding the cache: `xdg:schema`, `application` and `cache`. */
   readonly attributes: Readonly<Record<string, string>>;
   readonly #options: SecretServiceCachePluginOptions;
   #delegate: Promise<CachePlugin> | undefined;

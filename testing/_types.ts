@@ -55,7 +55,7 @@ export interface FakeLinuxBrokerAccount {
   name: string;
   /** Empty. */
   passwordChangeUrl: string;
-  /** 0. */
+  /** Always 0 (the broker's field; no expiry known). */
   passwordExpiry: number;
   /** Home tenant id. */
   realm: string;
@@ -331,9 +331,9 @@ export interface RecordedRequest {
 
 /** How to start a {@linkcode FakeAuthority}. */
 export interface FakeAuthorityOptions {
-  /** Who can sign in; default one user `alice@contoso.com` / `password`. */
+  /** Who can sign in, one {@linkcode FakeUser} each; default one user `alice@contoso.com` / `password`. */
   users?: FakeUser[];
-  /** Clients with a family; any other client id is accepted too. */
+  /** Clients with a family, one {@linkcode FakeClient} each; any other client id is accepted too. */
   clients?: FakeClient[];
   /** The default tenant id; {@linkcode DEFAULT_TENANT_ID} unless set. */
   tenantId?: string;

@@ -39,17 +39,17 @@ import { base64UrlEncode } from "./_jwt.ts";
 
 /** Request and result types of each scriptable broker method. */
 export interface FakeBrokerCalls {
-  /** {@linkcode Broker.getAccounts}. */
+  /** {@linkcode Broker.getAccounts}: the request it receives and the result it resolves with. */
   getAccounts: { request: BrokerAccountsRequest; result: BrokerAccount[] | BrokerError };
-  /** {@linkcode Broker.readAccount}. */
+  /** {@linkcode Broker.readAccount}: the request it receives and the result it resolves with. */
   readAccount: { request: BrokerReadAccountRequest; result: BrokerAccount | undefined };
-  /** {@linkcode Broker.acquireTokenSilent}. */
+  /** {@linkcode Broker.acquireTokenSilent}: the request it receives and the result it resolves with. */
   acquireTokenSilent: { request: BrokerSilentRequest; result: BrokerTokenResult };
-  /** {@linkcode Broker.signInSilently}. */
+  /** {@linkcode Broker.signInSilently}: the request it receives and the result it resolves with. */
   signInSilently: { request: BrokerTokenRequest; result: BrokerTokenResult };
-  /** {@linkcode Broker.acquireTokenInteractive}. */
+  /** {@linkcode Broker.acquireTokenInteractive}: the request it receives and the result it resolves with. */
   acquireTokenInteractive: { request: BrokerInteractiveRequest; result: BrokerTokenResult };
-  /** {@linkcode Broker.signOut}. */
+  /** {@linkcode Broker.signOut}: the request it receives and the result it resolves with. */
   signOut: { request: BrokerSignOutRequest; result: BrokerError | undefined };
 }
 
@@ -80,7 +80,7 @@ export interface FakeBrokerCall {
 
 /** Options of {@linkcode FakeBroker}. */
 export interface FakeBrokerOptions {
-  /** Accounts the broker knows. */
+  /** Accounts the broker knows, as {@linkcode BrokerAccount}s; none by default. */
   accounts?: BrokerAccount[];
   /** The OS default account's id, used by `signInSilently`; without it, that call fails. */
   defaultAccountId?: string;
@@ -218,9 +218,9 @@ export class FakeBroker implements Broker {
   readonly supportsPop?: boolean;
   /** Advertised capability. */
   readonly supportsSshCert?: boolean;
-  /** Every call received, in order. */
+  /** Every call received, in order: its method and request. */
   readonly calls: FakeBrokerCall[] = [];
-  /** The accounts the broker knows, by id; tests may change it. */
+  /** The accounts the broker knows, keyed by {@linkcode BrokerAccount.id}; tests may change it. */
   readonly accounts: Map<string, BrokerAccount> = new Map();
   /** The OS default account's id; tests may change it. */
   defaultAccountId?: string;
