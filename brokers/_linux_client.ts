@@ -117,11 +117,11 @@ export interface LinuxPrtSsoCookieRequest extends LinuxCallOptions {
   account: LinuxBrokerAccount;
   /** The sign-in URL the cookie is for; default `https://login.microsoftonline.com/`. */
   ssoUrl?: string;
-  /** Default `https://login.microsoftonline.com/common`. */
+  /** The authority, `https://<host>/<tenant>`; default `https://login.microsoftonline.com/common`. */
   authority?: string;
-  /** Default `["https://graph.microsoft.com/.default"]`. */
+  /** The scopes, sent as given; default `["https://graph.microsoft.com/.default"]`. */
   scopes?: readonly string[];
-  /** Default the native-client redirect URI. */
+  /** The redirect URI; default `https://login.microsoftonline.com/common/oauth2/nativeclient`. */
   redirectUri?: string;
 }
 

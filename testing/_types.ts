@@ -154,7 +154,7 @@ export type FakeLinuxBrokerFault =
   | {
     /** Answers this JSON text (a string is sent verbatim, so it can be malformed). */
     kind: "reply";
-    /** The reply. */
+    /** The reply: a JSON object, or text sent as is. */
     json: string | Record<string, unknown>;
   }
   | {
@@ -176,7 +176,7 @@ export type FakeLinuxBrokerFault =
   | {
     /** Answers normally, `delayMs` milliseconds later. */
     kind: "delay";
-    /** Milliseconds. */
+    /** How long to hold the answer back, in milliseconds. */
     delayMs: number;
   }
   | {
