@@ -534,7 +534,7 @@ async function loadDbusNext(runtime: Runtime): Promise<DBusNext> {
   const module: { default?: unknown; sessionBus?: unknown } = await importDependency(
     "dbus-next",
     () => import("dbus-next"),
-    runtime,
+    { runtime },
   );
   return (module.sessionBus ? module : module.default) as DBusNext;
 }

@@ -406,7 +406,7 @@ export interface ImportDependencyOptions {
  * @param pkg the npm package `load` imports, e.g. `"dbus-next"`.
  * @param load the import itself, e.g. `() => import("dbus-next")` (a literal, so bundlers see it).
  * @param options whose install command to name ({@linkcode BrokerPluginContext.runtime}; the running
- *   one by default, also accepted alone), and for a feature that is not a broker, what needs it.
+ *   one by default), and for a feature that is not a broker, what needs it.
  * @returns what `load` resolved to.
  * @throws {BrokerDependencyError} naming the install command if `pkg` is missing and no `feature` is
  *   set (`You need to install dependency by: npm install dbus-next`, as MSAL Python, broker rule 2).
@@ -422,13 +422,12 @@ export interface ImportDependencyOptions {
 export async function importDependency<T>(
   pkg: string,
   load: () => Promise<T>,
-  options: Runtime | ImportDependencyOptions = {},
+  { runtime, feature, dev }: ImportDependencyOptions = {},
 ): Promise<T> {
   try {
     return await load();
   } catch (error) {
     if (!isMissingPackage(error, pkg)) throw error;
-    const { runtime, feature, dev } = typeof options === "string" ? { runtime: options } : options;
     const command = installCommand(pkg, runtime, dev);
     if (feature === undefined) throw new BrokerDependencyError(command, { cause: error });
     throw new DependencyError(`${feature} needs the ${pkg} package; install it by: ${command}`, command, {
