@@ -3,8 +3,8 @@
  * its parameters or an `@returns` for a value it returns: the part of JSDoc `deno doc --lint` does not
  * check.
  *
- * Reads `deno doc --json` of the given entries (default: every public entry) and lists each
- * gap as `file:line name: what is missing`. Exempt: private and `#` members, getters and setters,
+ * Reads `deno doc --json` of the given entries (default: every public entry, deno.json's `exports`) and
+ * lists each gap as `file:line name: what is missing`. Exempt: private and `#` members, getters and setters,
  * `@deprecated` aliases, members declared outside the project, and `void`, `Promise<void>`, `never` and
  * `asserts` returns. Overloaded functions and methods are checked on each overload (what callers and
  * the docs see), not on the implementation signature. An `@param` naming no parameter is reported too
@@ -14,16 +14,6 @@
  *
  * @module
  */
-
-const DEFAULT_ENTRIES = [
-  "mod.ts",
-  "broker.ts",
-  "linux_broker.ts",
-  "serve.ts",
-  "persistence/mod.ts",
-  "testing/mod.ts",
-  "cli/main.ts",
-];
 
 /** The part of a `deno doc --json` type this check reads. */
 interface TsType {
@@ -71,7 +61,9 @@ interface Callable {
 type Json = any;
 
 const root = new URL("../", import.meta.url).href;
-const entries = Deno.args.length > 0 ? Deno.args : DEFAULT_ENTRIES;
+const entries: string[] = Deno.args.length > 0
+  ? Deno.args
+  : Object.values(JSON.parse(await Deno.readTextFile(new URL("deno.json", root))).exports);
 
 const output = await new Deno.Command(Deno.execPath(), {
   args: ["doc", "--json", ...entries],
