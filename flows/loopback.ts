@@ -244,30 +244,28 @@ export async function startLoopbackListener(options: LoopbackOptions = {}): Prom
       return receive(params);
     },
   );
-  app.notFound(() => notFoundPage());
-  app.onError((error) => {
+  /** The answer to whatever a request makes fail, inside hono or around it: a page and a log line. */
+  const badRequest = (error: unknown): Response => {
     log.warning(`The redirect listener failed to handle a request: ${messageOf(error)}`);
     return page(400, "Bad request", "The request could not be read.");
-  });
+  };
+  app.notFound(() => notFoundPage());
+  app.onError(badRequest);
 
   let hosts = new Set<string>();
-  /** Checks `Host` before hono sees the request, and turns anything thrown into a page. */
-  const handle = async (request: Request): Promise<Response> => {
-    try {
-      const host = request.headers.get("host")?.toLowerCase();
-      if (!host || !hosts.has(host)) {
-        log.warning("Refused a request to the redirect listener for another host (DNS rebinding?)");
-        return page(421, "Misdirected request", "This address only receives a sign-in response.");
-      }
-      return await app.fetch(request);
-    } catch (error) {
-      log.warning(`The redirect listener failed to handle a request: ${messageOf(error)}`);
-      return page(400, "Bad request", "The request could not be read.");
+  /** Checks `Host` before hono sees the request. */
+  const handle = (request: Request): Response | Promise<Response> => {
+    const host = request.headers.get("host")?.toLowerCase();
+    if (!host || !hosts.has(host)) {
+      log.warning("Refused a request to the redirect listener for another host (DNS rebinding?)");
+      return page(421, "Misdirected request", "This address only receives a sign-in response.");
     }
+    return app.fetch(request);
   };
   const server: RunningServer = await serve(handle, {
     port: wanted.port ?? options.port ?? 0,
     hostname: "127.0.0.1",
+    onError: badRequest,
   });
   hosts = new Set([`${wanted.host}:${server.port}`, `127.0.0.1:${server.port}`]);
   const redirectUri = `http://${wanted.host}:${server.port}${wanted.path === "/" ? "" : wanted.path}`;
