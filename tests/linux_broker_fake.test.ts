@@ -118,6 +118,7 @@ describe("startPrivateBus", () => {
     const [names] = await client.daemon("ListNames");
     assert.ok((names as string[]).includes("org.freedesktop.DBus"));
     client.close();
+    assert.equal(bus.processGroups.length, 1);
     assert.ok(bus.processGroups.every(groupAlive));
     await bus.stop();
     assert.ok(!bus.processGroups.some(groupAlive), "dbus-daemon is still running");
