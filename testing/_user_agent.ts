@@ -59,7 +59,7 @@ export async function signInAt(url: string, options: UserAgentOptions): Promise<
     const html = await response.text();
     const title = titleOf(html);
     if (!response.ok || !/<form\b/i.test(html)) {
-      if (at !== url && !isAuthorityPage(at, url)) return; // the app's own page after the redirect
+      if (!isAuthorityPage(at, url)) return; // the app's own page after the redirect
       throw pageError("The fake authority showed an error page instead of the sign-in", response, html);
     }
     // A form showing an error (a wrong password, a refused choice) would be answered the same way again.
