@@ -124,6 +124,15 @@ const SAMPLE = "The console sample from MSAL Python's Linux broker guide (sample
 const RULE_FOUR =
   "Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser";
 
+/** An app opted into the Linux broker, as every step creates it (a fresh app: a fresh in-memory cache). */
+function brokerApp(options: PublicClientApplicationOptions = {}): Promise<PublicClientApplication> {
+  return PublicClientApplication.create(CLIENT_ID, {
+    ...options,
+    enableBrokerOnLinux: true,
+    platform: PLATFORM,
+  });
+}
+
 /** A step that needs the broker, when there is none: its heading, and that it does not run. */
 function skipped({ say }: Context, heading: string): void {
   say();
@@ -139,11 +148,7 @@ async function sampleThroughBroker(
   const scopes = ["User.ReadBasic.All"];
   say();
   say(`1. ${SAMPLE}`);
-  const app = await PublicClientApplication.create(CLIENT_ID, {
-    authority,
-    enableBrokerOnLinux: true,
-    platform: PLATFORM,
-  });
+  const app = await brokerApp({ authority });
   try {
     const status = await app.brokerStatus();
     if (!status.enabled) {
@@ -197,11 +202,7 @@ async function ruleOne({ say }: Context, broker: FakeLinuxBroker | undefined): P
       "https://adfs.contoso.com/adfs",
     ]
   ) {
-    const app = await PublicClientApplication.create(CLIENT_ID, {
-      authority,
-      enableBrokerOnLinux: true,
-      platform: PLATFORM,
-    });
+    const app = await brokerApp({ authority });
     const status = await app.brokerStatus();
     say(`   ${authority}\n     -> broker ${status.enabled ? "ON (unexpected)" : `off: ${status.reason}`}`);
     await app.close();
@@ -219,10 +220,7 @@ async function ruleTwo({ say }: Context): Promise<void> {
   );
   try {
     // Opting in as an app would: where the command runs without dbus-next, this is the real thing.
-    const app = await PublicClientApplication.create(CLIENT_ID, {
-      enableBrokerOnLinux: true,
-      platform: PLATFORM,
-    });
+    const app = await brokerApp();
     await app.close();
   } catch (error) {
     if (!(error instanceof BrokerDependencyError)) throw error;
@@ -239,9 +237,7 @@ async function ruleTwo({ say }: Context): Promise<void> {
   );
   const missing = "authbroker-demo-missing-dependency";
   try {
-    await PublicClientApplication.create(CLIENT_ID, {
-      enableBrokerOnLinux: true,
-      platform: PLATFORM,
+    await brokerApp({
       brokers: {
         // The runtime's own resolver is asked for the package, and fails as it would for dbus-next.
         linux: brokerPluginFromModule(
@@ -264,11 +260,7 @@ async function ruleTwo({ say }: Context): Promise<void> {
 async function ruleFour({ idp, say, authority, signal }: Context, broker: FakeLinuxBroker): Promise<void> {
   say();
   say(`4. ${RULE_FOUR}`);
-  const app = await PublicClientApplication.create(CLIENT_ID, {
-    authority,
-    enableBrokerOnLinux: true,
-    platform: PLATFORM,
-  });
+  const app = await brokerApp({ authority });
   try {
     if (!(await app.brokerStatus()).enabled) {
       say("   (skipped: the broker is off in this build)");
@@ -313,19 +305,17 @@ async function ruleThree({ idp, say, authority, signal }: Context, stage: Stage)
   const warnings: string[] = [];
   const options: PublicClientApplicationOptions = {
     authority,
-    enableBrokerOnLinux: true,
-    platform: PLATFORM,
     logger: { warning: (message) => warnings.push(message) },
   };
   let app: PublicClientApplication;
   try {
-    app = await PublicClientApplication.create(CLIENT_ID, options);
+    app = await brokerApp(options);
   } catch (error) {
     if (!(error instanceof BrokerDependencyError)) throw error;
     // No dbus-next where the command runs: an opted-in app meets rule 2 first. Show the fallback without it.
     say(`   (Here the broker's dependency itself is missing, so opting in is rule 2: "${error.message}".`);
     say("   Without the flag, the app signs in through the browser as it would after the fallback.)");
-    app = new PublicClientApplication(CLIENT_ID, { ...options, enableBrokerOnLinux: false });
+    app = new PublicClientApplication(CLIENT_ID, { ...options, platform: PLATFORM });
   }
   try {
     const status = await app.brokerStatus();
