@@ -304,22 +304,22 @@ export async function runBrowserFlow(
     });
     waiting.catch(() => {}); // observed below; a failed launch must not leave it unhandled
     options.onBeforeLaunchingUi?.({ ui: "browser", url: flow.auth_uri });
+    // Without a way to show the URL, a failed launch ends the flow, and its error must say so.
+    const listening = options.onBrowserUnavailable !== undefined || options.onBeforeLaunchingUi !== undefined;
     const launcher = options.openBrowser ? "openBrowser" : undefined;
     const launch = (async () => {
       try {
         if (options.openBrowser) await options.openBrowser(flow.auth_uri);
         else await openSystemBrowser(flow.auth_uri, { logger: context.logger });
       } catch (cause) {
-        throw cause instanceof MsalError ? cause : new BrowserLaunchError(flow.auth_uri, { cause, launcher });
+        if (cause instanceof MsalError && !(cause instanceof BrowserLaunchError)) throw cause;
+        // A BrowserLaunchError (openSystemBrowser's) is told again, with whether the flow still listens.
+        const reason = cause instanceof BrowserLaunchError ? cause.cause : cause;
+        throw new BrowserLaunchError(flow.auth_uri, { cause: reason, launcher, listening });
       }
     })();
-    const canShowUrl = options.onBrowserUnavailable !== undefined ||
-      options.onBeforeLaunchingUi !== undefined;
     const launched = launch.then(() => waiting, (error) => {
-      if (!(error instanceof BrowserLaunchError)) throw error;
-      if (!canShowUrl) {
-        throw new BrowserLaunchError(error.url, { cause: error.cause ?? error, listening: false, launcher });
-      }
+      if (!(error instanceof BrowserLaunchError) || !listening) throw error;
       context.logger.warning("Could not open a browser; waiting for the user to open the sign-in URL");
       options.onBrowserUnavailable?.(error);
       return waiting;
