@@ -17,6 +17,25 @@ import type { FakeAuthority } from "../testing/mod.ts";
 /** The client id of tests that need no particular one. */
 export const CLIENT_ID = "4a1aa1d5-c567-49d0-ad0b-cd957a47f842";
 
+/**
+ * Runs `body` with `BROWSER` set to `browser` and no display, so only `$BROWSER` is tried (`"%s"`: the URL
+ * itself as the command, so the launch fails); restores the three variables afterwards.
+ */
+export async function withBrowserEnv<T>(browser: string, body: () => Promise<T>): Promise<T> {
+  const names = ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"] as const;
+  const saved = names.map((name) => process.env[name]);
+  process.env.BROWSER = browser;
+  delete process.env.DISPLAY;
+  delete process.env.WAYLAND_DISPLAY;
+  try {
+    return await body();
+  } finally {
+    names.forEach((name, i) =>
+      saved[i] === undefined ? delete process.env[name] : process.env[name] = saved[i]
+    );
+  }
+}
+
 /** An app for `clientId` signing in at `idp`'s `organizations` authority; `options` override the authority. */
 export function newApp(
   idp: FakeAuthority,

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import { BrowserLaunchError, TimeoutError, type TokenResult } from "../mod.ts";
 import { FakeAuthority } from "../testing/mod.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { newApp } from "./_helpers.ts";
+import { newApp, withBrowserEnv } from "./_helpers.ts";
 
 const ALICE = { username: "alice@contoso.com", password: "password" };
 const SCOPES = ["User.Read"];
@@ -14,22 +13,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [ALICE] });
 });
 after(() => idp.close());
-
-/** Runs `body` with `BROWSER` set to `browser` and no display, so only `$BROWSER` is tried. */
-async function withBrowserEnv<T>(browser: string, body: () => Promise<T>): Promise<T> {
-  const names = ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"] as const;
-  const saved = names.map((name) => process.env[name]);
-  process.env.BROWSER = browser;
-  delete process.env.DISPLAY;
-  delete process.env.WAYLAND_DISPLAY;
-  try {
-    return await body();
-  } finally {
-    names.forEach((name, i) =>
-      saved[i] === undefined ? delete process.env[name] : process.env[name] = saved[i]
-    );
-  }
-}
 
 describe("an interactive sign-in never waits forever", () => {
   it("gives up with TimeoutError after 10 minutes by default when no redirect ever comes", async () => {

@@ -1,12 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import process from "node:process";
 import { TokenCache, type TokenResult } from "../mod.ts";
 import { CONSOLE_WINDOW_HANDLE } from "../broker.ts";
 import { FakeAuthority, FakeBroker, fakeBrokerAccount } from "../testing/mod.ts";
 import { scrubPii } from "../core/log.ts";
 import { FetchBrowser } from "./_browser.ts";
-import { newApp, recordingLogger } from "./_helpers.ts";
+import { newApp, recordingLogger, withBrowserEnv } from "./_helpers.ts";
 
 const USER = { username: "pii.person@contoso.com", password: "s3cret-password", name: "Pat Person" };
 const SCOPES = ["User.Read"];
@@ -16,20 +15,6 @@ before(async () => {
   idp = await FakeAuthority.start({ users: [USER], deviceCodeInterval: 0 });
 });
 after(() => idp.close());
-
-async function withFailingBrowser<T>(body: () => Promise<T>): Promise<T> {
-  const saved = [process.env.BROWSER, process.env.DISPLAY, process.env.WAYLAND_DISPLAY];
-  process.env.BROWSER = "%s"; // the URL itself as the command: the launch fails
-  delete process.env.DISPLAY;
-  delete process.env.WAYLAND_DISPLAY;
-  try {
-    return await body();
-  } finally {
-    ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"].forEach((name, i) =>
-      saved[i] === undefined ? delete process.env[name] : process.env[name] = saved[i]
-    );
-  }
-}
 
 describe("with PII logging off, no secret or identifier reaches any log line", () => {
   it("device code, interactive (loginHint, failing BROWSER), refresh, silent and broker flows", async () => {
@@ -65,7 +50,7 @@ describe("with PII logging off, no secret or identifier reaches any log line", (
 
     // Interactive, with a login hint, through a browser that cannot be opened.
     let authorizeUrl = "";
-    const interactive = await withFailingBrowser(() =>
+    const interactive = await withBrowserEnv("%s", () =>
       app.acquireTokenInteractive(SCOPES, {
         loginHint: USER.username,
         prompt: "login",
@@ -74,8 +59,7 @@ describe("with PII logging off, no secret or identifier reaches any log line", (
           authorizeUrl = error.url;
           void new FetchBrowser().signIn(error.url, USER);
         },
-      })
-    );
+      }));
     const token = keepResult(interactive);
     assert.ok(authorizeUrl, "the launch failed and the URL was handed over");
     const query = new URL(authorizeUrl).search;
