@@ -112,8 +112,6 @@ export class PublicClientApplication {
   readonly #broker: Promise<LoadedBroker>;
   #resolved?: Promise<ResolvedAuthority>;
   #discovered?: ResolvedAuthority;
-  /** The cache's view without the network; `null` when only discovery can tell. */
-  #offlineView?: CacheView | null;
   #context?: AppContext;
   #onlineContext?: OnlineContext;
   readonly #silentAttempts = new SharedWork<AuthResult | null>();
@@ -548,11 +546,7 @@ export class PublicClientApplication {
   async #ready(signal?: AbortSignal): Promise<AppContext> {
     const { broker } = await this.#loaded(signal);
     if (!this.#context) {
-      this.#offlineView ??= cacheViewOf(this.#parsed, {
-        instanceDiscovery: this.#options.instanceDiscovery,
-        validateAuthority: this.#options.validateAuthority,
-      }) ?? null;
-      const view = this.#offlineView ?? await this.#authority(signal);
+      const view = cacheViewOf(this.#parsed, this.#options) ?? await this.#authority(signal);
       this.#context ??= this.#newContext(broker, () => this.#discovered ?? view);
     }
     return this.#context;
