@@ -10,6 +10,7 @@
  */
 
 import { ConfigurationError } from "../core/errors.ts";
+import { isJsonObject as isObject } from "../core/_json.ts";
 import type { PublicClientApplicationOptions } from "./options.ts";
 
 /** What one option expects, in words ("a boolean"), and its check: the problem, or `undefined`. */
@@ -22,9 +23,6 @@ interface Rule {
 
 /** The largest delay a timer honours (2^31 - 1 ms, about 24.8 days); a larger one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function rule(expected: string, test: (value: unknown) => boolean): Rule {
   return { expected, check: (value, name) => test(value) ? undefined : invalid(name, expected, value) };
@@ -146,14 +144,13 @@ const INTERACTIVE_OPTIONS: Record<string, Rule> = {
 
 /**
  * Checks the options of `PublicClientApplication`: each known option by type and range, and no unknown
- * name. `undefined` counts as not set.
+ * name. An option set to `undefined` counts as not set.
  *
  * @param options the options as the caller passed them
  * @throws {ConfigurationError} naming the first bad option and what it expects, or an unknown option
  * (with the known name it most resembles).
  */
 export function checkAppOptions(options: unknown): void {
-  if (options === undefined) return;
   if (!isObject(options)) throw new ConfigurationError(`options must be an object, got ${describe(options)}`);
   check(options, APP_OPTIONS, true);
 }
