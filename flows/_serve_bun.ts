@@ -1,9 +1,9 @@
 /** `serve()` on Bun: `Bun.serve`, stopped with its active connections on close. */
 
-import { type FetchHandler, internalError, type RunningServer } from "./_serve_types.ts";
+import type { FetchHandler, RunningServer } from "./_serve_types.ts";
 
 interface BunServe {
-  serve(options: { port: number; hostname: string; fetch: FetchHandler; error(error: unknown): Response }): {
+  serve(options: { port: number; hostname: string; fetch: FetchHandler }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void> | void;
   };
@@ -12,8 +12,7 @@ interface BunServe {
 /** Serves with `Bun.serve`. */
 export function serveBun(handler: FetchHandler, port: number, hostname: string): RunningServer {
   const bun = (globalThis as unknown as { Bun: BunServe }).Bun;
-  // Bun prints what a handler throws unless an error hook answers it; a library never prints.
-  const server = bun.serve({ port, hostname, fetch: handler, error: internalError });
+  const server = bun.serve({ port, hostname, fetch: handler });
   return {
     port: server.port,
     hostname,

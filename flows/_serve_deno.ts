@@ -1,6 +1,6 @@
 /** `serve()` on Deno: `Deno.serve`, aborted and shut down on close. */
 
-import { type FetchHandler, internalError, type RunningServer } from "./_serve_types.ts";
+import type { FetchHandler, RunningServer } from "./_serve_types.ts";
 
 interface DenoServe {
   serve(
@@ -8,7 +8,6 @@ interface DenoServe {
       port: number;
       hostname: string;
       onListen?: () => void;
-      onError?: (error: unknown) => Response;
       signal?: AbortSignal;
     },
     handler: FetchHandler,
@@ -19,11 +18,8 @@ interface DenoServe {
 export function serveDeno(handler: FetchHandler, port: number, hostname: string): RunningServer {
   const deno = (globalThis as unknown as { Deno: DenoServe }).Deno;
   const controller = new AbortController();
-  // Deno logs what a handler throws unless onError answers it, and onListen prints by default.
-  const server = deno.serve(
-    { port, hostname, signal: controller.signal, onListen: () => {}, onError: internalError },
-    handler,
-  );
+  // onListen prints by default.
+  const server = deno.serve({ port, hostname, signal: controller.signal, onListen: () => {} }, handler);
   return {
     port: server.addr.port,
     hostname,

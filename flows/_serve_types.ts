@@ -1,6 +1,7 @@
 /**
- * What every runtime adapter of `serve()` shares: the request handler and running-server types, the
- * one signature each adapter implements, and the answer to a handler that threw.
+ * What every runtime adapter of `serve()` shares: the request handler and running-server types, and
+ * the one signature each adapter implements. The handler an adapter gets never throws: `serve()`
+ * answers its failures.
  *
  * @module
  */
@@ -24,8 +25,3 @@ export type ServeAdapter = (
   port: number,
   hostname: string,
 ) => RunningServer | Promise<RunningServer>;
-
-/** The answer to a request whose handler threw: a bare 500, and nothing printed. */
-export function internalError(): Response {
-  return new Response(null, { status: 500 });
-}

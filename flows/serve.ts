@@ -11,7 +11,7 @@ import { detectRuntime, type Runtime } from "../core/platform.ts";
 import { serveBun } from "./_serve_bun.ts";
 import { serveDeno } from "./_serve_deno.ts";
 import { serveNode } from "./_serve_node.ts";
-import { type FetchHandler, internalError, type RunningServer, type ServeAdapter } from "./_serve_types.ts";
+import type { FetchHandler, RunningServer, ServeAdapter } from "./_serve_types.ts";
 
 export type { FetchHandler, RunningServer } from "./_serve_types.ts";
 
@@ -38,6 +38,11 @@ export type ServeErrorHandler = (
   error: unknown,
   request: Request,
 ) => Response | void | Promise<Response | void>;
+
+/** The answer to a request whose handler threw, when `onError` gives none: a bare 500. */
+function internalError(): Response {
+  return new Response(null, { status: 500 });
+}
 
 function isAddressInUse(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string } | null;
@@ -68,17 +73,19 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
   const port = options.port ?? 0;
   const hostname = options.hostname ?? "127.0.0.1";
   const { onError } = options;
-  // Each runtime hands its own error hook the error alone; answering here gives `onError` the request
-  // too. What gets past (onError's own failure) meets the adapters' bare 500.
-  const guarded: FetchHandler = onError
-    ? async (request) => {
+  // Answered here, the one place, rather than by each runtime's own hook: those differ (Node's answers
+  // an error named TimeoutError with 504; Deno and Bun print what they catch) and never see the request.
+  const guarded: FetchHandler = async (request) => {
+    try {
+      return await handler(request);
+    } catch (error) {
       try {
-        return await handler(request);
-      } catch (error) {
-        return await onError(error, request) ?? internalError();
+        return await onError?.(error, request) ?? internalError();
+      } catch {
+        return internalError();
       }
     }
-    : handler;
+  };
   try {
     return await adapters[detectRuntime()](guarded, port, hostname);
   } catch (error) {

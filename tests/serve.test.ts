@@ -91,11 +91,15 @@ describe("serve() onError", () => {
     assert.equal(called, false);
   });
 
-  it("without onError a handler that throws gets a bare 500", async () => {
-    await withServer(failing[0][1], {}, async (base) => {
-      const answer = await fetch(base);
-      assert.equal(answer.status, 500);
-      assert.equal(await answer.text(), "");
-    });
+  it("without onError a handler that throws gets a bare 500, whatever it threw", async () => {
+    // Node's own hook would answer an error named TimeoutError with 504.
+    const timeout = Object.assign(new Error("slow upstream"), { name: "TimeoutError" });
+    for (const handler of [failing[0][1], () => Promise.reject(timeout)]) {
+      await withServer(handler, {}, async (base) => {
+        const answer = await fetch(base);
+        assert.equal(answer.status, 500);
+        assert.equal(await answer.text(), "");
+      });
+    }
   });
 });
