@@ -6,15 +6,17 @@ import { after, before } from "node:test";
 import assert from "node:assert/strict";
 import {
   type Account,
+  CONSOLE_WINDOW_HANDLE,
   type Platform,
   type PublicClientApplication,
   type PublicClientApplicationOptions,
   TokenCache,
+  type TokenResult,
 } from "../mod.ts";
 import type { BrokerAccount, BrokerPluginDescriptor, BrokerPluginModule } from "../broker.ts";
 import { DEFAULT_TENANT_ID, FakeAuthority, parseAutoPostForm } from "../testing/mod.ts";
 import { FakeBroker, fakeBrokerAccount, type FakeBrokerOptions } from "../testing/fake_broker.ts";
-import { CLIENT_ID, type Logged, newApp, recordingLogger } from "./_helpers.ts";
+import { assertToken, CLIENT_ID, type Logged, newApp, recordingLogger } from "./_helpers.ts";
 
 export const SCOPES = ["User.Read"];
 export const DEVICE_CODE_SOURCE = "urn:ietf:params:oauth:grant-type:device_code";
@@ -121,6 +123,26 @@ export function brokerApp(
     ...options,
   });
   return { app, broker, warnings, logged };
+}
+
+/**
+ * {@linkcode brokerApp} with Alice as the broker's default account (`fake` adds to or overrides that), signed
+ * in through the broker (console window); then the broker's call log is cleared.
+ */
+export async function aliceSignedIn(
+  fake: FakeBrokerOptions = {},
+  options: PublicClientApplicationOptions = {},
+): Promise<BrokerSetup & { account: Account; first: TokenResult }> {
+  const setup = brokerApp(
+    { accounts: [aliceInBroker()], defaultAccountId: "broker-alice", ...fake },
+    options,
+  );
+  const first = assertToken(
+    await setup.app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
+  );
+  const [account] = await setup.app.getAccounts();
+  setup.broker.calls.length = 0;
+  return { ...setup, account, first };
 }
 
 export function methods(broker: FakeBroker): string[] {

@@ -2,13 +2,14 @@
 // End to end through PublicClientApplication; the shared setup is in _broker_app.ts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AbortError, CONSOLE_WINDOW_HANDLE } from "../mod.ts";
+import { AbortError } from "../mod.ts";
 import { brokerError, fakeBrokerAccount } from "../testing/fake_broker.ts";
 import { assertToken, CLIENT_ID, signInWithDeviceCode } from "./_helpers.ts";
 import {
   ALICE,
   aliceAccount,
   aliceInBroker,
+  aliceSignedIn,
   BOB,
   bobInBroker,
   brokerApp,
@@ -99,11 +100,7 @@ describe("getAccounts merges the broker's accounts", () => {
 
 describe("removeAccount", () => {
   it("signs a broker account out of the broker, then removes it locally", async () => {
-    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
-    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
-    const [account] = await app.getAccounts();
-    broker.calls.length = 0;
-
+    const { app, broker, account } = await aliceSignedIn();
     await app.removeAccount(account);
     assert.deepEqual(methods(broker), ["readAccount", "signOut"]);
     assert.equal(broker.callsTo("signOut")[0].account.id, "broker-alice");
@@ -114,12 +111,7 @@ describe("removeAccount", () => {
   });
 
   it("removes the account locally even when the broker's sign-out fails", async () => {
-    const { app, broker, warnings } = brokerApp({
-      accounts: [aliceInBroker()],
-      defaultAccountId: "broker-alice",
-    });
-    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
-    const [account] = await app.getAccounts();
+    const { app, broker, warnings, account } = await aliceSignedIn();
     broker.script("signOut", { reply: brokerError("ApiContractViolation", "busy") });
     await app.removeAccount(account);
     assert.deepEqual(cacheContents(app).Account, {});
@@ -142,14 +134,8 @@ describe("removeAccount", () => {
   });
 
   it("a broker account the broker no longer knows: removed locally, with no sign-out call and no warning", async () => {
-    const { app, broker, warnings } = brokerApp({
-      accounts: [aliceInBroker()],
-      defaultAccountId: "broker-alice",
-    });
-    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
-    const [account] = await app.getAccounts();
+    const { app, broker, warnings, account } = await aliceSignedIn();
     broker.accounts.clear();
-    broker.calls.length = 0;
     await app.removeAccount(account);
     assert.deepEqual(methods(broker), ["readAccount"]);
     assert.deepEqual(warnings(), []);

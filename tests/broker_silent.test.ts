@@ -9,6 +9,7 @@ import { assertError, assertToken, CLIENT_ID, newApp, signInWithDeviceCode } fro
 import {
   ALICE,
   aliceInBroker,
+  aliceSignedIn,
   BOB,
   bobInBroker,
   brokerApp,
@@ -53,12 +54,7 @@ describe("silent: the local cache first, then the broker", () => {
   });
 
   it("a second silent call is served from the cache without calling the broker", async () => {
-    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" });
-    const first = assertToken(
-      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
-    );
-    const [account] = await app.getAccounts();
-    broker.calls.length = 0;
+    const { app, broker, account, first } = await aliceSignedIn();
 
     const cached = assertToken(await app.acquireTokenSilent(SCOPES, { account }));
     assert.equal(cached.token_source, "cache");
@@ -79,16 +75,8 @@ describe("silent: the local cache first, then the broker", () => {
   });
 
   it("an access token about to expire is renewed through the broker, not the identity provider", async () => {
-    const { app, broker } = brokerApp({
-      accounts: [aliceInBroker()],
-      defaultAccountId: "broker-alice",
-      tokenLifetimeSeconds: 120, // inside MSAL's 5-minute margin: never served from the cache
-    });
-    const first = assertToken(
-      await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }),
-    );
-    const [account] = await app.getAccounts();
-    broker.calls.length = 0;
+    // A lifetime inside MSAL's 5-minute margin: never served from the cache.
+    const { app, broker, account, first } = await aliceSignedIn({ tokenLifetimeSeconds: 120 });
     idp.clearRequests();
 
     const renewed = assertToken(await app.acquireTokenSilent(SCOPES, { account }));
@@ -124,12 +112,7 @@ describe("silent: the local cache first, then the broker", () => {
   });
 
   it("a claims challenge: the broker is asked, with the challenge merged into the client capabilities", async () => {
-    const { app, broker } = brokerApp({ accounts: [aliceInBroker()], defaultAccountId: "broker-alice" }, {
-      clientCapabilities: ["CP1"],
-    });
-    assertToken(await app.acquireTokenInteractive(SCOPES, { parentWindowHandle: CONSOLE_WINDOW_HANDLE }));
-    const [account] = await app.getAccounts();
-    broker.calls.length = 0;
+    const { app, broker, account } = await aliceSignedIn({}, { clientCapabilities: ["CP1"] });
     const challenge = '{"access_token":{"acrs":{"essential":true,"value":"c1"}}}';
     const result = assertToken(await app.acquireTokenSilent(SCOPES, { account, claimsChallenge: challenge }));
     assert.equal(result.token_source, "broker");
