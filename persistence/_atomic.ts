@@ -18,7 +18,7 @@ function splitPath(path: string): [folder: string, name: string] {
 
 /**
  * Removes the temp files that writers of `path` killed mid-write left behind (`<name>.<pid>-<id>.tmp`
- * whose pid is dead). Call it while holding the writers' lock.
+ * whose pid is dead). Call it while holding the writers' lock, after breaking a dead writer's.
  */
 export function removeAbandonedTemps(fs: PersistenceFs, path: string): void {
   const [folder, name] = splitPath(path);

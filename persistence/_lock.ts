@@ -73,21 +73,25 @@ export class CrossProcessLock {
   /**
    * Takes the lock, breaking a dead owner's lock and waiting for a live one.
    *
+   * @returns whether it broke a dead or stale owner's lock on the way (that owner may have left work
+   *   half done).
    * @throws {CacheLockError} `cache_lock_timeout` after `timeoutMs` of a live owner.
    */
-  async acquire(): Promise<void> {
+  async acquire(): Promise<boolean> {
     const deadline = Date.now() + this.#timing.timeoutMs;
+    let broke = false;
     for (let attempt = 0;; attempt++) {
       const nonce = crypto.randomUUID();
       if (this.#tryCreate(nonce)) {
         this.#nonce = nonce;
-        return;
+        return broke;
       }
       const text = this.#fs.readText(this.path);
       if (text === undefined) continue; // released between our attempt and the read
       const owner = parseOwner(text);
       if (this.#isStale(owner)) {
         this.#breakLock(text);
+        broke = true;
         continue;
       }
       const now = Date.now();

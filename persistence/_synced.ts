@@ -49,6 +49,8 @@ export interface SyncOptions extends LockTiming {
   log: PersistenceLog;
   /** Called instead of throwing when the stored cache was corrupt. */
   onCorruptCache?: (error: CacheCorruptError) => void;
+  /** Called under the lock after breaking a dead or stale writer's lock, to clean up after it. */
+  onLockTakeover?: () => void;
 }
 
 interface Loaded {
@@ -82,8 +84,7 @@ export class SyncedCachePlugin implements CachePlugin {
   /** Loads what other processes wrote, if anything; locks first when the access may write. */
   async beforeCacheAccess({ cache, readOnly }: CachePluginContext): Promise<void> {
     if (!readOnly) {
-      this.#ensureFolder();
-      await this.#lock.acquire();
+      await this.#acquire();
       this.#locked = true;
     }
     try {
@@ -117,6 +118,18 @@ export class SyncedCachePlugin implements CachePlugin {
     if (this.#folderReady) return;
     this.#options.fs.mkdirs(this.#options.folder, 0o700);
     this.#folderReady = true;
+  }
+
+  /** Takes the lock; after breaking a dead writer's, cleans up after it (`onLockTakeover`). */
+  async #acquire(): Promise<void> {
+    this.#ensureFolder();
+    if (!await this.#lock.acquire()) return;
+    try {
+      this.#options.onLockTakeover?.();
+    } catch (error) {
+      this.#lock.release();
+      throw error;
+    }
   }
 
   /** Records a write: a new version for everyone, and what this process now has loaded. */
@@ -155,10 +168,7 @@ export class SyncedCachePlugin implements CachePlugin {
    */
   async #recover(cache: TokenCache, parseError: InvalidInputError): Promise<void> {
     const ownLock = !this.#locked;
-    if (ownLock) {
-      this.#ensureFolder();
-      await this.#lock.acquire();
-    }
+    if (ownLock) await this.#acquire();
     try {
       const version = this.#version.read();
       const text = await this.#store.read();

@@ -46,11 +46,7 @@ function fileStore(fs: PersistenceFs, path: string): CacheStore {
   return {
     location: path,
     read: () => Promise.resolve(fs.readText(path)),
-    write(text) {
-      removeAbandonedTemps(fs, path);
-      writeAtomically(fs, path, text, 0o600);
-      return Promise.resolve();
-    },
+    write: (text) => Promise.resolve(writeAtomically(fs, path, text, 0o600)),
     stamp: () => fs.fingerprint(path),
     setAside() {
       const movedTo = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`;
@@ -115,6 +111,8 @@ export class FileCachePlugin implements CachePlugin {
       staleMs: this.#options.staleLockMs ?? 5_000,
       log: persistenceLog(this.#options.logger),
       onCorruptCache: this.#options.onCorruptCache,
+      // Only a writer killed while holding the lock leaves a temp file; whoever breaks its lock sweeps.
+      onLockTakeover: () => removeAbandonedTemps(fs, this.path),
     });
   }
 
