@@ -53,7 +53,13 @@ import { checkAppOptions, checkAuthorizationUrlOptions, checkInteractiveOptions 
 import { HttpClient } from "../core/http.ts";
 import { LogWriter } from "../core/log.ts";
 import { detectPlatform, detectRuntime, osName, type Platform } from "../core/platform.ts";
-import type { Account, AuthResult, ErrorResult, TokenResult } from "../core/results.ts";
+import {
+  type Account,
+  type AuthResult,
+  type ErrorResult,
+  isTokenResult,
+  type TokenResult,
+} from "../core/results.ts";
 import { validateScopes } from "../core/scopes.ts";
 import { abortable, DEFAULT_INTERACTIVE_TIMEOUT_MS, SharedWork } from "../core/abort.ts";
 import { bindingUnavailableError, brokerCanBind, tokenBindingOf } from "../core/token_binding.ts";
@@ -230,7 +236,7 @@ export class PublicClientApplication {
     options: AcquireTokenSilentOptions,
   ): Promise<TokenResult | null> {
     const result = await this.acquireTokenSilentWithError(scopes, options);
-    return result && "access_token" in result ? result as TokenResult : null;
+    return isTokenResult(result) ? result : null;
   }
 
   /**
