@@ -155,9 +155,12 @@ describe("strict OIDC: accounts named from userinfo", () => {
 describe("strict OIDC: device code", () => {
   it("signs in, names the account from userinfo, and refreshes when forced", async () => {
     const app = oidcApp();
+    strict.clearRequests();
     await signInWithDeviceCode(strict, app, USER.username, ["api:read"]);
-    const [account] = await app.getAccounts({ username: USER.username });
-    assert.ok(account);
+    assert.equal(strict.requests.filter((r) => r.path.endsWith("/userinfo")).length, 1);
+    const [account, ...others] = await app.getAccounts();
+    assert.deepEqual(others, []);
+    assert.equal(account.username, USER.username);
     const refreshed = await app.acquireTokenSilent(["api:read"], { account, forceRefresh: true });
     assert.equal(refreshed?.token_source, "identity_provider");
   });
