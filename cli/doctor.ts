@@ -183,7 +183,7 @@ async function diagnose(
       redirectUri,
     };
     if (applies) {
-      Object.assign(flag, await probe({ [spec.flag]: true, ...spec.variant?.options }, platform, env));
+      Object.assign(flag, await probe({ [spec.flag]: true, ...spec.variant?.options }, platform, sessionBus));
       // With no bus, every Linux plugin fails for that one cause: name it as the session bus line does.
       if (platform === "linux" && flag.reason && sessionBus?.problem) {
         flag.reason = flag.reason.startsWith("no D-Bus session bus")
@@ -221,7 +221,7 @@ async function diagnose(
 async function probe(
   options: PublicClientApplicationOptions,
   platform: Platform,
-  env: Record<string, string | undefined>,
+  sessionBus: DoctorReport["sessionBus"],
 ): Promise<Partial<FlagReport>> {
   let app: PublicClientApplication;
   try {
@@ -250,7 +250,7 @@ async function probe(
       reason,
       fix: pluginMissing
         ? "upgrade @authbroker/msal to a version with this platform's broker plugin"
-        : brokerFix(platform, reason, env),
+        : brokerFix(platform, reason, sessionBus),
     };
   } finally {
     await app.close();
@@ -271,27 +271,31 @@ async function linuxBrokerVersion(): Promise<string | undefined> {
   }
 }
 
-function brokerFix(platform: Platform, reason: string, env: Record<string, string | undefined>): string {
+const START_SESSION_BUS =
+  "run inside a desktop session, or start one for a command with: dbus-run-session -- <command>";
+
+/** What makes each platform's broker answer, when its plugin loads but the broker does not. */
+const BROKER_SETUP: Record<Platform, string> = {
+  // The bus is there; the broker is not (or Microsoft's runtime could not start it).
+  linux: "install Microsoft's identity broker (sudo apt install microsoft-identity-broker, or enrol the " +
+    "device with Intune / Company Portal)",
+  wsl: "update Windows (WAM needs Windows 10+) and WSL",
+  mac: "install Company Portal and sign in to it",
+  windows: "use Windows 10 or later",
+};
+
+/** The fix for a broker that did not initialise; `sessionBus` as {@linkcode busOf} found it (Linux, WSL). */
+function brokerFix(platform: Platform, reason: string, sessionBus: DoctorReport["sessionBus"]): string {
   if (platform === "linux") {
-    const bus = busOf(env);
-    if (bus.fix) return bus.fix; // no session bus at all
+    if (sessionBus?.fix) return sessionBus.fix; // no session bus at all
     const permissions = /Deno needs ((?:--allow-\S+ ?)+)/.exec(reason);
     if (permissions) return `run deno with ${permissions[1].trim()} (or -A)`;
     if (/(cannot open|cannot connect to|did not answer).*session bus/.test(reason)) {
-      return `point DBUS_SESSION_BUS_ADDRESS (now ${bus.address}) at a running session bus with a unix:path= ` +
-        "address: run inside a desktop session, or start one for a command with: dbus-run-session -- <command>";
+      return `point DBUS_SESSION_BUS_ADDRESS (now ${sessionBus?.address}) at a running session bus with a ` +
+        `unix:path= address: ${START_SESSION_BUS}`;
     }
-    // The bus is there; the broker is not (or Microsoft's runtime could not start it).
-    return "install Microsoft's identity broker (sudo apt install microsoft-identity-broker, or enrol the " +
-      "device with Intune / Company Portal); until then apps use the browser sign-in";
   }
-  if (platform === "wsl") {
-    return "update Windows (WAM needs Windows 10+) and WSL; until then apps use the browser sign-in";
-  }
-  if (platform === "mac") {
-    return "install Company Portal and sign in to it; until then apps use the browser sign-in";
-  }
-  return "use Windows 10 or later; until then apps use the browser sign-in";
+  return `${BROKER_SETUP[platform]}; until then apps use the browser sign-in`;
 }
 
 function busOf(env: Record<string, string | undefined>): NonNullable<DoctorReport["sessionBus"]> {
@@ -308,7 +312,7 @@ function busOf(env: Record<string, string | undefined>): NonNullable<DoctorRepor
       "so the Linux broker cannot be reached",
     fix: standard && existsSync(standard)
       ? `export DBUS_SESSION_BUS_ADDRESS=unix:path=${standard}`
-      : "run inside a desktop session, or start one for a command with: dbus-run-session -- <command>",
+      : START_SESSION_BUS,
   };
 }
 
