@@ -5,6 +5,7 @@ import type { FakeEndpoint, FakeFault, FakeGrantType } from "./_types.ts";
 import { type Ctx, status } from "./_context.ts";
 import { type EntraError, entraError } from "./_errors.ts";
 import { serverErrorPage } from "./_pages.ts";
+import { checkTimes } from "./_times.ts";
 
 interface Queued {
   fault: FakeFault;
@@ -25,9 +26,7 @@ export class FaultQueue {
 
   /** Queues `fault` for the next `times` requests matching `key`. */
   add(key: string, fault: FakeFault, times: number): void {
-    if (!(times > 0) || (!Number.isInteger(times) && times !== Infinity)) {
-      throw new RangeError(`times must be a positive integer or Infinity, got ${times}`);
-    }
+    checkTimes(times);
     const queue = this.#queues.get(key) ?? [];
     queue.push({ fault, remaining: times });
     this.#queues.set(key, queue);

@@ -19,6 +19,7 @@ import type { DeviceCodeRecord, ResolvedUser } from "./_state.ts";
 import { registerToken } from "./_token.ts";
 import { registerUserinfo } from "./_userinfo.ts";
 import { signInAt } from "./_user_agent.ts";
+import { checkTimes } from "./_times.ts";
 import {
   DEFAULT_TENANT_ID,
   type FakeAuthorityOptions,
@@ -316,9 +317,7 @@ export class FakeAuthority {
    * @throws {RangeError} when `times` is not a positive integer or `Infinity`.
    */
   overrideIdTokenClaims(claims: Record<string, unknown>, times = 1): void {
-    if (!(times > 0) || (!Number.isInteger(times) && times !== Infinity)) {
-      throw new RangeError(`times must be a positive integer or Infinity, got ${times}`);
-    }
+    checkTimes(times);
     this.#ctx.state.idTokenOverrides.push({ claims: { ...claims }, remaining: times });
   }
 

@@ -27,6 +27,7 @@
 import process from "node:process";
 import { BROKER_BUS_NAME, BROKER_INTERFACE, BROKER_OBJECT_PATH } from "../linux_broker.ts";
 import { authorityContexts } from "./_context.ts";
+import { checkTimes } from "./_times.ts";
 import { isJsonObject, type Json } from "./_json.ts";
 import { connectBus, type DBusConnection, type DBusMessage, type DBusNext, loadDBusNext } from "./_dbus.ts";
 import {
@@ -323,10 +324,10 @@ export class FakeLinuxBroker {
    *   `disconnect`, `noReply`, or a `delay` (`delayMs`, milliseconds).
    * @param times how many calls; default 1; `Infinity` for all of them.
    * @throws {TypeError} for `emptyAccounts` on a method other than `getAccounts`.
-   * @throws {RangeError} when `times` is less than 1.
+   * @throws {RangeError} when `times` is not a positive integer or `Infinity`.
    */
   fail(method: FakeLinuxBrokerMethod | "*", fault: FakeLinuxBrokerFault, times = 1): void {
-    if (!(times >= 1)) throw new RangeError(`times must be at least 1, got ${times}`);
+    checkTimes(times);
     if (fault.kind === "emptyAccounts" && method !== "getAccounts") {
       throw new TypeError("emptyAccounts applies to getAccounts only");
     }

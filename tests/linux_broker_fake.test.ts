@@ -676,6 +676,9 @@ for (const profile of ["3.0.2", "2.0.1"] as const) {
         assert.deepEqual(await accounts(), []);
         assert.equal((await accounts()).length, 2);
         assert.throws(() => broker.fail("acquireTokenSilently", { kind: "emptyAccounts" }), TypeError);
+        for (const times of [0, 1.5, NaN]) {
+          assert.throws(() => broker.fail("getAccounts", { kind: "noReply" }, times), RangeError, `${times}`);
+        }
       });
 
       it("a verbatim (malformed) reply", async () => {
