@@ -42,16 +42,16 @@ export async function listAccounts(
   context: AppContext,
   options: ListAccountsOptions = {},
 ): Promise<Account[]> {
-  const wanted = options.username?.toLowerCase();
+  const { username } = options;
+  const wanted = username?.toLowerCase();
   const { cache } = context;
   const entries = await cache.access(
-    () => cache.getAccounts({ environments: [...context.authority.environments] }),
+    () => cache.getAccounts({ environments: [...context.authority.environments], username }),
     { readOnly: true },
   );
   const grouped = new Map<string, Account>();
   for (const entry of entries) {
     if (!LISTED_AUTHORITY_TYPES.has(entry.authority_type)) continue;
-    if (wanted !== undefined && entry.username?.toLowerCase() !== wanted) continue;
     grouped.set(entry.home_account_id, { ...grouped.get(entry.home_account_id), ...toAccount(entry) });
   }
   if (hasBroker(context)) {
