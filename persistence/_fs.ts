@@ -7,6 +7,8 @@
  * @module
  */
 
+import { CacheFileError } from "./errors.ts";
+
 /** What the plugins need from the operating system. Paths are absolute or relative to the cwd. */
 export interface PersistenceFs {
   /** `"<dev>:<ino>:<size>:<mtime>:<ctime>"`, or `undefined` if `path` does not exist. */
@@ -52,8 +54,6 @@ export interface SmallFileReader {
   /** Closes the handle; the next `read` opens the file afresh. */
   reopen(): void;
 }
-
-import { CacheFileError } from "./errors.ts";
 
 const SMALL_FILE_BYTES = 256;
 
