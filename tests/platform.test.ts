@@ -81,7 +81,6 @@ describe("detectRuntime", () => {
     const versions = process.versions as Record<string, string | undefined>;
     const expected = versions.deno ? "deno" : versions.bun ? "bun" : "node";
     assert.equal(detectRuntime(), expected);
-    assert.ok(versions[expected === "node" ? "node" : expected], `process.versions names ${expected}`);
   });
 });
 
