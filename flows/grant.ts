@@ -80,7 +80,7 @@ async function recordTokenResponse(
     return { error: "invalid_response", error_description: error.message };
   }
   let username = options.username;
-  if (response.id_token !== undefined && claims) {
+  if (claims) {
     checkIdTokenClaims(claims, {
       clientId: context.clientId,
       issuer: context.authority.issuer,
