@@ -27,27 +27,18 @@ export interface AppSettings {
   verbose?: boolean;
 }
 
-/** An app and what must happen before the process ends. */
-export interface OpenedApp {
-  /** The app. */
-  app: PublicClientApplication;
-  /** Releases the broker. */
-  close(): Promise<void>;
-}
-
 /**
- * Creates the app. With `broker`, a missing plugin dependency rejects here (rule 2).
+ * Creates the app; the caller closes it (`app.close()` releases the broker). With `broker`, a missing plugin dependency rejects here (rule 2).
  *
  * @throws {BrokerDependencyError} when `broker` is set and the platform's plugin dependency is missing; it
  *   names the global install of the command with the package (`npm install -g @authbroker/msal dbus-next`).
  * @throws {ConfigurationError} for a malformed authority.
  */
-export async function openApp(settings: AppSettings, terminal: Terminal): Promise<OpenedApp> {
+export async function openApp(settings: AppSettings, terminal: Terminal): Promise<PublicClientApplication> {
   const broker = settings.broker === true;
   const authority = settings.authority ?? DEFAULT_AUTHORITY;
-  let app: PublicClientApplication;
   try {
-    app = await PublicClientApplication.create(settings.clientId, {
+    return await PublicClientApplication.create(settings.clientId, {
       authority,
       // A local test authority (plain http is allowed only on loopback) has no Microsoft instance
       // discovery; turning it off also lets a cached token be served with no request at all.
@@ -63,10 +54,6 @@ export async function openApp(settings: AppSettings, terminal: Terminal): Promis
     if (error instanceof BrokerDependencyError) throw commandDependencyError(error);
     throw error;
   }
-  return {
-    app,
-    close: () => app.close(),
-  };
 }
 
 /**

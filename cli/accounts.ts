@@ -53,7 +53,7 @@ export async function logout(
   terminal: Terminal,
   signal: AbortSignal,
 ): Promise<number> {
-  const { app, close } = await openApp(command, terminal);
+  const app = await openApp(command, terminal);
   try {
     const signedIn = await app.getAccounts({ username: command.username, signal });
     if (signedIn.length === 0) {
@@ -67,7 +67,7 @@ export async function logout(
     }
     return EXIT_OK;
   } finally {
-    await close();
+    await app.close();
   }
 }
 
@@ -76,11 +76,11 @@ async function appAccounts(
   terminal: Terminal,
   signal: AbortSignal,
 ): Promise<Account[]> {
-  const { app, close } = await openApp(settings, terminal);
+  const app = await openApp(settings, terminal);
   try {
     return await app.getAccounts({ username: settings.username, signal });
   } finally {
-    await close();
+    await app.close();
   }
 }
 

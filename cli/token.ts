@@ -28,7 +28,7 @@ export interface TokenCommand extends AppSettings {
 
 /** Runs `authbroker token`; resolves with the exit code. Rejects (e.g. {@linkcode AbortError}) for the caller to map. */
 export async function token(command: TokenCommand, terminal: Terminal, signal: AbortSignal): Promise<number> {
-  const { app, close } = await openApp(command, terminal);
+  const app = await openApp(command, terminal);
   try {
     const result = await acquire(app, command, terminal, signal);
     if (!("access_token" in result)) {
@@ -38,7 +38,7 @@ export async function token(command: TokenCommand, terminal: Terminal, signal: A
     terminal.out(command.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.access_token}\n`);
     return EXIT_OK;
   } finally {
-    await close();
+    await app.close();
   }
 }
 
