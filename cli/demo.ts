@@ -12,6 +12,7 @@ import process from "node:process";
 import {
   type AuthResult,
   BrokerDependencyError,
+  DependencyError,
   type Platform,
   PublicClientApplication,
   type PublicClientApplicationOptions,
@@ -109,13 +110,13 @@ async function startBroker(idp: FakeAuthority): Promise<Stage> {
     return { bus, broker };
   } catch (error) {
     await bus.stop();
-    const why = messageOf(error);
     return {
-      missing: /\bdbus-next\b/.test(why)
+      // The fake's only dependency is dbus-next: name the install that fits the command, not a project.
+      missing: error instanceof DependencyError
         ? `the fake broker needs dbus-next, which is not installed where this command runs (add it: ${
           commandInstall("dbus-next")
         })`
-        : `the fake broker could not start (${why})`,
+        : `the fake broker could not start (${messageOf(error)})`,
     };
   }
 }
