@@ -102,15 +102,14 @@ export async function run(args: string[], terminal: Terminal, signal: AbortSigna
       case "accounts": {
         const { values } = parse(rest, COMMON);
         if (values.help) return help(terminal);
-        if (
-          !(values["client-id"] ?? terminal.env.AUTHBROKER_CLIENT_ID) && (values.authority || values.broker)
-        ) {
+        const clientId = clientIdOf(values, terminal);
+        if (!clientId && (values.authority || values.broker)) {
           throw new UsageError("--authority and --broker choose an app's accounts: add --client-id");
         }
         return await accounts(
           {
             ...settings(values, terminal),
-            clientId: clientIdOf(values, terminal),
+            clientId,
             username: values.username,
             json: values.json,
           },
