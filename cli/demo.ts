@@ -57,13 +57,12 @@ export async function demo(terminal: Terminal, signal: AbortSignal): Promise<num
     }
     const context = { idp, say, signal, authority: idp.authority("organizations") };
 
-    if (stage.broker) await sampleThroughBroker(context, stage.broker);
-    else skipped(context, `1. ${SAMPLE}`);
-    await ruleOne(context, stage.broker);
-    await ruleTwo(context);
-    if (stage.broker) await ruleFour(context, stage.broker);
-    else skipped(context, `4. ${RULE_FOUR}`);
-    await ruleThree(context, stage);
+    for (const [index, step] of STEPS.entries()) {
+      say();
+      say(`${index + 1}. ${step.heading}`);
+      if (step.needsBroker && !stage.broker) say("   (skipped: no broker here, see Set-up)");
+      else await step.run(context, stage);
+    }
     say();
     say(
       `Done. The identity provider answered ${idp.requests.length} requests` +
@@ -121,9 +120,40 @@ async function startBroker(idp: FakeAuthority): Promise<Stage> {
   }
 }
 
-const SAMPLE = "The console sample from MSAL Python's Linux broker guide (samples/console_app.ts)";
-const RULE_FOUR =
-  "Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser";
+/** One numbered step of the demo: its heading, and what it does (with the broker, if it needs one). */
+interface Step {
+  heading: string;
+  needsBroker?: boolean;
+  run(context: Context, stage: Stage): Promise<void>;
+}
+
+const STEPS: Step[] = [
+  {
+    heading: "The console sample from MSAL Python's Linux broker guide (samples/console_app.ts)",
+    needsBroker: true,
+    run: (context, stage) => sampleThroughBroker(context, stage.broker!),
+  },
+  {
+    heading: "Rule 1: an authority the broker does not support (ADFS, B2C, CIAM, OIDC) bypasses it silently",
+    run: (context, stage) => ruleOne(context, stage.broker),
+  },
+  {
+    heading:
+      "Rule 2: opted in, but the broker plugin's dependency is not installed -> an error that says what to run",
+    run: (context) => ruleTwo(context),
+  },
+  {
+    heading:
+      "Rule 4: the broker is up but a request fails -> an error result, never a silent switch to the browser",
+    needsBroker: true,
+    run: (context, stage) => ruleFour(context, stage.broker!),
+  },
+  {
+    heading:
+      "Rule 3: the dependency is installed but no broker answers -> the browser sign-in, with the reason kept",
+    run: (context, stage) => ruleThree(context, stage),
+  },
+];
 
 /** An app opted into the Linux broker, as every step creates it (a fresh app: a fresh in-memory cache). */
 function brokerApp(options: PublicClientApplicationOptions = {}): Promise<PublicClientApplication> {
@@ -134,21 +164,12 @@ function brokerApp(options: PublicClientApplicationOptions = {}): Promise<Public
   });
 }
 
-/** A step that needs the broker, when there is none: its heading, and that it does not run. */
-function skipped({ say }: Context, heading: string): void {
-  say();
-  say(heading);
-  say("   (skipped: no broker here, see Set-up)");
-}
-
 /** MSAL Python's console sample (samples/console_app.ts), step by step, through the broker. */
 async function sampleThroughBroker(
   { say, authority, signal }: Context,
   broker: FakeLinuxBroker,
 ): Promise<void> {
   const scopes = ["User.ReadBasic.All"];
-  say();
-  say(`1. ${SAMPLE}`);
   const app = await brokerApp({ authority });
   try {
     const status = await app.brokerStatus();
@@ -194,8 +215,6 @@ async function sampleThroughBroker(
 
 /** Rule 1: authorities the broker does not support bypass it silently. */
 async function ruleOne({ say }: Context, broker: FakeLinuxBroker | undefined): Promise<void> {
-  say();
-  say("2. Rule 1: an authority the broker does not support (ADFS, B2C, CIAM, OIDC) bypasses it silently");
   const calls = broker?.requests.length ?? 0;
   for (
     const authority of [
@@ -215,10 +234,6 @@ async function ruleOne({ say }: Context, broker: FakeLinuxBroker | undefined): P
 
 /** Rule 2: opted in, but the plugin's dependency is missing: an error naming the install command. */
 async function ruleTwo({ say }: Context): Promise<void> {
-  say();
-  say(
-    "3. Rule 2: opted in, but the broker plugin's dependency is not installed -> an error that says what to run",
-  );
   try {
     // Opting in as an app would: where the command runs without dbus-next, this is the real thing.
     const app = await brokerApp();
@@ -259,8 +274,6 @@ async function ruleTwo({ say }: Context): Promise<void> {
 
 /** Rule 4: the broker is up, a request fails: an error result, never a silent switch to the browser. */
 async function ruleFour({ idp, say, authority, signal }: Context, broker: FakeLinuxBroker): Promise<void> {
-  say();
-  say(`4. ${RULE_FOUR}`);
   const app = await brokerApp({ authority });
   try {
     if (!(await app.brokerStatus()).enabled) {
@@ -292,10 +305,6 @@ async function ruleFour({ idp, say, authority, signal }: Context, broker: FakeLi
 
 /** Rule 3: the dependency is there but no broker answers: the browser flow, with the reason on record. */
 async function ruleThree({ idp, say, authority, signal }: Context, stage: Stage): Promise<void> {
-  say();
-  say(
-    "5. Rule 3: the dependency is installed but no broker answers -> the browser sign-in, with the reason kept",
-  );
   if (stage.broker) {
     await stage.broker.close();
     stage.broker = undefined;
